@@ -1,0 +1,1 @@
+"""Background scheduler process: scans, token refresh, lease reaper, cleanup."""

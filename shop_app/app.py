@@ -1,0 +1,62 @@
+"""The composition root: create_app(settings) builds the Starlette app; the lifespan owns shared resources."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from shop_app.db import make_engine
+from shop_app.errors import EXCEPTION_HANDLERS
+from shop_app.request_context import RequestIdMiddleware
+from shop_app.routes import files, health, openapi
+from shop_app.settings import Settings
+from shop_app.storage import Storage, make_storage
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlette:
+    """Build the web app.
+
+    Parameters:
+        settings: the process settings (see shop_app.settings).
+        storage: a file store to use instead of the one settings describe (tests pass one).
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
+        db = make_engine(settings)
+        store = storage if storage is not None else make_storage(settings)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+            state: dict[str, Any] = {
+                "settings": settings,
+                "db": db,
+                "storage": store,
+                "http": http,
+                "readiness_checks": {"database": health.database_check, "storage": health.storage_check},
+            }
+            logger.info("nu3d web app started (database=%s, storage=%r)", db.url.get_backend_name(), store)
+            try:
+                yield state
+            finally:
+                db.dispose()
+
+    routes: list[BaseRoute] = [
+        *health.routes,
+        *openapi.routes,
+        *files.routes,
+    ]
+    middleware = [Middleware(RequestIdMiddleware)]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

@@ -1,0 +1,256 @@
+"""The `nu3d` command: one entry point for every process (see `nu3d --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shop_app.settings import ConfigError, Settings, load_database_settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+DEMO_ENV_FILE = Path("var/demo.env")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line instead of argparse's usage block; the help is one flag away.
+        raise CliError(f"{message} (see '{self.prog} --help')", code=2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Subcommands with their own option parsers get everything after their name untouched.
+    if args_list and args_list[0] in _DELEGATED:
+        module, func, name = _DELEGATED[args_list[0]]
+        return _delegate(module, func, name, args_list[1:])
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(args_list)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
+        return int(args.handler(args) or 0)
+    except CliError as err:
+        print(f"nu3d: error: {err}", file=sys.stderr)
+        return err.code
+    except ConfigError as err:
+        print(f"nu3d: configuration error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# name -> (module, function, what): modules whose `main(argv) -> int` owns the rest of the command line.
+_DELEGATED: dict[str, tuple[str, str, str]] = {
+    "generate": ("generation.cli", "main", "the generation engine"),
+    "devstore": ("devstore.cli", "main", "the devstore"),
+    "worker": ("shop_app.worker.cli", "main", "generation workers"),
+    "scheduler": ("scheduler.cli", "main", "the scheduler"),
+}
+
+
+def _delegate(module: str, func: str, what: str, argv: list[str]) -> int:
+    try:
+        entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), func)
+    except (ModuleNotFoundError, AttributeError) as err:
+        if isinstance(err, ModuleNotFoundError) and err.name and not module.startswith(err.name):
+            raise
+        print(f"nu3d: {what} is not available yet in this version", file=sys.stderr)
+        return 3
+    try:
+        return int(entry(argv) or 0)
+    except ConfigError as err:
+        print(f"nu3d: configuration error: {err}", file=sys.stderr)
+        return 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nu3d", description="Nu3D: 3D models from Shopify product photos.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("serve", help="run the web app (embedded admin, APIs, webhooks)")
+    p.add_argument("--host", help="bind address (default NU3D_HOST)")
+    p.add_argument("--port", type=int, help="port (default NU3D_PORT)")
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("demo", help="set up embedded defaults and run the whole product on one URL")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=_cmd_demo)
+
+    for name, what in (
+        ("worker", "run generation workers (claims jobs, runs the engine)"),
+        ("scheduler", "run the scheduler (product scans, token refresh, lease reaper)"),
+        ("devstore", "run the offline Shopify stand-in"),
+        ("generate", "run the engine on image files: nu3d generate IMG... --out DIR"),
+    ):
+        sub.add_parser(name, help=what, add_help=False)
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(title="db commands", metavar="ACTION", parser_class=_Parser)
+    p = db_sub.add_parser("upgrade", help="migrate to a revision (default: head)")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(handler=_cmd_db_upgrade)
+    p = db_sub.add_parser("downgrade", help="migrate down to a revision ('base' empties the database)")
+    p.add_argument("revision")
+    p.set_defaults(handler=_cmd_db_downgrade)
+
+    apikey = sub.add_parser("apikey", help="manage API keys for the job APIs")
+    ak_sub = apikey.add_subparsers(title="apikey commands", metavar="ACTION", parser_class=_Parser)
+    p = ak_sub.add_parser("create", help="create a key and print it once")
+    p.add_argument("--name", default="default", help="a label to recognise the key by")
+    p.add_argument(
+        "--scope", choices=["jobs", "admin"], action="append", dest="scopes", help="jobs (default) or admin"
+    )
+    p.set_defaults(handler=_cmd_apikey_create)
+    return parser
+
+
+def _configure_logging(settings: Settings | None = None) -> None:
+    from shop_app.logconfig import configure_logging
+
+    if settings is None:
+        configure_logging()
+    else:
+        configure_logging(level=settings.log_level, json_lines=settings.log_json)
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from shop_app import migrate
+
+    settings = load_database_settings()
+    try:
+        migrate.upgrade(settings, args.revision)
+    except migrate.MigrationError as err:
+        raise CliError(str(err)) from None
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _cmd_db_downgrade(args: argparse.Namespace) -> int:
+    from shop_app import migrate
+
+    settings = load_database_settings()
+    try:
+        migrate.downgrade(settings, args.revision)
+    except migrate.MigrationError as err:
+        raise CliError(str(err)) from None
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _cmd_apikey_create(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from shop_app.apikeys import create_api_key
+    from shop_app.db import make_engine, session_scope
+
+    settings = load_database_settings()
+    scopes = sorted(set(args.scopes or ["jobs"]))
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            row, plaintext = create_api_key(session=session, name=args.name, scopes=scopes)
+            summary = f"created API key #{row.id} {row.name!r} (scopes: {row.scopes})"
+    except (OperationalError, ProgrammingError) as err:
+        raise CliError(
+            f"cannot store the key: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
+        ) from None
+    finally:
+        engine.dispose()
+    print(summary, file=sys.stderr)
+    print(plaintext)
+    return 0
+
+
+def preflight(settings: Settings) -> None:
+    """Fail fast, in one line, on settings that would only break once the server runs."""
+    from shop_app.db import make_engine
+    from shop_app.storage import make_storage
+
+    make_engine(settings).dispose()
+    make_storage(settings)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shop_app.app import create_app
+
+    settings = load_settings()
+    preflight(settings)
+    _configure_logging(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def ensure_demo_env(path: Path = DEMO_ENV_FILE) -> Path:
+    """Create the demo's secrets file once (random secrets; never used outside the demo)."""
+    from cryptography.fernet import Fernet
+
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Generated by `nu3d demo` for the embedded demo. Do not use these values in production.\n"
+        f"NU3D_SECRET_KEY={secrets.token_urlsafe(32)}\n"
+        f"NU3D_TOKEN_ENCRYPTION_KEY={Fernet.generate_key().decode()}\n"
+        "SHOPIFY_API_KEY=nu3d-demo-client-id\n"
+        f"SHOPIFY_API_SECRET={secrets.token_urlsafe(32)}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shop_app import migrate
+    from shop_app.app import create_app
+
+    env_file = ensure_demo_env()
+    settings = _load_with_env_files((".env", str(env_file)))
+    _configure_logging(settings)
+    try:
+        migrate.upgrade(settings)
+    except migrate.MigrationError as err:
+        raise CliError(str(err)) from None
+    preflight(settings)
+    print(f"Nu3D demo: http://{settings.host}:{args.port}/  (Ctrl+C stops it)", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=settings.host, port=args.port, log_config=None)
+    return 0
+
+
+def _load_with_env_files(files: tuple[str, ...]) -> Settings:
+    from pydantic import ValidationError
+
+    from shop_app.settings import _explain
+
+    try:
+        return Settings(_env_file=files)  # type: ignore[call-arg]
+    except ValidationError as err:
+        raise _explain(err, Settings) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Database engine and sessions. The engine is built from settings by the caller (lifespan, CLI); no module-level engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session, create_engine
+
+from shop_app.settings import ConfigError, DatabaseSettings
+
+logger = logging.getLogger(__name__)
+
+
+def make_engine(settings: DatabaseSettings, **kwargs: Any) -> Engine:
+    """Create the SQLAlchemy engine: SQLite with WAL + foreign keys, or PostgreSQL through psycopg 3."""
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError as err:
+        raise ConfigError(f"NU3D_DATABASE_URL is invalid: {err}") from None
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            path = Path(url.database)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ConfigError(f"NU3D_DATABASE_URL: cannot create {path.parent}: {err.strerror}") from None
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Let BEGIN IMMEDIATE come from our own code (the job claim) instead of pysqlite's implicit BEGIN.
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level; SQLAlchemy's "begin" event issues BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_immediate(session: Session) -> None:
+    """Start the session's transaction holding SQLite's write lock (BEGIN IMMEDIATE); plain begin elsewhere.
+
+    Must be the first thing done in a fresh transaction: the job claim uses it so two workers never read
+    the same queued row before either writes.
+    """
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error, always close."""
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_database(engine: Engine) -> None:
+    """Raise if the database cannot answer a trivial query (readiness)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

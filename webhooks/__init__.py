@@ -1,0 +1,1 @@
+"""Shopify webhook endpoints, one module per topic."""
