@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 from shop_app.db import make_engine
 from shop_app.settings import DatabaseSettings, Settings, load_settings
 
-DB_FIXTURES = {"database_url", "db_engine", "db", "settings", "make_settings", "app_client"}
+DB_FIXTURES = {"empty_database", "database_url", "db_engine", "db", "settings", "make_settings", "app_client"}
 
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
 TEST_SHOPIFY_API_KEY = "test-client-id"
@@ -182,3 +182,23 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """A database of its own (migrations are run up and down on it)."""
+    server = os.environ.get("NU3D_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    admin = make_engine(DatabaseSettings(database_url=server), isolation_level="AUTOCOMMIT")
+    name = f"nu3d_mig_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(DatabaseSettings(database_url=server).database_url).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

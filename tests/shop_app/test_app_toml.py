@@ -13,7 +13,11 @@ def test_embedded_app_configuration() -> None:
     config = tomllib.loads((ROOT / "shopify.app.toml").read_text())
     assert config["embedded"] is True
     assert config["application_url"].startswith("https://")
-    assert set(config["access_scopes"]["scopes"].split(",")) == {"read_products", "write_products", "write_files"}
+    assert set(config["access_scopes"]["scopes"].split(",")) == {
+        "read_products",
+        "write_products",
+        "write_files",
+    }
     assert config["access_scopes"]["use_legacy_install_flow"] is False
     assert config["webhooks"]["api_version"] == "2026-10"
 

@@ -81,8 +81,8 @@ def test_db_upgrade_malformed_url(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_db_downgrade_base_then_upgrade_and_apikey(tmp_path: Path) -> None:
-    env = {"NU3D_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+def test_db_downgrade_base_then_upgrade_and_apikey(tmp_path: Path, empty_database: str) -> None:
+    env = {"NU3D_DATABASE_URL": empty_database}
     assert run_nu3d("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     down = run_nu3d("db", "downgrade", "base", env=env, cwd=tmp_path)
     assert down.returncode == 0, down.stderr

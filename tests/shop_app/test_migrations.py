@@ -1,41 +1,15 @@
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import shop_app.models  # noqa: F401
 from shop_app import migrate
 from shop_app.db import make_engine
 from shop_app.settings import DatabaseSettings
-
-
-@pytest.fixture
-def empty_database(tmp_path: Path) -> Iterator[str]:
-    """A database of its own (migrations are run up and down on it)."""
-    server = os.environ.get("NU3D_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    admin = make_engine(DatabaseSettings(database_url=server), isolation_level="AUTOCOMMIT")
-    name = f"nu3d_mig_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(DatabaseSettings(database_url=server).database_url).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
