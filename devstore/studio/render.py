@@ -165,7 +165,7 @@ def _shade(normals: np.ndarray, view_dirs: np.ndarray, cam: Camera) -> np.ndarra
     )
     h = key - view_dirs
     h /= np.linalg.norm(h, axis=1, keepdims=True) + 1e-12
-    spec = 0.12 * np.clip((n * h).sum(1), 0, 1) ** 40
+    spec = 0.08 * np.clip((n * h).sum(1), 0, 1) ** 40
     return lam, spec
 
 
