@@ -101,6 +101,25 @@ class Settings(DatabaseSettings):
 
     engine_device: str = "auto"  # auto | cpu | cuda | cuda:N
 
+    # Generation jobs (issue 6). A lease outlives several missed heartbeats before the reaper takes it back.
+    job_lease_s: float = Field(default=60.0, gt=0)
+    job_heartbeat_s: float = Field(default=10.0, gt=0, le=10)
+    job_cancel_grace_s: float = Field(default=10.0, ge=0)
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    job_retry_base_s: float = Field(default=5.0, ge=0)  # backoff = min(cap, base * 2**attempt) * U(0.5, 1)
+    job_retry_cap_s: float = Field(default=300.0, ge=0)
+    job_max_active_per_key: int = Field(default=20, ge=1)
+    job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
+    # Image URLs are fetched only from public addresses; these host[:port] entries are let through anyway
+    # (e.g. the devstore's CDN on loopback). Comma-separated.
+    fetch_allow_hosts: str = ""
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    fetch_timeout_s: float = Field(default=20.0, gt=0)
+    # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
+    rate_limit_store: str = "60/minute"
+    rate_limit_api: str = "600/minute"
+    sse_ping_s: float = Field(default=15.0, gt=0)
+
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod
     def _no_placeholder(cls, value: SecretStr) -> SecretStr:

@@ -1,0 +1,1 @@
+"""Generation jobs: the queue in the job table (queue.py), input handling, results, SSE broadcasting."""
