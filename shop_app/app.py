@@ -10,13 +10,15 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
+import webhooks.routes
 from shop_app.db import make_engine
 from shop_app.errors import EXCEPTION_HANDLERS
 from shop_app.request_context import RequestIdMiddleware
-from shop_app.routes import files, health, openapi
+from shop_app.routes import auth, embedded, embedded_api, files, health, openapi
 from shop_app.settings import Settings
+from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 "db": db,
                 "storage": store,
                 "http": http,
+                "shopify": make_shopify_services(settings, db, http),
                 "readiness_checks": {"database": health.database_check, "storage": health.storage_check},
             }
             logger.info("nu3d web app started (database=%s, storage=%r)", db.url.get_backend_name(), store)
@@ -52,8 +55,15 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *health.routes,
         *openapi.routes,
         *files.routes,
+        *embedded_api.routes,  # before embedded's /app/{page:path}
+        *embedded.routes,
+        *auth.routes,
+        Mount("/webhooks", routes=webhooks.routes.routes),
     ]
-    middleware = [Middleware(RequestIdMiddleware)]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
+    ]
     return Starlette(
         routes=routes,
         middleware=middleware,

@@ -2,6 +2,64 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import logging
+from types import ModuleType
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from webhooks import (
+    app_scopes_update,
+    app_uninstalled,
+    customers_data_request,
+    customers_redact,
+    products_create,
+    products_delete,
+    products_update,
+    shop_redact,
+)
+from webhooks.handling import process
+from webhooks.verify import read_delivery
+
+logger = logging.getLogger(__name__)
+
+TOPIC_MODULES: tuple[ModuleType, ...] = (
+    products_create,
+    products_update,
+    products_delete,
+    app_uninstalled,
+    app_scopes_update,
+    customers_data_request,
+    customers_redact,
+    shop_redact,
+)
+
+
+def _endpoint(module: ModuleType) -> object:
+    topic: str = module.TOPIC
+
+    async def receive(request: Request) -> Response:
+        settings = request.state.settings
+        delivery = await read_delivery(
+            request, secret=settings.shopify_api_secret.get_secret_value(), expected_topic=topic
+        )
+        outcome = await asyncio.to_thread(process, request.state.db, delivery, module.handle)
+        storage = request.state.storage
+        for key in outcome.orphaned_keys:
+            try:
+                await asyncio.to_thread(storage.delete, key)
+            except Exception as err:  # the rows are gone; a leftover file is logged, not retried by Shopify
+                logger.warning("could not delete %s after %s: %r", key, topic, err)
+        return JSONResponse({"ok": True, "topic": topic, "outcome": outcome.status})
+
+    receive.__name__ = f"webhook_{topic.replace('/', '_')}"
+    receive.__doc__ = f"Shopify `{topic}` webhook (HMAC-verified, deduplicated by event id)."
+    return receive
+
+
+routes: list[BaseRoute] = [
+    Route(f"/{module.TOPIC}", _endpoint(module), methods=["POST"])
+    for module in TOPIC_MODULES  # type: ignore[arg-type]
+]

@@ -1,0 +1,185 @@
+"""JSON endpoints of the embedded UI, authenticated by App Bridge session tokens (see session_auth).
+
+Every handler takes the shop from the verified token and passes it to the data functions, which filter
+by it: another shop's product or image answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shop_app.db import session_scope
+from shop_app.errors import Conflict, NotFound, ValidationError
+from shop_app.jobs.queue import cancel_job, enqueue_job
+from shop_app.models.base import utcnow
+from shop_app.models.jobs import ACTIVE, Job
+from shop_app.routes.session_auth import ShopSession, session_token_required
+from shop_app.shopify import catalog
+
+logger = logging.getLogger(__name__)
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ValidationError(f"{name} must be an integer from {lo} to {hi}", details={"field": name})
+    return int(raw)
+
+
+@session_token_required
+async def list_products(request: Request, auth: ShopSession) -> Response:
+    """The shop's products with their photos and generation status.
+    ---
+    parameters:
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 250}}
+      - {name: offset, in: query, schema: {type: integer, minimum: 0}}
+    responses:
+      200: {description: '{"products": [...], "total": N}'}
+      401: {description: 'invalid session token (X-Shopify-Retry-Invalid-Session-Request: 1)'}
+    """
+    limit = _int_param(request, "limit", 50, 1, 250)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+
+    def load() -> dict[str, Any]:
+        with session_scope(request.state.db) as session:
+            views = catalog.list_products(session=session, shop=auth.shop, limit=limit, offset=offset)
+            total = catalog.count_products(session=session, shop=auth.shop)
+            return {"shop": auth.shop.domain, "products": [v.as_json() for v in views], "total": total}
+
+    return JSONResponse(await asyncio.to_thread(load))
+
+
+@session_token_required
+async def get_product(request: Request, auth: ShopSession) -> Response:
+    """One product of the shop.
+    ---
+    responses:
+      200: {description: 'the product with images and generation status'}
+      404: {description: 'no such product in this shop'}
+    """
+    product_id = request.path_params["product_id"]
+
+    def load() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            view = catalog.get_product_view(session=session, shop=auth.shop, product_id=product_id)
+            return view.as_json() if view else None
+
+    body = await asyncio.to_thread(load)
+    if body is None:
+        raise NotFound(f"no product {product_id} in this shop")
+    return JSONResponse(body)
+
+
+@session_token_required
+async def get_image(request: Request, auth: ShopSession) -> Response:
+    """One product photo of the shop and its generation.
+    ---
+    responses:
+      200: {description: 'the image and its generation'}
+      404: {description: 'no such image in this shop'}
+    """
+    image_id = request.path_params["image_id"]
+
+    def load() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+            return view.as_json() if view else None
+
+    body = await asyncio.to_thread(load)
+    if body is None:
+        raise NotFound(f"no image {image_id} in this shop")
+    return JSONResponse(body)
+
+
+@session_token_required
+async def regenerate_image(request: Request, auth: ShopSession) -> Response:
+    """Queue a new generation for a photo (the previous one, if still waiting or running, is canceled).
+    ---
+    responses:
+      202: {description: 'the image with its new generation'}
+      404: {description: 'no such image in this shop'}
+      409: {description: 'the photo was removed from the product'}
+    """
+    image_id = request.path_params["image_id"]
+
+    def run() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+            if image is None:
+                return None
+            if image.removed_at is not None:
+                raise Conflict("this photo was removed from the product in Shopify")
+            if image.job_id:
+                old = session.get(Job, image.job_id)
+                if old is not None and old.shop_id == auth.shop.id and old.status in ACTIVE:
+                    cancel_job(session, old)
+            job = enqueue_job(
+                session=session,
+                kind="generate",
+                inputs={"image_urls": [image.url]},
+                params={},
+                shop_id=auth.shop.id,
+                source=image.gid,
+                priority=1,  # the merchant is waiting for this one
+                user_id=auth.token.user_id,
+            )
+            image.job_id = job.id
+            image.job_version = image.content_version
+            image.enqueued_at = utcnow()
+            session.add(image)
+            session.flush()
+            logger.info(
+                "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
+            )
+            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+            return view.as_json() if view else None
+
+    body = await asyncio.to_thread(run)
+    if body is None:
+        raise NotFound(f"no image {image_id} in this shop")
+    return JSONResponse(body, status_code=202)
+
+
+@session_token_required
+async def cancel_generation(request: Request, auth: ShopSession) -> Response:
+    """Cancel the photo's queued or running generation.
+    ---
+    responses:
+      200: {description: '{"image": {...}, "result": "canceled|cancellation_requested|already_completed"}'}
+      404: {description: 'no such image in this shop, or it has no generation'}
+    """
+    image_id = request.path_params["image_id"]
+
+    def run() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+            if image is None or not image.job_id:
+                return None
+            job = session.get(Job, image.job_id)
+            if job is None or job.shop_id != auth.shop.id:
+                return None
+            result = cancel_job(session, job)
+            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+            return {"result": result, "image": view.as_json() if view else None}
+
+    body = await asyncio.to_thread(run)
+    if body is None:
+        raise NotFound(f"no generation for image {image_id} in this shop")
+    return JSONResponse(body)
+
+
+routes: list[BaseRoute] = [
+    Route("/app/api/products", list_products, methods=["GET"]),
+    Route("/app/api/products/{product_id:int}", get_product, methods=["GET"]),
+    Route("/app/api/images/{image_id:int}", get_image, methods=["GET"]),
+    Route("/app/api/images/{image_id:int}/regenerate", regenerate_image, methods=["POST"]),
+    Route("/app/api/images/{image_id:int}/cancel", cancel_generation, methods=["POST"]),
+]

@@ -1,0 +1,51 @@
+"""Every Admin GraphQL document the app sends, as named operations (a test validates each against the schema)."""
+
+from __future__ import annotations
+
+from shop_app.shopify.admin import Operation
+
+SHOP_INFO = Operation(
+    name="ShopInfo",
+    document="""
+query ShopInfo {
+  shop { name myshopifyDomain ianaTimezone }
+}
+""",
+    estimated_cost=1,
+)
+
+# Stage one of the scan: cheap product list, newest-created last, filtered by status and creation time.
+SCAN_PRODUCTS = Operation(
+    name="ScanProducts",
+    document="""
+query ScanProducts($after: String, $query: String!, $first: Int!) {
+  products(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id title handle status vendor productType createdAt updatedAt mediaCount { count } }
+  }
+}
+""",
+    estimated_cost=52,
+)
+
+# Stage two: the images of one product (MediaImage.image.id is the ProductImage gid webhooks also use).
+PRODUCT_DETAIL = Operation(
+    name="ProductDetail",
+    document="""
+query ProductDetail($id: ID!, $after: String) {
+  product(id: $id) {
+    id title handle status vendor productType createdAt updatedAt
+    media(first: 50, after: $after, query: "media_type:IMAGE") {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id alt mediaContentType status
+        ... on MediaImage { image { id url altText width height } }
+      }
+    }
+  }
+}
+""",
+    estimated_cost=105,
+)
+
+ALL_OPERATIONS = (SHOP_INFO, SCAN_PRODUCTS, PRODUCT_DETAIL)

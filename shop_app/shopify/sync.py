@@ -1,0 +1,339 @@
+"""Mirror Shopify products into our tables and queue generation for image content not seen before.
+
+Webhooks (REST-shaped payloads) and the scheduler's scan (GraphQL) both end here, through ProductSnapshot,
+so the rules are the same: a delivery older than what we hold is ignored, a deleted product stays deleted,
+and a generation is queued once per image content version (`content_version`, from Shopify's `?v=`).
+All functions take the shop and only touch that shop's rows; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlmodel import Session, select
+
+from shop_app.jobs.queue import cancel_job, enqueue_job
+from shop_app.models.base import utcnow
+from shop_app.models.core import Shop
+from shop_app.models.jobs import QUEUED, Job
+from shop_app.models.shopify import Product, ProductImage
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_GID = "gid://shopify/Product/"
+IMAGE_GID = "gid://shopify/ProductImage/"
+STATUSES = {"ACTIVE", "DRAFT", "ARCHIVED", "UNLISTED"}
+
+
+class SnapshotError(ValueError):
+    """A payload lacks what we need to mirror the product (logged; the delivery is acknowledged)."""
+
+
+@dataclass(frozen=True)
+class ImageSnapshot:
+    gid: str
+    url: str
+    position: int = 0
+    media_gid: str | None = None
+    alt: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def content_version(self) -> str:
+        return content_version(self.url)
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    gid: str
+    title: str
+    handle: str
+    status: str
+    vendor: str | None = None
+    product_type: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    images: tuple[ImageSnapshot, ...] = field(default_factory=tuple)
+
+
+@dataclass
+class SyncResult:
+    product: Product | None
+    outcome: str  # "created" | "updated" | "stale" | "deleted_product"
+    queued_job_ids: list[str] = field(default_factory=list)
+    dropped_job_ids: list[str] = field(default_factory=list)
+
+
+def content_version(url: str) -> str:
+    """Shopify bumps `?v=` when an image's bytes change; without one, the URL itself is the version."""
+    version = parse_qs(urlsplit(url).query).get("v")
+    if version and version[0]:
+        return f"v:{version[0][:100]}"
+    return "u:" + hashlib.sha256(url.encode()).hexdigest()[:40]
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def product_gid(legacy_id: Any) -> str:
+    if isinstance(legacy_id, bool) or not isinstance(legacy_id, int | str) or not str(legacy_id).isdigit():
+        raise SnapshotError(f"product id {legacy_id!r} is not numeric")
+    return f"{PRODUCT_GID}{int(legacy_id)}"
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if isinstance(value, str | int) and value != "" else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
+    """Build a snapshot from a products/create|update payload (the REST Product resource, snake_case)."""
+    gid = payload.get("admin_graphql_api_id")
+    if not isinstance(gid, str) or not gid.startswith(PRODUCT_GID):
+        gid = product_gid(payload.get("id"))
+    status = str(payload.get("status") or "active").upper()
+    if status not in STATUSES:
+        raise SnapshotError(f"unknown product status {payload.get('status')!r}")
+    media_by_src: dict[str, str] = {}
+    for media in payload.get("media") or []:
+        if isinstance(media, dict) and media.get("media_content_type") == "IMAGE":
+            src = ((media.get("preview_image") or {}) or {}).get("src")
+            if isinstance(src, str) and isinstance(media.get("admin_graphql_api_id"), str):
+                media_by_src[_strip_query(src)] = media["admin_graphql_api_id"]
+    images = []
+    for raw in payload.get("images") or []:
+        if not isinstance(raw, dict):
+            continue
+        src = raw.get("src")
+        image_gid = raw.get("admin_graphql_api_id")
+        if not isinstance(image_gid, str) and _int(raw.get("id")) is not None:
+            image_gid = f"{IMAGE_GID}{raw['id']}"
+        if (
+            not isinstance(src, str)
+            or not src.startswith(("http://", "https://"))
+            or not isinstance(image_gid, str)
+        ):
+            logger.info("skipping an image without id or http(s) src on %s", gid)
+            continue
+        images.append(
+            ImageSnapshot(
+                gid=image_gid[:128],
+                url=src[:2048],
+                position=_int(raw.get("position")) or len(images) + 1,
+                media_gid=media_by_src.get(_strip_query(src)),
+                alt=_text(raw.get("alt"), 512),
+                width=_int(raw.get("width")),
+                height=_int(raw.get("height")),
+            )
+        )
+    return ProductSnapshot(
+        gid=gid,
+        title=_text(payload.get("title"), 512) or "",
+        handle=_text(payload.get("handle"), 512) or "",
+        status=status,
+        vendor=_text(payload.get("vendor"), 255),
+        product_type=_text(payload.get("product_type"), 255),
+        created_at=parse_time(payload.get("created_at")),
+        updated_at=parse_time(payload.get("updated_at")),
+        images=tuple(images),
+    )
+
+
+def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, Any]]) -> ProductSnapshot:
+    """Build a snapshot from ProductDetail's `product` and all pages of its media nodes."""
+    images = []
+    for node in media_nodes:
+        image = node.get("image") if node.get("mediaContentType") == "IMAGE" else None
+        if not isinstance(image, dict) or not image.get("id") or not image.get("url"):
+            continue
+        images.append(
+            ImageSnapshot(
+                gid=str(image["id"])[:128],
+                url=str(image["url"])[:2048],
+                position=len(images) + 1,
+                media_gid=_text(node.get("id"), 128),
+                alt=_text(image.get("altText") or node.get("alt"), 512),
+                width=_int(image.get("width")),
+                height=_int(image.get("height")),
+            )
+        )
+    return ProductSnapshot(
+        gid=str(product["id"]),
+        title=_text(product.get("title"), 512) or "",
+        handle=_text(product.get("handle"), 512) or "",
+        status=str(product.get("status") or "ACTIVE").upper(),
+        vendor=_text(product.get("vendor"), 255),
+        product_type=_text(product.get("productType"), 255),
+        created_at=parse_time(product.get("createdAt")),
+        updated_at=parse_time(product.get("updatedAt")),
+        images=tuple(images),
+    )
+
+
+def _strip_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def get_product(*, session: Session, shop: Shop, gid: str) -> Product | None:
+    return session.exec(select(Product).where(Product.shop_id == shop.id, Product.gid == gid)).first()
+
+
+def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -> SyncResult:
+    """Mirror one product of `shop` and queue generation for new image content (flushes, never commits)."""
+    now = utcnow()
+    product = get_product(session=session, shop=shop, gid=snapshot.gid)
+    if product is not None and product.deleted_at is not None:
+        # Shopify never reuses product ids: anything about a deleted product is a late delivery.
+        return SyncResult(product, "deleted_product")
+    if (
+        product is not None
+        and snapshot.updated_at is not None
+        and product.shopify_updated_at is not None
+        and snapshot.updated_at < product.shopify_updated_at
+    ):
+        return SyncResult(product, "stale")
+    outcome = "updated"
+    if product is None:
+        product = Product(shop_id=shop.id, gid=snapshot.gid, created_at=now)  # type: ignore[arg-type]
+        outcome = "created"
+    product.title = snapshot.title
+    product.handle = snapshot.handle
+    product.status = snapshot.status
+    product.vendor = snapshot.vendor
+    product.product_type = snapshot.product_type
+    product.shopify_created_at = snapshot.created_at or product.shopify_created_at
+    product.shopify_updated_at = snapshot.updated_at or product.shopify_updated_at
+    product.updated_at = now
+    session.add(product)
+    session.flush()
+    result = SyncResult(product, outcome)
+
+    existing = {
+        image.gid: image
+        for image in session.exec(
+            select(ProductImage).where(ProductImage.shop_id == shop.id, ProductImage.product_id == product.id)
+        ).all()
+    }
+    seen: set[str] = set()
+    for snap in snapshot.images:
+        if snap.gid in seen:
+            continue
+        seen.add(snap.gid)
+        image = existing.get(snap.gid)
+        if image is None:
+            other = session.exec(
+                select(ProductImage).where(ProductImage.shop_id == shop.id, ProductImage.gid == snap.gid)
+            ).first()
+            if other is not None:
+                logger.warning("image %s moved from product %s to %s", snap.gid, other.product_id, product.id)
+                image = other
+            else:
+                image = ProductImage(shop_id=shop.id, product_id=product.id, gid=snap.gid, created_at=now)  # type: ignore[arg-type]
+        image.product_id = product.id  # type: ignore[assignment]
+        image.url = snap.url
+        image.content_version = snap.content_version
+        image.position = snap.position
+        image.media_gid = snap.media_gid
+        image.alt = snap.alt
+        image.width = snap.width
+        image.height = snap.height
+        image.removed_at = None
+        image.updated_at = now
+        session.add(image)
+    for gid, image in existing.items():
+        if gid not in seen and image.removed_at is None:
+            image.removed_at = now
+            image.updated_at = now
+            session.add(image)
+            result.dropped_job_ids += _drop_pending(session, shop, image)
+    session.flush()
+    if product.status == "ACTIVE":
+        result.queued_job_ids = queue_new_content(session=session, shop=shop, product=product)
+    return result
+
+
+def queue_new_content(*, session: Session, shop: Shop, product: Product) -> list[str]:
+    """Queue one generation per current image whose content has no job yet; returns the new job ids."""
+    queued = []
+    images = session.exec(
+        select(ProductImage)
+        .where(
+            ProductImage.shop_id == shop.id,
+            ProductImage.product_id == product.id,
+            ProductImage.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(ProductImage.position)  # type: ignore[arg-type]
+    ).all()
+    for image in images:
+        if image.job_version == image.content_version:
+            continue
+        _drop_pending(session, shop, image)  # an older version still waiting is no longer wanted
+        job = enqueue_job(
+            session=session,
+            kind="generate",
+            inputs={"image_urls": [image.url]},
+            params={},
+            shop_id=shop.id,
+            idempotency_key=f"shopify-image:{image.gid}:{image.content_version}"[:255],
+            source=image.gid,
+            name=(product.title or product.handle or product.gid)[:255],
+        )
+        image.job_id = job.id
+        image.job_version = image.content_version
+        image.enqueued_at = utcnow()
+        session.add(image)
+        queued.append(job.id)
+        logger.info(
+            "queued generation %s for %s (%s) of %s", job.id, image.gid, image.content_version, shop.domain
+        )
+    session.flush()
+    return queued
+
+
+def _drop_pending(session: Session, shop: Shop, image: ProductImage) -> list[str]:
+    """Cancel the image's generation if it has not started (a started one finishes; its result is kept)."""
+    if not image.job_id:
+        return []
+    job = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
+    if job is None or job.status != QUEUED:
+        return []
+    cancel_job(session, job)
+    logger.info("dropped queued generation %s of %s", job.id, image.gid)
+    return [job.id]
+
+
+def mark_product_deleted(*, session: Session, shop: Shop, gid: str) -> SyncResult:
+    """products/delete: keep the rows (and any generated models) but stop all pending work for it."""
+    product = get_product(session=session, shop=shop, gid=gid)
+    if product is None:
+        return SyncResult(None, "unknown_product")
+    if product.deleted_at is not None:
+        return SyncResult(product, "already_deleted")
+    now = utcnow()
+    product.deleted_at = now
+    product.updated_at = now
+    session.add(product)
+    result = SyncResult(product, "deleted")
+    for image in session.exec(
+        select(ProductImage).where(ProductImage.shop_id == shop.id, ProductImage.product_id == product.id)
+    ).all():
+        result.dropped_job_ids += _drop_pending(session, shop, image)
+    session.flush()
+    return result
