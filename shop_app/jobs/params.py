@@ -11,13 +11,19 @@ from typing import Any
 MAX_IMAGES = 4
 HASH_VERSION = "nu3d-generation-v1"
 
-# name -> (type, minimum, maximum). Only params the client gave are kept: the engine fills its own defaults.
+# name -> (type, minimum, maximum), mirroring generation.GenerationParams (the web process never imports the
+# engine, which loads torch). Only params the client gave are kept: the engine fills its own defaults.
 PARAM_SPECS: dict[str, tuple[type, float, float]] = {
-    "resolution": (int, 32, 1024),
-    "face_limit": (int, 100, 500_000),
-    "texture_size": (int, 64, 4096),
+    "resolution": (int, 128, 384),
+    "face_limit": (int, 500, 500_000),
+    "texture_size": (int, 256, 4096),
     "steps": (int, 1, 200),
     "guidance_scale": (float, 0.0, 50.0),
+    "size_hint_m": (float, 0.005, 10.0),
+}
+PARAM_CHOICES: dict[str, tuple[int, ...]] = {
+    "resolution": (128, 256, 384),
+    "texture_size": (256, 512, 1024, 2048, 4096),
 }
 MAX_PROMPT_CHARS = 1000
 _CONTENT_KEY = re.compile(r"^sha256/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})\.[A-Za-z0-9.]{1,11}$")
@@ -61,10 +67,16 @@ def normalize_params(params: dict[str, Any] | None) -> dict[str, Any]:
                     raise TypeError
                 number = int(number)
         except (TypeError, ValueError):
-            raise InvalidJobRequest(f"{name} must be a {kind.__name__}, got {value!r}", field=name) from None
+            what = "an integer" if kind is int else "a number"
+            raise InvalidJobRequest(f"{name} must be {what}, got {value!r}", field=name) from None
         if not low <= number <= high:
             raise InvalidJobRequest(
                 f"{name} must be between {low:g} and {high:g}, got {number:g}", field=name
+            )
+        choices = PARAM_CHOICES.get(name)
+        if choices and number not in choices:
+            raise InvalidJobRequest(
+                f"{name} must be one of {', '.join(map(str, choices))}, got {number:g}", field=name
             )
         out[name] = number
     return dict(sorted(out.items()))

@@ -83,7 +83,8 @@ def test_enqueue_carries_shop_source_and_cascades_on_shop_delete(db: Engine) -> 
         ({"image_urls": ["https://x/a.png"], "image_keys": [KEY_A]}, None, "exactly one"),
         (URLS, {"steps": 0}, "steps must be between 1 and 200"),
         (URLS, {"colour": 1}, "unknown parameter 'colour'"),
-        (URLS, {"resolution": "big"}, "resolution must be a int"),
+        (URLS, {"resolution": 200}, "resolution must be one of 128, 256, 384"),
+        (URLS, {"resolution": "big"}, "resolution must be an integer"),
     ],
 )
 def test_enqueue_refuses_bad_requests(db: Engine, inputs, params, message) -> None:  # noqa: ANN001

@@ -1,0 +1,1 @@
+"""Generation workers: `nu3d worker` (supervisor + one spawned slot process per GPU/CPU slot)."""

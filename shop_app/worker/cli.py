@@ -1,0 +1,75 @@
+"""`nu3d worker`: run generation worker slots against the configured database and storage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from shop_app.settings import ConfigError, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nu3d worker",
+        description="Claim generation jobs from the database and run the engine (one child process per slot).",
+    )
+    parser.add_argument(
+        "--device", default=None, help="torch device: auto, cpu, cuda, cuda:N (default NU3D_ENGINE_DEVICE)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="number of slots (child processes); default 1"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["real", "fake"],
+        default=None,
+        help="real (default NU3D_JOB_ENGINE) or fake (for tests)",
+    )
+    parser.add_argument(
+        "--fake-stage-s", type=float, default=0.0, help="seconds per stage for the fake engine"
+    )
+    parser.add_argument("--poll-s", type=float, default=0.5, help="idle wait between claims (seconds)")
+    parser.add_argument("--kind", action="append", dest="kinds", help="job kinds to run (default: generate)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from shop_app.logconfig import configure_logging
+    from shop_app.worker.supervisor import Supervisor, WorkerOptions
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.concurrency < 1 or args.concurrency > 64:
+        sys.stderr.write("nu3d worker: error: --concurrency must be between 1 and 64\n")
+        return 2
+    if args.poll_s <= 0 or args.fake_stage_s < 0:
+        sys.stderr.write("nu3d worker: error: --poll-s must be positive and --fake-stage-s not negative\n")
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        sys.stderr.write(f"nu3d: configuration error: {err}\n")
+        return 2
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    options = WorkerOptions(
+        concurrency=args.concurrency,
+        device=args.device or settings.engine_device,
+        engine=args.engine or settings.job_engine,
+        fake_stage_s=args.fake_stage_s,
+        poll_s=args.poll_s,
+        kinds=tuple(args.kinds or ["generate"]),
+    )
+    logger.info(
+        "worker starting: %d slot(s), engine=%s, device=%s",
+        options.concurrency,
+        options.engine,
+        options.device,
+    )
+    return Supervisor(settings, options).run()

@@ -1,0 +1,151 @@
+"""The engines a worker slot can run: the real generation engine, or a trivial one for queue tests/benchmarks.
+
+Both have the shape of `generation.Engine.generate(images, *, prompt, params, device, progress,
+should_cancel)` and return an object with `.glb`, `.splat_ply`, `.preview_png`, `.metadata`, `.stats`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, float], None]
+CancelFn = Callable[[], bool]
+
+# Engine error codes that trying again cannot fix (bad input) vs. ones worth a retry.
+RETRYABLE_ENGINE_CODES = frozenset({"device_unavailable", "out_of_memory"})
+
+
+class EngineLike(Protocol):
+    def generate(
+        self,
+        images: list[bytes],
+        *,
+        prompt: str | None = None,
+        params: Any = None,
+        device: str = "auto",
+        progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> Any: ...
+
+
+class EngineUnavailable(Exception):
+    """The configured engine cannot be loaded (the message says why)."""
+
+
+class FakeEngineError(Exception):
+    """Raised by the fake engine; carries a `code` like generation.GenerationError."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class FakeResult:
+    glb: bytes
+    splat_ply: bytes
+    preview_png: bytes
+    metadata: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+FAKE_STAGES = ("segment", "carve", "mesh", "texture", "export")
+
+
+def minimal_glb(label: str) -> bytes:
+    """A valid, empty-scene glTF 2.0 binary (header + one JSON chunk), labelled so inputs give distinct files."""
+    doc = json.dumps(
+        {"asset": {"version": "2.0", "generator": f"nu3d-fake {label}"}, "scenes": [{}], "scene": 0}
+    )
+    chunk = doc.encode() + b" " * (-len(doc.encode()) % 4)
+    total = 12 + 8 + len(chunk)
+    return struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(chunk), b"JSON") + chunk
+
+
+class FakeEngine:
+    """Sleeps `stage_s` per stage, honours cancel between stages, returns tiny deterministic artifacts.
+
+    Parameters:
+        stage_s: seconds spent in each of the five stages.
+        fail_marker: inputs containing these bytes fail with code `invalid_image` (to test failures).
+    """
+
+    def __init__(self, *, stage_s: float = 0.0, fail_marker: bytes = b"NU3D-FAKE-FAIL") -> None:
+        self.stage_s = stage_s
+        self.fail_marker = fail_marker
+
+    def generate(
+        self,
+        images: list[bytes],
+        *,
+        prompt: str | None = None,
+        params: Any = None,
+        device: str = "cpu",
+        progress: ProgressFn | None = None,
+        should_cancel: CancelFn | None = None,
+    ) -> FakeResult:
+        digest = hashlib.sha256(b"".join(images) + repr(params).encode()).hexdigest()
+        for index, stage in enumerate(FAKE_STAGES):
+            if should_cancel is not None and should_cancel():
+                raise FakeEngineError(f"canceled before {stage}", "canceled")
+            if progress is not None:
+                progress(stage, 100.0 * index / len(FAKE_STAGES))
+            if self.stage_s:
+                time.sleep(self.stage_s)
+            if stage == "segment" and any(self.fail_marker in image for image in images):
+                raise FakeEngineError("photo 1: no product found in the photo", "invalid_image")
+        if progress is not None:
+            progress("export", 100.0)
+        return FakeResult(
+            glb=minimal_glb(digest[:16]),
+            splat_ply=b"ply\nformat binary_little_endian 1.0\nelement vertex 0\nend_header\n",
+            preview_png=_tiny_png(),
+            metadata={"engine": "fake", "prompt": prompt, "views": len(images), "device": device},
+            stats={"stages": len(FAKE_STAGES)},
+        )
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 200, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass
+class LoadedEngine:
+    name: str
+    engine: EngineLike
+    make_params: Callable[[dict[str, Any]], Any]
+
+
+def load_engine(name: str, *, fake_stage_s: float = 0.0) -> LoadedEngine:
+    """Build the engine once per worker slot (the real one imports torch here, never at module import)."""
+    if name == "fake":
+        return LoadedEngine(
+            name="fake", engine=FakeEngine(stage_s=fake_stage_s), make_params=lambda p: dict(p)
+        )
+    if name != "real":
+        raise EngineUnavailable(f"unknown engine {name!r}; use real or fake")
+    try:
+        from generation import Engine, EngineConfig, GenerationParams
+    except ImportError as err:
+        raise EngineUnavailable(f"the generation engine cannot be imported: {err}") from None
+
+    def make_params(params: dict[str, Any]) -> Any:
+        return GenerationParams(**{k: v for k, v in params.items() if k != "prompt"})
+
+    return LoadedEngine(name="real", engine=Engine(EngineConfig()), make_params=make_params)

@@ -1,0 +1,435 @@
+"""One worker slot: a child process (started with spawn) that loads the engine once, then loops
+claim → fetch inputs → dedupe → generate → store → complete, keeping its lease alive from a thread.
+
+Stopping a running job:
+- cancel requested (API) → the engine stops at the next stage boundary → the job is marked canceled;
+- the supervisor stops the slot (SIGTERM on the worker) → same boundary → the job is released to the queue
+  without counting the attempt;
+- the lease was lost (reaped while this slot was stuck) → the slot drops the job and writes nothing (fenced).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from shop_app.db import make_engine, session_scope
+from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
+from shop_app.jobs.images import InvalidImage, inspect_image
+from shop_app.jobs.params import input_hash_for_images
+from shop_app.jobs.queue import (
+    ArtifactRecord,
+    LeaseLost,
+    RetryPolicy,
+    claim_job,
+    complete_job,
+    fail_job,
+    find_generation,
+    finish_canceled,
+    heartbeat,
+    register_worker,
+    release_job,
+    unregister_worker,
+)
+from shop_app.models.jobs import Job
+from shop_app.settings import Settings
+from shop_app.storage import ObjectNotFound, Storage, StorageError, make_storage
+from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, EngineUnavailable, LoadedEngine, load_engine
+
+logger = logging.getLogger(__name__)
+
+EXIT_ENGINE_UNAVAILABLE = 78  # the supervisor stops instead of respawning a slot that cannot load its engine
+PRESENCE_EVERY_S = 5.0
+T = TypeVar("T")
+
+
+@dataclass
+class SlotConfig:
+    """Parameters:
+    settings: the worker's settings (database, storage, lease/heartbeat timings).
+    slot: the slot number within the supervisor.
+    worker_id: this slot's lease owner name (new for every spawn, so a killed slot's leases stay fenced).
+    device: torch device for the engine (auto, cpu, cuda, cuda:N).
+    engine: "real" or "fake".
+    fake_stage_s: seconds per stage for the fake engine.
+    poll_s: idle wait between claims when the queue is empty.
+    kinds: job kinds this slot runs.
+    """
+
+    settings: Settings
+    slot: int
+    worker_id: str
+    device: str = "auto"
+    engine: str = "real"
+    fake_stage_s: float = 0.0
+    poll_s: float = 0.5
+    kinds: tuple[str, ...] = ("generate",)
+
+
+class _Stop(Exception):
+    """Internal: the job must stop (cancel requested, lease lost, or shutdown)."""
+
+
+class LeaseKeeper(threading.Thread):
+    """Heartbeats the lease every `interval_s` and writes progress soon after it changes.
+
+    A thread, not the engine's callbacks, keeps the lease alive: one long stage (a big CUDA call) must not
+    let the lease expire."""
+
+    def __init__(
+        self, db: Engine, *, job_id: str, worker_id: str, lease_s: float, interval_s: float, stop: Any
+    ) -> None:
+        super().__init__(name=f"lease-{job_id}", daemon=True)
+        self._db = db
+        self.job_id = job_id
+        self.worker_id = worker_id
+        self.lease_s = lease_s
+        self.interval_s = interval_s
+        self._stop_event = stop
+        self._wake = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._stage: str | None = None
+        self._progress: int | None = None
+        self._logs: list[str] = []
+        self.lost = False
+        self.cancel_requested = False
+
+    def report(self, stage: str, progress: int) -> None:
+        with self._lock:
+            if stage != self._stage:
+                self._logs.append(stage)
+            self._stage, self._progress = stage, progress
+        self._wake.set()
+
+    def engine_progress(self, stage: str, percent: float) -> None:
+        # The engine's 0-100 maps to 5-95: fetching comes before it, storing after it.
+        self.report(stage, 5 + int(max(0.0, min(100.0, percent)) * 0.9))
+
+    def should_stop(self) -> bool:
+        return self.lost or self.cancel_requested or self._stop_event.is_set()
+
+    def finish(self, *, flush: bool = False) -> None:
+        """Stop heartbeating; with `flush`, first write the stages not yet recorded (before the final write)."""
+        if self._done.is_set():
+            return
+        self._done.set()
+        self._wake.set()
+        self.join(timeout=5)
+        if flush and not self.lost:
+            self._write()
+
+    def _write(self) -> bool:
+        with self._lock:
+            stage, progress, logs = self._stage, self._progress, self._logs
+            self._logs = []
+        try:
+            reply = heartbeat(
+                self._db,
+                job_id=self.job_id,
+                worker_id=self.worker_id,
+                lease_s=self.lease_s,
+                progress=progress,
+                stage=stage,
+                log=f"stage: {', '.join(logs)}" if logs else None,
+            )
+            self.cancel_requested = reply.cancel_requested
+        except LeaseLost as err:
+            logger.warning("lost the lease on %s: %s", self.job_id, err)
+            self.lost = True
+            return False
+        except SQLAlchemyError as err:
+            # The database may be restarting; keep trying until the lease would have expired anyway.
+            logger.warning("heartbeat for %s failed, will retry: %s", self.job_id, str(err).splitlines()[0])
+            with self._lock:
+                self._logs = logs + self._logs
+        return True
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self._wake.wait(timeout=self.interval_s)
+            self._wake.clear()
+            if self._done.is_set() or not self._write():
+                break
+            # Progress writes at most ~4 times a second.
+            self._done.wait(0.25)
+
+
+class SlotRunner:
+    """Claims and runs jobs until `stop` is set."""
+
+    def __init__(
+        self,
+        config: SlotConfig,
+        *,
+        db: Engine,
+        storage: Storage,
+        engine: LoadedEngine,
+        stop: Any,
+        current: Any,
+    ) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.db = db
+        self.storage = storage
+        self.engine = engine
+        self.stop = stop
+        self.current = current
+        self.policy = RetryPolicy(base_s=self.settings.job_retry_base_s, cap_s=self.settings.job_retry_cap_s)
+        self.fetch_policy = FetchPolicy.from_settings(self.settings)
+        self._presence_at = 0.0
+        self._db_backoff = 0.5
+
+    def _presence(self, job_id: str | None = None, *, force: bool = False) -> None:
+        if not force and time.monotonic() - self._presence_at < PRESENCE_EVERY_S:
+            return
+        try:
+            register_worker(
+                self.db, worker_id=self.config.worker_id, device=self.config.device, current_job_id=job_id
+            )
+            self._presence_at = time.monotonic()
+        except SQLAlchemyError as err:
+            logger.warning("cannot refresh worker presence: %s", str(err).splitlines()[0])
+
+    def run(self) -> None:
+        logger.info(
+            "slot %s ready (engine=%s, device=%s)",
+            self.config.worker_id,
+            self.engine.name,
+            self.config.device,
+        )
+        self._presence(force=True)
+        while not self.stop.is_set():
+            self._presence()
+            try:
+                job = claim_job(
+                    self.db,
+                    worker_id=self.config.worker_id,
+                    lease_s=self.settings.job_lease_s,
+                    kinds=self.config.kinds,
+                )
+                self._db_backoff = 0.5
+            except SQLAlchemyError as err:
+                logger.warning("claim failed (database unavailable?), retrying: %s", str(err).splitlines()[0])
+                self.stop.wait(self._db_backoff)
+                self._db_backoff = min(5.0, self._db_backoff * 2)
+                continue
+            if job is None:
+                self.stop.wait(self.config.poll_s)
+                continue
+            self.current.value = job.id.encode()
+            try:
+                self._presence(job.id, force=True)
+                self.process(job)
+            finally:
+                self.current.value = b""
+        try:
+            unregister_worker(self.db, worker_id=self.config.worker_id)
+        except SQLAlchemyError:
+            pass
+
+    # ------------------------------------------------------------------------------------------- one job
+
+    def process(self, job: Job) -> None:
+        keeper = LeaseKeeper(
+            self.db,
+            job_id=job.id,
+            worker_id=self.config.worker_id,
+            lease_s=self.settings.job_lease_s,
+            interval_s=self.settings.job_heartbeat_s,
+            stop=self.stop,
+        )
+        keeper.start()
+        try:
+            self._run(job, keeper)
+        except _Stop:
+            self._stopped(job, keeper)
+        except LeaseLost as err:
+            logger.warning("job %s: lease lost, result dropped: %s", job.id, err)
+        except Exception as err:  # every failure is recorded on the job
+            if keeper.should_stop():
+                self._stopped(job, keeper)
+            else:
+                self._record_failure(job, err)
+        finally:
+            keeper.finish()
+
+    def _check(self, keeper: LeaseKeeper) -> None:
+        if keeper.should_stop():
+            raise _Stop
+
+    def _run(self, job: Job, keeper: LeaseKeeper) -> None:
+        started = time.monotonic()
+        keeper.report("fetching_inputs", 1)
+        images, image_keys = self._load_inputs(job)
+        digest = input_hash_for_images(images, job.params)
+        with session_scope(self.db) as session:
+            existing = find_generation(session, digest)
+        if existing is not None:
+            self._retry_db(
+                lambda: complete_job(
+                    self.db, job_id=job.id, worker_id=self.config.worker_id, input_hash=digest
+                )
+            )
+            logger.info("job %s: same input already generated, completed from the stored result", job.id)
+            return
+        self._check(keeper)
+        keeper.report("generating", 5)
+        params = dict(job.params)
+        result = self.engine.engine.generate(
+            images,
+            prompt=params.get("prompt"),
+            params=self.engine.make_params(params),
+            device=self.config.device,
+            progress=keeper.engine_progress,
+            should_cancel=keeper.should_stop,
+        )
+        self._check(keeper)
+        keeper.report("storing", 96)
+        record = ArtifactRecord(
+            input_hash=digest,
+            glb_key=self.storage.put(result.glb, suffix=".glb", content_type="model/gltf-binary"),
+            splat_key=self.storage.put(result.splat_ply, suffix=".ply") if result.splat_ply else None,
+            preview_key=self.storage.put(result.preview_png, suffix=".png") if result.preview_png else None,
+            image_keys=image_keys,
+            params=params,
+            meta={**dict(result.metadata or {}), "engine": self.engine.name},
+            stats=_jsonable(dict(result.stats or {})),
+            duration_s=round(time.monotonic() - started, 3),
+        )
+        record.meta = _jsonable(record.meta)
+        self._check(keeper)
+        keeper.finish(flush=True)
+        self._check(keeper)
+        self._retry_db(
+            lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
+        )
+        logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
+
+    def _load_inputs(self, job: Job) -> tuple[list[bytes], list[str]]:
+        images: list[bytes] = []
+        keys: list[str] = []
+        if "image_keys" in job.inputs:
+            for key in job.inputs["image_keys"]:
+                images.append(self.storage.get(key))
+                keys.append(key)
+            return images, keys
+        for index, url in enumerate(job.inputs.get("image_urls", [])):
+            data = fetch_bytes(url, self.fetch_policy)
+            info = inspect_image(
+                data, name=f"image {index + 1} ({url[:120]})", max_bytes=self.fetch_policy.max_bytes
+            )
+            images.append(data)
+            keys.append(self.storage.put(data, suffix=info.suffix))
+        return images, keys
+
+    def _stopped(self, job: Job, keeper: LeaseKeeper) -> None:
+        wid = self.config.worker_id
+        if keeper.lost:
+            logger.warning("job %s: lease lost; nothing written", job.id)
+        elif keeper.cancel_requested:
+            self._retry_db(
+                lambda: finish_canceled(self.db, job_id=job.id, worker_id=wid, log="canceled by the worker")
+            )
+            logger.info("job %s canceled on request", job.id)
+        else:
+            self._retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
+            logger.info("job %s released back to the queue (worker stopping)", job.id)
+
+    def _record_failure(self, job: Job, err: Exception) -> None:
+        code, retryable = _classify(err)
+        message = getattr(err, "message", None) or str(err) or type(err).__name__
+        if code == "internal_error":
+            logger.exception("job %s failed unexpectedly", job.id, exc_info=err)
+        else:
+            logger.info("job %s failed: %s: %s", job.id, code, message)
+        try:
+            self._retry_db(
+                lambda: fail_job(
+                    self.db,
+                    job_id=job.id,
+                    worker_id=self.config.worker_id,
+                    code=code,
+                    message=message,
+                    retryable=retryable,
+                    policy=self.policy,
+                )
+            )
+        except LeaseLost:
+            logger.warning("job %s: lease lost before the failure could be recorded", job.id)
+
+    def _retry_db(self, fn: Callable[[], T]) -> T:
+        """Run a final write, riding out a database restart for up to one lease period."""
+        deadline = time.monotonic() + self.settings.job_lease_s
+        delay = 0.25
+        while True:
+            try:
+                return fn()
+            except LeaseLost:
+                raise
+            except SQLAlchemyError as err:
+                if time.monotonic() > deadline:
+                    raise
+                logger.warning("database write failed, retrying: %s", str(err).splitlines()[0])
+                time.sleep(delay)
+                delay = min(3.0, delay * 2)
+
+
+def _classify(err: Exception) -> tuple[str, bool]:
+    """(error code, retryable) for a failed run."""
+    if isinstance(err, FetchError):
+        return f"fetch_{err.code}", err.retryable
+    if isinstance(err, InvalidImage):
+        return err.code, False
+    if isinstance(err, ObjectNotFound):
+        return "input_missing", False
+    if isinstance(err, StorageError):
+        return "storage_error", True
+    code = getattr(err, "code", None)
+    if isinstance(code, str) and code:
+        return code, code in RETRYABLE_ENGINE_CODES
+    if isinstance(err, MemoryError):
+        return "out_of_memory", True
+    return "internal_error", True
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+# ------------------------------------------------------------------------------------ child entry point
+
+
+def slot_main(config: SlotConfig, stop: Any, current: Any) -> None:
+    """Entry point of a spawned slot process."""
+    from shop_app.logconfig import configure_logging
+
+    # Ctrl+C reaches the whole process group; only the supervisor decides how to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    configure_logging(level=config.settings.log_level, json_lines=config.settings.log_json)
+    try:
+        engine = load_engine(config.engine, fake_stage_s=config.fake_stage_s)
+    except EngineUnavailable as err:
+        logger.error("slot %d: %s", config.slot, err)
+        raise SystemExit(EXIT_ENGINE_UNAVAILABLE) from None
+    db = (
+        make_engine(config.settings, pool_size=2)
+        if not config.settings.is_sqlite
+        else make_engine(config.settings)
+    )
+    storage = make_storage(config.settings)
+    try:
+        SlotRunner(config, db=db, storage=storage, engine=engine, stop=stop, current=current).run()
+    finally:
+        db.dispose()
