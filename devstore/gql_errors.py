@@ -154,8 +154,9 @@ def _leaf_selection(
     f, ty = m["f"], m["ty"]
     names: list[str] = []
     node = e.nodes[0] if e.nodes else None
-    if isinstance(node, FieldNode) and node.selection_set:
-        names = [sel.name.value for sel in node.selection_set.selections if isinstance(sel, FieldNode)]
+    selection_set = node.selection_set if isinstance(node, FieldNode) else node
+    if selection_set is not None and hasattr(selection_set, "selections"):
+        names = [sel.name.value for sel in selection_set.selections if isinstance(sel, FieldNode)]
     named = s.get_type(ty.strip("[]!"))
     kind = "enums" if named is not None and is_enum_type(get_named_type(named)) else "scalars"
     return {

@@ -5,6 +5,7 @@ Framework-free: :func:`handle_graphql` takes the raw request parts and returns `
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -34,7 +35,7 @@ from devstore.cost import CostCalculator, LeakyBucket, ThrottleStatus
 from devstore.errors import NotFound
 from devstore.gql_errors import shopify_validation_errors, syntax_error
 from devstore.resolvers import Context, field_resolver, type_resolver
-from devstore.schema import admin_schema, load_introspection, required_scopes
+from devstore.schema import admin_schema, required_scopes, scope_items
 from devstore.state import Store
 
 logger = logging.getLogger(__name__)
@@ -64,32 +65,29 @@ def _cost_ext(requested: int | None, actual: int | None, status: ThrottleStatus)
     }
 
 
-def _variable_error(err: GraphQLError, var_types: dict[str, str]) -> dict[str, Any]:
-    """graphql-ruby's form: ``Variable $id of type ID! was provided invalid value``."""
-    m = re.match(r"^Variable '\$(\w+)'", err.message)
-    name = m.group(1) if m else "?"
-    explanation = err.message
-    sub = re.search(r"got invalid value (.*?); (.*)$", err.message, re.DOTALL)
-    value: Any = None
-    problem_path: list[str] = []
-    if "was not provided" in err.message or "must not be null" in err.message:
+def _variable_error(
+    err: GraphQLError, var_types: dict[str, str], variables: dict[str, Any]
+) -> dict[str, Any]:
+    """graphql-ruby's form: ``Variable $id of type ID! was provided invalid value[ for a.b (explanation)]``."""
+    m = re.match(r"^Variable '\$(\w+)' has invalid value(?: at ([^:]+))?: (.*)$", err.message, re.DOTALL)
+    name, where, detail = (m.group(1), m.group(2), m.group(3)) if m else ("?", None, err.message)
+    path = [p for p in re.split(r"[.\[\]]+", where or "") if p]
+    unknown = re.search(r"Expected value of type '([^']+)' not to include unknown field '([^']+)'", detail)
+    if "to be provided" in detail or "not to be None" in detail:
         explanation = "Expected value to not be null"
-    elif sub:
-        explanation = sub.group(2).rstrip(".")
-        at = re.search(r" at 'value\.([^']+)'", err.message)
-        if at:
-            problem_path = at.group(1).split(".")
-            explanation = re.sub(r" at 'value\.[^']+'", "", explanation)
-        try:
-            value = json.loads(sub.group(1).split(" at 'value", 1)[0])
-        except ValueError:
-            value = sub.group(1)
-    suffix = f" for {'.'.join(problem_path)}" if problem_path else ""
+    elif unknown:
+        path.append(unknown.group(2))
+        explanation = f"Field is not defined on {unknown.group(1)}"
+    else:
+        explanation = detail.rstrip(".")
+    suffix = f" for {'.'.join(path)} ({explanation})" if path else ""
     return {
-        "message": f"Variable ${name} of type {var_types.get(name, '?')} was provided invalid value{suffix}"
-        + (f" ({explanation})" if suffix else ""),
+        "message": f"Variable ${name} of type {var_types.get(name, '?')} was provided invalid value{suffix}",
         "locations": [{"line": loc.line, "column": loc.column} for loc in (err.locations or [])],
-        "extensions": {"value": value, "problems": [{"path": problem_path, "explanation": explanation}]},
+        "extensions": {
+            "value": variables.get(name),
+            "problems": [{"path": path, "explanation": explanation}],
+        },
     }
 
 
@@ -128,10 +126,7 @@ def _check_scopes(op: OperationDefinitionNode, granted: set[str]) -> list[dict[s
     root = schema.mutation_type if op.operation.value == "mutation" else schema.query_type
     assert root is not None
     scopes = required_scopes()
-    items = {
-        (i.get("typeName"), i.get("fieldName") if i.get("type") == "field" else ""): i
-        for i in load_introspection().get("offline_scopes", {}).get("items", [])
-    }
+    items = scope_items()
     errors = []
     for sel in op.selection_set.selections:
         if not isinstance(sel, FieldNode) or sel.name.value.startswith("__"):
@@ -188,6 +183,24 @@ def _format_exec_error(err: GraphQLError) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def prepare_document(query: str) -> tuple[DocumentNode, list[dict[str, Any]]]:
+    """Parse and validate once per distinct document text (apps send the same few documents repeatedly)."""
+    try:
+        doc = parse(query)
+    except GraphQLError as exc:
+        return DocumentNode(definitions=()), [syntax_error(exc)]
+    schema = admin_schema()
+    errors = validate(schema, doc)
+    return doc, shopify_validation_errors(errors, doc, schema) if errors else []
+
+
+@functools.lru_cache(maxsize=512)
+def deprecated_usage(query: str) -> tuple[str, ...]:
+    doc, problems = prepare_document(query)
+    return () if problems else tuple(_uses_deprecated(doc))
+
+
 def handle_graphql(
     *,
     store: Store,
@@ -241,14 +254,10 @@ def handle_graphql(
     def fail(errors: list[dict[str, Any]], requested: int | None = 0) -> GraphQLResponse:
         return GraphQLResponse(200, {"errors": errors, "extensions": _cost_ext(requested, None, idle)})
 
-    try:
-        doc = parse(query)
-    except GraphQLError as exc:
-        return fail([syntax_error(exc)])
+    doc, problems = prepare_document(query)
+    if problems:
+        return fail(problems)
     schema = admin_schema()
-    errors = validate(schema, doc)
-    if errors:
-        return fail(shopify_validation_errors(errors, doc, schema))
 
     operations = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
@@ -273,7 +282,7 @@ def handle_graphql(
     var_types = {v.variable.name.value: _type_str(v.type) for v in op.variable_definitions or ()}
     coerced = get_variable_values(schema, op.variable_definitions or (), variables)
     if isinstance(coerced, list):
-        return fail([_variable_error(e, var_types) for e in coerced])
+        return fail([_variable_error(e, var_types, variables) for e in coerced])
 
     fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
     calculator = CostCalculator(schema, fragments, coerced)
@@ -347,7 +356,7 @@ def handle_graphql(
         extensions["search"] = context.search_warnings
     body["extensions"] = extensions
     headers = {}
-    deprecated = _uses_deprecated(exec_doc)
+    deprecated = deprecated_usage(query)
     if deprecated:
         headers[DEPRECATION_HEADER] = DEPRECATION_URL
         logger.info("deprecated Admin API usage: %s", ", ".join(deprecated))

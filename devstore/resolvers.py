@@ -28,10 +28,12 @@ from devstore.search import (
     TIME_FIELDS,
     ParsedQuery,
     SearchError,
+    SortedItems,
     compare_interval,
     compare_number,
     paginate,
     parse_query,
+    sort_items,
     time_interval,
 )
 from devstore.state import AccessToken, Media, Product, Shop, StagedUpload, Store, Variant, to_iso
@@ -177,10 +179,10 @@ def check_page_args(first: int | None, last: int | None) -> None:
 
 
 def connection(
-    items: list[Any],
+    items: list[Any] | SortedItems,
     *,
-    sort_value: Callable[[Any], Any],
-    item_id: Callable[[Any], int],
+    sort_value: Callable[[Any], Any] | None,
+    item_id: Callable[[Any], int] | None,
     wrap: Callable[[Any], Any],
     args: dict[str, Any],
 ) -> dict[str, Any]:
@@ -233,36 +235,34 @@ PRODUCT_SORT: dict[str, Callable[[Product], Any]] = {
 }
 
 
-def product_matches(p: Product, parsed: ParsedQuery, shop: Shop, now: datetime) -> bool:
+def compile_product_filter(parsed: ParsedQuery, shop: Shop, now: datetime) -> Callable[[Product], bool]:
+    """Turn parsed search terms into one predicate (evaluated once per product per request)."""
+    checks: list[Callable[[Product], bool]] = []
     for term in parsed.terms:
         name, op, value = term.field, term.op, term.value
+        lowered = value.lower()
+        wanted = frozenset(s.strip().lower() for s in value.split(","))
         if name is None:
-            hay = " ".join([p.title, p.vendor, p.product_type, *p.tags]).lower()
-            if value.lower() not in hay:
-                return False
+            checks.append(
+                lambda p, w=lowered: w in " ".join([p.title, p.vendor, p.product_type, *p.tags]).lower()
+            )
         elif name == "status":
-            if p.status.lower() not in {s.strip().lower() for s in value.split(",")}:
-                return False
+            checks.append(lambda p, w=wanted: p.status.lower() in w)
         elif name in TIME_FIELDS:
             interval = time_interval(value, shop.zone, now)
-            if not compare_interval(getattr(p, name), op, interval):
-                return False
+            checks.append(lambda p, f=name, o=op, i=interval: compare_interval(getattr(p, f), o, i))
         elif name == "id":
-            if not compare_number(p.id, op, value):
-                return False
+            compare_number(0, op, value)  # validates the value once
+            checks.append(lambda p, o=op, v=value: compare_number(p.id, o, v))
         elif name in ("vendor", "product_type", "handle"):
-            wanted = {s.strip().lower() for s in value.split(",")}
-            if getattr(p, name).lower() not in wanted:
-                return False
+            checks.append(lambda p, f=name, w=wanted: getattr(p, f).lower() in w)
         elif name == "title":
-            if value.lower() not in p.title.lower():
-                return False
+            checks.append(lambda p, w=lowered: w in p.title.lower())
         elif name == "tag":
-            if value.lower() not in {t.lower() for t in p.tags}:
-                return False
-        elif name == "tag_not" and value.lower() in {t.lower() for t in p.tags}:
-            return False
-    return True
+            checks.append(lambda p, w=lowered: w in {t.lower() for t in p.tags})
+        elif name == "tag_not":
+            checks.append(lambda p, w=lowered: w not in {t.lower() for t in p.tags})
+    return lambda p: all(check(p) for check in checks)
 
 
 @resolves("QueryRoot.products")
@@ -280,22 +280,28 @@ def resolve_products(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict
         if not parsed.has_field("status"):
             # Shopify's schema documents `active` as the default of the status filter.
             parsed.terms.append(parse_query("status:active").terms[0])
+        sort_key = args.get("sortKey") or "ID"
+        cache_key = (
+            c.shop.domain,
+            query,
+            sort_key,
+            c.store.version,
+            c.now if "now" in (query or "").lower() else None,
+        )
         with c.store.lock:
-            items = [p for p in c.shop.products.values() if product_matches(p, parsed, c.shop, c.now)]
+            ordered = c.store.query_cache.get(cache_key)
+            if ordered is None:
+                matches = compile_product_filter(parsed, c.shop, c.now)
+                items = [p for p in c.shop.products.values() if matches(p)]
+                ordered = sort_items(items, sort_value=PRODUCT_SORT[sort_key], item_id=lambda p: p.id)
+                c.store.query_cache[cache_key] = ordered
     except SearchError as exc:
         raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from exc
     if parsed.warnings:
         c.search_warnings.append(
             {"path": [str(p) for p in info.path.as_list()], "query": query, "warnings": parsed.warnings}
         )
-    sort_key = args.get("sortKey") or "ID"
-    return connection(
-        items,
-        sort_value=PRODUCT_SORT[sort_key],
-        item_id=lambda p: p.id,
-        wrap=lambda p: Obj("Product", p),
-        args=args,
-    )
+    return connection(ordered, sort_value=None, item_id=None, wrap=lambda p: Obj("Product", p), args=args)
 
 
 @resolves("QueryRoot.product")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -198,60 +199,74 @@ class Page:
     has_previous_page: bool
 
 
+@dataclass
+class SortedItems:
+    """Items in ascending ``(has value, value, id)`` order with their keys, reusable across requests."""
+
+    keys: list[tuple[Any, ...]]
+    items: list[Any]
+    values: list[Any]
+    ids: list[int]
+
+
+def _key(value: Any, ident: int) -> tuple[Any, ...]:
+    return (value is not None, value if value is not None else 0, ident)
+
+
+def sort_items(
+    items: Sequence[Any], *, sort_value: Callable[[Any], Any], item_id: Callable[[Any], int]
+) -> SortedItems:
+    """Sort once; ``sort_value`` must return JSON-serializable, mutually comparable values (None sorts first)."""
+    decorated = sorted(
+        ((_key(sort_value(it), item_id(it)), sort_value(it), item_id(it), it) for it in items),
+        key=lambda d: d[0],
+    )
+    return SortedItems(
+        keys=[d[0] for d in decorated],
+        values=[d[1] for d in decorated],
+        ids=[d[2] for d in decorated],
+        items=[d[3] for d in decorated],
+    )
+
+
 def paginate(
-    items: Sequence[Any],
+    items: Sequence[Any] | SortedItems,
     *,
-    sort_value: Callable[[Any], Any],
-    item_id: Callable[[Any], int],
+    sort_value: Callable[[Any], Any] | None = None,
+    item_id: Callable[[Any], int] | None = None,
     first: int | None,
     after: str | None,
     last: int | None,
     before: str | None,
     reverse: bool = False,
 ) -> Page:
-    """Relay-style paging over ``items`` ordered by ``(sort_value, id)``, reversed when ``reverse``.
+    """Relay-style paging over items ordered by ``(sort_value, id)``, reversed when ``reverse``."""
+    if not isinstance(items, SortedItems):
+        assert sort_value is not None and item_id is not None
+        items = sort_items(items, sort_value=sort_value, item_id=item_id)
+    keys = items.keys
+    n = len(keys)
+    order = list(range(n - 1, -1, -1)) if reverse else range(n)
 
-    ``sort_value`` must return JSON-serializable, mutually comparable values (None sorts first).
-    """
-
-    def key(value: Any, ident: int) -> tuple[Any, ...]:
-        return (value is not None, value if value is not None else 0, ident)
-
-    ordered = sorted(items, key=lambda it: key(sort_value(it), item_id(it)), reverse=reverse)
-    keys = [key(sort_value(it), item_id(it)) for it in ordered]
-
-    def after_index(cursor: str) -> int:
-        # index of the first item strictly after the cursor position in the effective order
+    def position(cursor: str, *, strictly_after: bool) -> int:
+        """Index in the effective order of the first item after (or not before) the cursor position."""
         value, ident = decode_cursor(cursor)
-        k = key(value, ident)
+        k = _key(value, ident)
         try:
-            for i, kk in enumerate(keys):
-                if (kk > k) if not reverse else (kk < k):
-                    return i
+            if not reverse:
+                return bisect.bisect_right(keys, k) if strictly_after else bisect.bisect_left(keys, k)
+            return n - bisect.bisect_left(keys, k) if strictly_after else n - bisect.bisect_right(keys, k)
         except TypeError as exc:
             raise SearchError(f"Invalid cursor for current pagination sort: {cursor!r}") from exc
-        return len(keys)
 
-    def before_index(cursor: str) -> int:
-        # index one past the last item strictly before the cursor position
-        value, ident = decode_cursor(cursor)
-        k = key(value, ident)
-        count = 0
-        try:
-            for kk in keys:
-                if (kk < k) if not reverse else (kk > k):
-                    count += 1
-        except TypeError as exc:
-            raise SearchError(f"Invalid cursor for current pagination sort: {cursor!r}") from exc
-        return count
-
-    lo = after_index(after) if after else 0
-    hi = before_index(before) if before else len(ordered)
+    lo = position(after, strictly_after=True) if after else 0
+    hi = position(before, strictly_after=False) if before else n
     hi = max(lo, hi)
     if first is not None and hi - lo > first:
         hi = lo + first
     if last is not None and hi - lo > last:
         lo = hi - last
-    window = ordered[lo:hi]
-    cursors = [encode_cursor(item_id(it), sort_value(it)) for it in window]
-    return Page(items=window, cursors=cursors, has_next_page=hi < len(ordered), has_previous_page=lo > 0)
+    picked = [order[i] for i in range(lo, hi)]
+    window = [items.items[i] for i in picked]
+    cursors = [encode_cursor(items.ids[i], items.values[i]) for i in picked]
+    return Page(items=window, cursors=cursors, has_next_page=hi < n, has_previous_page=lo > 0)

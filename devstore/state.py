@@ -292,6 +292,9 @@ class Store:
         # signs staged-upload targets, standing in for the storage bucket's signing key
         self.staged_secret: bytes = secrets.token_bytes(32)
         self._next_id = 7_000_000_000_000
+        # bumped by every mutation; keys the per-query sort cache (call bump() after editing records directly)
+        self.version = 0
+        self.query_cache: dict[tuple[Any, ...], Any] = {}
         self._listeners: list[EventListener] = []
 
     # ---- ids, clock, events -------------------------------------------------------------------
@@ -302,6 +305,12 @@ class Store:
         with self.lock:
             self._next_id += 1
             return self._next_id
+
+    def bump(self) -> None:
+        """Record that state changed (invalidates cached sort orders)."""
+        with self.lock:
+            self.version += 1
+            self.query_cache.clear()
 
     def add_listener(self, listener: EventListener) -> None:
         self._listeners.append(listener)
@@ -320,6 +329,7 @@ class Store:
             self.blobs.clear()
             self.apps.clear()
             self.migrations.clear()
+            self.bump()
 
     # ---- shops ---------------------------------------------------------------------------------
     def create_shop(
@@ -500,6 +510,7 @@ class Store:
             )
             self._set_variants(product, variants or [{}])
             shop.products[product.id] = product
+            self.bump()
         if emit:
             self.emit("products/create", shop, {"product_id": product.id})
         return product
@@ -586,11 +597,13 @@ class Store:
         # updated_at must move strictly forward so `updated_at:>` reconciliation queries see every change.
         now = self.now()
         product.updated_at = now if now > product.updated_at else product.updated_at + timedelta(seconds=1)
+        self.bump()
 
     def delete_product(self, shop: Shop, product_id: int, *, emit: bool = True) -> None:
         with self.lock:
             product = self.get_product(shop, product_id)
             del shop.products[product_id]
+            self.bump()
             for media_id in product.media_ids:
                 media = shop.media.get(media_id)
                 if media and product_id in media.product_ids:
@@ -643,6 +656,7 @@ class Store:
                 product.media_ids.append(media.id)
             if product.id not in media.product_ids:
                 media.product_ids.append(product.id)
+            self.bump()
 
     def detach_media(self, shop: Shop, media: Media, product_id: int) -> None:
         with self.lock:
@@ -656,6 +670,7 @@ class Store:
                 self.touch(product)
             if product_id in media.product_ids:
                 media.product_ids.remove(product_id)
+            self.bump()
 
     def delete_media(self, shop: Shop, media_id: int) -> None:
         with self.lock:

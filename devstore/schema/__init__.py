@@ -53,3 +53,12 @@ def required_scopes() -> dict[tuple[str, str], tuple[str, ...]]:
         key = (item.get("typeName", ""), item.get("fieldName", "") if item.get("type") == "field" else "")
         out[key] = tuple(item.get("offlineScopes") or ())
     return out
+
+
+@functools.cache
+def scope_items() -> dict[tuple[str, str], dict[str, Any]]:
+    """The schema's access-scope table keyed like :func:`required_scopes` (with ``requiredAccess`` text)."""
+    return {
+        (item.get("typeName", ""), item.get("fieldName", "") if item.get("type") == "field" else ""): item
+        for item in load_introspection().get("offline_scopes", {}).get("items", [])
+    }

@@ -161,7 +161,7 @@ def _shade(normals: np.ndarray, view_dirs: np.ndarray, cam: Camera) -> np.ndarra
     key, fill = key / np.linalg.norm(key), fill / np.linalg.norm(fill)
     n = normals
     lam = (
-        0.38 + 0.52 * np.clip(n @ key, 0, 1) + 0.22 * np.clip(n @ fill, 0, 1) + 0.08 * np.clip(n[:, 1], 0, 1)
+        0.36 + 0.46 * np.clip(n @ key, 0, 1) + 0.16 * np.clip(n @ fill, 0, 1) + 0.04 * np.clip(n[:, 1], 0, 1)
     )
     h = key - view_dirs
     h /= np.linalg.norm(h, axis=1, keepdims=True) + 1e-12
@@ -184,8 +184,8 @@ def _contact_shadow(product: StudioProduct, cam: Camera, rays: np.ndarray) -> np
     fid, _, _ = rasterize(gxy, 1.0 + v[:, 1], mesh.faces, res, res)
     occ = (fid >= 0).astype(np.float64)
     soft = (
-        ndimage.gaussian_filter(occ, sigma=0.05 * ext / cell) * 0.55
-        + ndimage.gaussian_filter(occ, sigma=0.015 * ext / cell) * 0.25
+        ndimage.gaussian_filter(occ, sigma=0.05 * ext / cell) * 0.25
+        + ndimage.gaussian_filter(occ, sigma=0.02 * ext / cell) * 0.15
     )
     out = np.zeros(len(rays))
     down = rays[:, 1] < -1e-9
@@ -195,7 +195,7 @@ def _contact_shadow(product: StudioProduct, cam: Camera, rays: np.ndarray) -> np
     gz = (hit[:, 2] - gz0) / cell - 0.5
     inside = down & (gx >= 0) & (gx <= res - 1) & (gz >= 0) & (gz <= res - 1)
     vals = ndimage.map_coordinates(soft.T, [gx[inside], gz[inside]], order=1)
-    out[inside] = np.clip(vals, 0, 0.6)
+    out[inside] = np.clip(vals, 0, 0.35)
     return out
 
 
