@@ -53,7 +53,7 @@ def big_store() -> Iterator[tuple[DevstoreServer, str, list[Product]]]:
     with DevstoreServer(config, store=store) as ds:
         shop = store.create_shop(SHOP)
         products = []
-        for i in range(1000):
+        for _ in range(1000):
             # few distinct values so that ties (and the id tie-break) are everywhere
             created = T0 + timedelta(minutes=rng.randrange(300))
             p = store.create_product(
