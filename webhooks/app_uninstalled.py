@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -16,12 +17,18 @@ from webhooks.verify import WebhookDelivery
 logger = logging.getLogger(__name__)
 
 TOPIC = "app/uninstalled"
+# Shopify's timestamps have second precision and our install time is when we first exchanged a token.
+CLOCK_SLACK = timedelta(seconds=2)
 
 
 def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:
     if shop is None:
         return Outcome("unknown_shop")
-    if delivery.triggered_at and shop.installed_at and delivery.triggered_at < shop.installed_at:
+    if (
+        delivery.triggered_at
+        and shop.installed_at
+        and delivery.triggered_at + CLOCK_SLACK < shop.installed_at
+    ):
         # A late delivery from before the current install (uninstall → reinstall → this arrives).
         return Outcome("stale")
     now = utcnow()

@@ -11,6 +11,7 @@ from shop_app.jobs.queue import cancel_job, delete_job
 from shop_app.models.core import Shop
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.models.shopify import WebhookEvent
+from webhooks.app_uninstalled import CLOCK_SLACK
 from webhooks.handling import Outcome
 from webhooks.verify import WebhookDelivery
 
@@ -33,7 +34,7 @@ def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Ou
         shop.uninstalled_at is None
         and delivery.triggered_at
         and shop.installed_at
-        and shop.installed_at > delivery.triggered_at
+        and shop.installed_at > delivery.triggered_at + CLOCK_SLACK
     ):
         return Outcome("stale; shop reinstalled")
     orphaned: list[str] = []

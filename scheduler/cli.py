@@ -1,0 +1,101 @@
+"""`nu3d scheduler`: product scans, token refresh and the job lease reaper on an APScheduler BlockingScheduler."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import Engine
+
+from scheduler import jobs
+from shop_app.db import make_engine
+from shop_app.logconfig import configure_logging
+from shop_app.models.base import utcnow
+from shop_app.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nu3d scheduler", description="Run the periodic background jobs.")
+    parser.add_argument(
+        "--scan-every", type=float, default=300.0, metavar="S", help="product scan period (s)"
+    )
+    parser.add_argument(
+        "--refresh-every", type=float, default=60.0, metavar="S", help="token refresh check period (s)"
+    )
+    parser.add_argument(
+        "--reap-every", type=float, default=15.0, metavar="S", help="job lease reaper period (s)"
+    )
+    parser.add_argument("--once", action="store_true", help="run every job once, print a summary and exit")
+    return parser
+
+
+def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    for func, seconds in (
+        (jobs.scan_products, args.scan_every),
+        (jobs.refresh_tokens, args.refresh_every),
+        (jobs.reap_leases, args.reap_every),
+    ):
+        # max_instances=1 + coalesce: a slow run is never overlapped, and missed runs collapse into one.
+        scheduler.add_job(
+            _safe(func),
+            "interval",
+            seconds=seconds,
+            args=(settings, engine),
+            id=func.__name__,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),  # first run at start-up, then every `seconds`
+        )
+    return scheduler
+
+
+def _safe(func: Callable[[Settings, Engine], Any]) -> Callable[[Settings, Engine], None]:
+    def run(settings: Settings, engine: Engine) -> None:
+        try:
+            func(settings, engine)
+        except Exception:  # one failing run must not stop the scheduler; the next run tries again
+            logger.exception("scheduled job %s failed", func.__name__)
+
+    run.__name__ = func.__name__
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    settings = load_settings()  # a ConfigError is printed as one line by `nu3d`
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    engine = make_engine(settings)
+    try:
+        if args.once:
+            scans = jobs.scan_products(settings, engine)
+            tokens = jobs.refresh_tokens(settings, engine)
+            reaped = jobs.reap_leases(settings, engine)
+            for report in scans:
+                status = f"error: {report.error}" if report.error else "ok"
+                print(f"scan {report.shop}: {report.products} products, {report.queued} queued ({status})")  # noqa: T201 - CLI output
+            for shop, result in tokens.items():
+                print(f"token {shop}: {result}")  # noqa: T201 - CLI output
+            print(f"reaper: {reaped.total} expired leases handled")  # noqa: T201 - CLI output
+            return 0
+        scheduler = make_scheduler(settings, engine, args)
+        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+        logger.info(
+            "scheduler started: scan every %.0f s, token refresh every %.0f s",
+            args.scan_every,
+            args.refresh_every,
+        )
+        try:
+            scheduler.start()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        engine.dispose()

@@ -1,0 +1,123 @@
+"""Managed install + embedded load: the first admin load exchanges the session token for an expiring offline
+token, stores it encrypted, and renders the admin shell with App Bridge and the frame-ancestors CSP."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from sqlmodel import select
+
+from devstore.testing import DevstoreServer
+from shop_app.db import session_scope
+from shop_app.models.core import Shop
+from shop_app.models.shopify import ScanState
+from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded
+
+SHOP = "acme.myshopify.com"
+
+
+def _shop(app: RunningApp, domain: str = SHOP) -> Shop | None:
+    with session_scope(app.db) as session:
+        return session.exec(select(Shop).where(Shop.domain == domain)).first()
+
+
+def test_first_embedded_load_exchanges_and_renders_the_shell(
+    devstore: DevstoreServer, running_app: RunningApp
+) -> None:
+    install_shop(devstore, running_app, SHOP, timezone="Europe/Berlin")
+    assert _shop(running_app) is None
+
+    resp = open_embedded(devstore, running_app, SHOP)
+
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    assert f"frame-ancestors https://{SHOP} https://admin.shopify.com" in csp
+    assert f'<meta name="shopify-api-key" content="{CLIENT_ID}">' in resp.text
+    assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in resp.text
+
+    shop = _shop(running_app)
+    assert shop is not None and shop.installed_at is not None
+    # Expiring offline token: stored encrypted, with its refresh token and both expiries.
+    assert shop.access_token_enc and shop.refresh_token_enc
+    assert shop.access_token_expires_at is not None and shop.refresh_token_expires_at is not None
+    assert shop.scopes and "read_products" in shop.scopes
+    assert shop.iana_timezone == "Europe/Berlin"  # read through the Admin API right after the exchange
+    from shop_app.shopify.tokens import TokenCipher
+
+    token = TokenCipher(running_app.settings.token_encryption_key.get_secret_value()).decrypt(
+        shop.access_token_enc
+    )
+    assert token not in shop.access_token_enc
+    assert devstore.graphql(SHOP, token, "{ shop { name } }").status_code == 200
+    with session_scope(running_app.db) as session:
+        assert session.get(ScanState, shop.id) is not None
+
+
+def test_second_load_reuses_the_stored_token(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    install_shop(devstore, running_app, SHOP)
+    assert open_embedded(devstore, running_app, SHOP).status_code == 200
+    first = _shop(running_app)
+    assert open_embedded(devstore, running_app, SHOP).status_code == 200
+    assert _shop(running_app).access_token_enc == first.access_token_enc  # type: ignore[union-attr]
+
+
+def test_embedded_load_without_id_token_bounces(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    install_shop(devstore, running_app, SHOP)
+    from devstore.oauth import host_param
+
+    resp = running_app.client.get("/app", params={"embedded": "1", "shop": SHOP, "host": host_param(SHOP)})
+    assert resp.status_code == 302
+    location = urlsplit(resp.headers["location"])
+    assert location.path == "/auth/session-token"
+    query = parse_qs(location.query)
+    assert query["shop"] == [SHOP]
+    reload_url = query["shopify-reload"][0]
+    assert reload_url.startswith(f"{running_app.url}/app?") and "id_token" not in reload_url
+
+    bounce = running_app.client.get(resp.headers["location"])
+    assert bounce.status_code == 200
+    assert 'data-api-key="test-client-id"' in bounce.text and "app-bridge.js" in bounce.text
+    assert "frame-ancestors https://acme.myshopify.com" in bounce.headers["content-security-policy"]
+
+    # App Bridge reloads shopify-reload with a fresh id_token: the shell renders.
+    token = devstore.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET)
+    reloaded = running_app.client.get(reload_url[len(running_app.url) :] + f"&id_token={token}")
+    assert reloaded.status_code == 200, reloaded.text
+    assert _shop(running_app) is not None
+
+
+def test_not_embedded_redirects_into_the_admin(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    from devstore.oauth import host_param
+
+    resp = running_app.client.get("/app", params={"shop": SHOP, "host": host_param(SHOP)})
+    assert resp.status_code == 302
+    assert resp.headers["location"] == f"{devstore.shop_url(SHOP)}/admin/apps/{CLIENT_ID}"
+
+
+def test_expired_id_token_bounces_for_a_fresh_one(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    install_shop(devstore, running_app, SHOP)
+    from devstore.oauth import host_param
+
+    token = devstore.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET, exp_in=-30)
+    resp = running_app.client.get(
+        "/app", params={"embedded": "1", "shop": SHOP, "host": host_param(SHOP), "id_token": token}
+    )
+    assert resp.status_code == 302
+    assert resp.headers["location"].startswith("/auth/session-token?")
+    assert _shop(running_app) is None
+
+
+def test_shell_lists_the_shops_products_and_their_generation(
+    devstore: DevstoreServer, running_app: RunningApp
+) -> None:
+    from tests.shopify.harness import png
+
+    install_shop(devstore, running_app, SHOP)
+    assert open_embedded(devstore, running_app, SHOP).status_code == 200
+    devstore.create_product(SHOP, title="Ceramic Mug", images=[png()])
+    assert devstore.wait_for_webhooks(timeout=10)
+    page = open_embedded(devstore, running_app, SHOP)
+    assert page.status_code == 200
+    assert "Ceramic Mug" in page.text
+    assert "status-queued" in page.text
