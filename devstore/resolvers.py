@@ -8,6 +8,7 @@ Value objects (connections, page info, user errors) are plain dicts and resolve 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo, parse_value, value_from_ast
 
 from devstore.config import DevstoreConfig
 from devstore.search import (
@@ -691,6 +692,31 @@ RESOLVERS.update(
 # ---- mutations -------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _input_defaults(type_name: str) -> dict[str, Any]:
+    """Default values of an input type's fields, from the introspection data (coercion fills these in)."""
+    from devstore.schema import admin_schema, load_introspection
+
+    input_type = admin_schema().get_type(type_name)
+    out: dict[str, Any] = {}
+    for t in load_introspection()["data"]["__schema"]["types"]:
+        if t["name"] == type_name:
+            for f in t.get("inputFields") or []:
+                if f.get("defaultValue") is not None:
+                    out[f["name"]] = value_from_ast(
+                        parse_value(f["defaultValue"]), input_type.fields[f["name"]].type
+                    )
+    return out
+
+
+def _given_fields(type_name: str, value: dict[str, Any]) -> set[str]:
+    """Input fields the client set (values equal to the schema default do not count)."""
+    defaults = _input_defaults(type_name)
+    return {
+        name for name, v in value.items() if v is not None and (name not in defaults or v != defaults[name])
+    }
+
+
 def user_error(field_path: list[str] | None, message: str, code: str | None = None) -> dict[str, Any]:
     err: dict[str, Any] = {"field": field_path, "message": message}
     if code is not None:
@@ -949,7 +975,7 @@ def resolve_product_update(source: Any, info: GraphQLResolveInfo, **args: Any) -
             extensions={"code": "DEVSTORE_NOT_IMPLEMENTED"},
         )
     product_input = args.get("product") or {}
-    unsupported = {k for k, v in product_input.items() if v is not None} - set(PRODUCT_UPDATE_FIELDS)
+    unsupported = _given_fields("ProductUpdateInput", product_input) - set(PRODUCT_UPDATE_FIELDS)
     if unsupported:
         raise GraphQLError(
             f"ProductUpdateInput field(s) {sorted(unsupported)} are not implemented by the devstore",
@@ -961,7 +987,11 @@ def resolve_product_update(source: Any, info: GraphQLResolveInfo, **args: Any) -
     product = c.shop.products.get(ident) if kind == "Product" else None
     if product is None:
         return {"product": None, "userErrors": [user_error(["id"], "Product does not exist")]}
-    changes = {PRODUCT_UPDATE_FIELDS[k]: v for k, v in product_input.items() if k != "id" and v is not None}
+    changes = {
+        PRODUCT_UPDATE_FIELDS[k]: v
+        for k, v in product_input.items()
+        if k in PRODUCT_UPDATE_FIELDS and k != "id" and v is not None
+    }
     if "title" in changes and not str(changes["title"]).strip():
         return {"product": None, "userErrors": [user_error(["title"], "Title can't be blank")]}
     errors = []
@@ -1005,7 +1035,7 @@ def resolve_file_update(source: Any, info: GraphQLResolveInfo, files: list[dict[
     plan: list[tuple[Media, dict[str, Any]]] = []
     for index, item in enumerate(files):
         path = ["files", str(index)]
-        unsupported = {k for k, v in item.items() if v is not None} - {
+        unsupported = _given_fields("FileUpdateInput", item) - {
             "id",
             "alt",
             "referencesToAdd",
