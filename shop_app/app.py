@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,8 +16,10 @@ from starlette.routing import BaseRoute, Mount
 import webhooks.routes
 from shop_app.db import make_engine
 from shop_app.errors import EXCEPTION_HANDLERS
+from shop_app.jobs.events import JobBroadcaster
+from shop_app.ratelimit import RateLimitMiddleware, RateRule, storage_uri
 from shop_app.request_context import RequestIdMiddleware
-from shop_app.routes import auth, embedded, embedded_api, files, health, openapi
+from shop_app.routes import auth, embedded, embedded_api, files, health, jobs_api, openapi, seed_jobs
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
@@ -36,6 +39,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
         db = make_engine(settings)
         store = storage if storage is not None else make_storage(settings)
+        job_events = JobBroadcaster()
+        job_events.bind(asyncio.get_running_loop())
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
             state: dict[str, Any] = {
                 "settings": settings,
@@ -43,6 +48,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 "storage": store,
                 "http": http,
                 "shopify": make_shopify_services(settings, db, http),
+                "job_events": job_events,
                 "readiness_checks": {"database": health.database_check, "storage": health.storage_check},
             }
             logger.info("nu3d web app started (database=%s, storage=%r)", db.url.get_backend_name(), store)
@@ -59,10 +65,29 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
+        *jobs_api.routes,
+        *seed_jobs.routes,
+    ]
+    rate_rules = [
+        rule
+        for rule in (
+            RateRule(
+                "store",
+                "/store/",
+                settings.rate_limit_store,
+                per="ip",
+                error_body=seed_jobs.seed_rate_limit_body,
+            ),
+            RateRule(
+                "api", "/api/v1/", settings.rate_limit_api, per="key", exempt=jobs_api.rate_limit_exempt
+            ),
+        )
+        if rule.limit
     ]
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
+        Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
     ]
     return Starlette(
         routes=routes,

@@ -236,6 +236,19 @@ class SlotRunner:
         except SQLAlchemyError:
             pass
 
+    def run_once(self) -> bool:
+        """Claim and run one job in this thread (tests, benchmarks, embedded use); False if none was ready."""
+        job = claim_job(
+            self.db,
+            worker_id=self.config.worker_id,
+            lease_s=self.settings.job_lease_s,
+            kinds=self.config.kinds,
+        )
+        if job is None:
+            return False
+        self.process(job)
+        return True
+
     # ------------------------------------------------------------------------------------------- one job
 
     def process(self, job: Job) -> None:

@@ -139,3 +139,78 @@ def workers(fast_settings: Settings, tmp_path: Path) -> Iterator[WorkerProcs]:
         yield procs
     finally:
         procs.stop_all()
+
+
+# ---------------------------------------------------------------------------------------- API fixtures
+
+
+class Drainer:
+    """Runs queued jobs in this process with the fake engine (the same SlotRunner the worker uses)."""
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        import multiprocessing
+        import threading
+
+        from shop_app.storage import make_storage
+        from shop_app.worker.engines import load_engine
+        from shop_app.worker.slot import SlotConfig, SlotRunner
+
+        config = SlotConfig(settings=settings, slot=0, worker_id="test-drainer", engine="fake")
+        self.stop = threading.Event()
+        self.runner = SlotRunner(
+            config,
+            db=engine,
+            storage=make_storage(settings),
+            engine=load_engine("fake"),
+            stop=self.stop,
+            current=multiprocessing.get_context("spawn").Array("c", 64),
+        )
+
+    def __call__(self, limit: int = 100) -> int:
+        done = 0
+        while done < limit and self.runner.run_once():
+            done += 1
+        return done
+
+
+@pytest.fixture
+def api_settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(**FAST)
+
+
+@pytest.fixture
+def drain(api_settings: Settings, db: Any) -> Drainer:
+    return Drainer(api_settings, db)
+
+
+def make_key(db: Any, *scopes: str, name: str = "test") -> str:
+    from shop_app.apikeys import create_api_key
+    from shop_app.db import session_scope
+
+    with session_scope(db) as session:
+        _, plaintext = create_api_key(session=session, name=name, scopes=list(scopes or ("jobs",)))
+    return plaintext
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[Any]:
+    from starlette.testclient import TestClient
+
+    from shop_app.app import create_app
+
+    with TestClient(create_app(api_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def key(db: Any) -> str:
+    return make_key(db, "jobs")
+
+
+@pytest.fixture
+def auth(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+def files_for(*seeds: int, name: str = "view") -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (f"{name}{i}.png", png_bytes(seed), "image/png")) for i, seed in enumerate(seeds)]

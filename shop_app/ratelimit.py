@@ -1,0 +1,146 @@
+"""Rate limiting middleware over the `limits` library (moving window).
+
+Storage is in memory per process by default, and Redis (shared by every web process) when NU3D_REDIS_URL is
+set. Every limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+(an absolute epoch second, as seeds 003 and 004 show); a 429 adds `Retry-After` (seconds).
+If the limiter's store is unreachable the request is let through (logged): rate limits protect the service,
+they must not take it down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+ErrorBody = Callable[[str, int], dict[str, Any]]
+
+
+def default_error_body(message: str, retry_after: int) -> dict[str, Any]:
+    return {
+        "detail": {"code": "RATE_LIMIT_EXCEEDED", "message": message, "details": {"retry_after": retry_after}}
+    }
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """Parameters:
+    name: namespace of the counters.
+    prefix: path prefix the rule applies to.
+    limit: e.g. "60/minute".
+    per: "ip" (client address) or "key" (API key when one is presented, else the client address).
+    error_body: builds the 429 body in the route family's error shape.
+    exempt: paths under the prefix that this rule does not count (e.g. SSE streams).
+    """
+
+    name: str
+    prefix: str
+    limit: str
+    per: str = "ip"
+    error_body: ErrorBody = default_error_body
+    exempt: Callable[[str, str], bool] | None = None
+
+    def item(self) -> RateLimitItem:
+        return parse(self.limit)
+
+
+def storage_uri(redis_url: str | None) -> str:
+    if not redis_url:
+        return "async+memory://"
+    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+
+
+def _client_key(scope: Scope, per: str) -> str:
+    if per == "key":
+        for name, value in scope.get("headers", []):
+            if name == b"x-api-key" or (name == b"authorization" and value[:7].lower() == b"bearer "):
+                token = value[7:] if name == b"authorization" else value
+                return "key:" + hashlib.sha256(token.strip()).hexdigest()[:24]
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, rules: list[RateRule], storage: str = "async+memory://") -> None:
+        self.app = app
+        self.rules = [(rule, rule.item()) for rule in rules]
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
+        path = scope.get("path", "")
+        for rule, item in self.rules:
+            if path.startswith(rule.prefix):
+                if rule.exempt is not None and rule.exempt(scope.get("method", "GET"), path):
+                    return None
+                return rule, item
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = self._rule_for(scope)
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        rule, item = match
+        key = _client_key(scope, rule.per)
+        try:
+            allowed = await self.limiter.hit(item, rule.name, key)
+            stats = await self.limiter.get_window_stats(item, rule.name, key)
+        except Exception as err:  # the limiter's store is down: fail open
+            logger.warning("rate limiter unavailable, request allowed: %s", err)
+            await self.app(scope, receive, send)
+            return
+        reset = math.ceil(stats.reset_time)
+        headers = [
+            (b"x-ratelimit-limit", str(item.amount).encode()),
+            (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+            (b"x-ratelimit-reset", str(reset).encode()),
+        ]
+        if not allowed:
+            retry_after = max(1, reset - math.floor(time.time()))
+            body = json.dumps(
+                rule.error_body(
+                    f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
+                    retry_after,
+                )
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", str(retry_after).encode()),
+                        *headers,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _per(item: RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return unit if item.multiples == 1 else f"{item.multiples} {unit}s"

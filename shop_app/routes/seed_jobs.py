@@ -1,0 +1,402 @@
+"""Seed 000's 3D Jobs API: /store/threed-jobs, exactly as that document describes it.
+
+Statuses are spoken in its vocabulary (pending, processing, completed, failed, cancelled); errors use its body
+`{"success": false, "error", "type", "details"}`. Create, list and get are open (a storefront API, rate
+limited per IP); `POST /store/threed-jobs/:id` (admin update) needs an API key with the admin scope.
+Only jobs created through these routes are visible here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shop_app.apikeys import find_api_key, key_has_scope
+from shop_app.errors import AppError
+from shop_app.jobs import queue
+from shop_app.jobs.images import reencode
+from shop_app.jobs.intake import read_uploads
+from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.views import SEED000_STATUS, STATUS_ALIASES, iso_ms, result_urls
+from shop_app.models.base import utcnow
+from shop_app.models.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
+from shop_app.routes.jobs_api import in_db, presented_key
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "store"
+MAX_FILES = 4
+DEFAULTS = {"steps": 20, "guidance_scale": 7.5, "octree_resolution": "256"}
+
+
+class SeedError(AppError):
+    """An error in seed 000's shape."""
+
+    TYPES = {
+        400: "INVALID_DATA",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN",
+        404: "NOT_FOUND",
+        413: "INVALID_DATA",
+    }
+
+    def __init__(
+        self, message: str, *, status_code: int = 400, details: str | None = None, type_: str | None = None
+    ):
+        super().__init__(message, status_code=status_code)
+        self.type = type_ or self.TYPES.get(status_code, "INTERNAL_ERROR")
+        self.details_text = details
+
+    def body(self) -> dict[str, Any]:
+        return {"success": False, "error": self.message, "type": self.type, "details": self.details_text}
+
+
+def seed_rate_limit_body(message: str, retry_after: int) -> dict[str, Any]:
+    return {
+        "success": False,
+        "error": message,
+        "type": "RATE_LIMITED",
+        "details": f"60 requests per minute per IP address; retry after {retry_after} s",
+    }
+
+
+def _from_app_error(err: AppError) -> SeedError:
+    detail = err.details
+    text = json.dumps(detail) if isinstance(detail, dict) else (str(detail) if detail else None)
+    return SeedError(err.message, status_code=err.status_code, details=text)
+
+
+def _size_mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.2f}"
+
+
+def _estimate_text(eta_s: float | None) -> str:
+    if eta_s is None:
+        return "2-5 minutes"
+    low = max(1, math.floor(eta_s / 60))
+    high = max(low + 1, math.ceil(eta_s * 1.5 / 60))
+    return f"{low}-{high} minutes"
+
+
+def _seed_params(fields: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(engine params, the request_params echoed in metadata)."""
+    request_params: dict[str, Any] = {"caption": fields.get("caption") or None}
+    try:
+        request_params["steps"] = int(fields.get("steps") or DEFAULTS["steps"])
+        request_params["guidance_scale"] = float(fields.get("guidance_scale") or DEFAULTS["guidance_scale"])
+    except ValueError:
+        raise SeedError(
+            "steps must be a whole number and guidance_scale a number", details="steps=20, guidance_scale=7.5"
+        ) from None
+    octree = fields.get("octree_resolution") or DEFAULTS["octree_resolution"]
+    if not octree.isdigit():
+        raise SeedError('octree_resolution must be a number such as "256"', details="one of 128, 256, 384")
+    request_params["octree_resolution"] = octree
+    params = {
+        "steps": request_params["steps"],
+        "guidance_scale": request_params["guidance_scale"],
+        "resolution": int(octree),
+    }
+    if request_params["caption"]:
+        params["prompt"] = request_params["caption"]
+    return params, request_params
+
+
+def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
+    storage = request.state.storage
+    seed = job.meta.get("seed000", {})
+    model_url = None
+    processing_ms = None
+    engine_s = None
+    if job.status == SUCCEEDED and job.generation_id is not None:
+        generation = session.get(Generation, job.generation_id)
+        if generation is not None:
+            model_url = result_urls(generation, storage)["glb_url"]
+            engine_s = generation.duration_s
+    if job.started_at and job.finished_at and job.status == SUCCEEDED:
+        processing_ms = int((job.finished_at - job.created_at).total_seconds() * 1000)
+    uploaded = [
+        {"url": storage.url(item["key"]), "filename": item["filename"], "size_mb": _size_mb(item["size"])}
+        for item in seed.get("uploaded_images", [])
+    ]
+    stored = model_url is not None
+    est = queue.estimate(session, job)
+    return {
+        "id": job.id,
+        "status": SEED000_STATUS[job.status],
+        "prediction_id": f"gen_{job.generation_id}" if job.generation_id else None,
+        "model_url": model_url,
+        # No external provider: the original is the stored file itself.
+        "original_model_url": model_url,
+        "uploaded_images": uploaded,
+        "compression_stats": seed.get("compression_stats", []),
+        "processing_time": processing_ms,
+        "error_message": job.error_message if job.status in {FAILED} or job.status == "canceled" else None,
+        "created_at": iso_ms(job.created_at),
+        "updated_at": iso_ms(job.updated_at),
+        "metadata": {
+            "request_params": seed.get("request_params", {}),
+            "is_uploaded_to_storage": stored,
+            "synexa_processing_time": engine_s,
+            "upload_info": {
+                "attempted_upload": job.status == SUCCEEDED,
+                "upload_successful": stored,
+                "fallback_used": False,
+                "storage_url": model_url,
+                "external_url": model_url,
+            },
+            **({"admin": job.meta["admin"]} if job.meta.get("admin") else {}),
+        },
+        "progress": job.progress,
+        "queue_position": est.position,
+        "user_id": job.user_id,
+        "session_id": job.session_id,
+        "username": job.username,
+    }
+
+
+def _seed_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.source != SOURCE:
+        raise SeedError(f"Job {job_id} not found", status_code=404, details="check the job id")
+    return job
+
+
+async def _run(request: Request, work: Any) -> Any:
+    try:
+        return await in_db(request, work)
+    except SeedError:
+        raise
+    except AppError as err:
+        raise _from_app_error(err) from None
+
+
+async def create_job(request: Request) -> Response:
+    """Create a 3D job from up to 4 images (multipart `files`) plus caption, steps, guidance_scale,
+    octree_resolution, user_id, session_id, username.
+    ---
+    responses:
+      202: {description: '{"success": true, "job_id": ..., "status": "pending", "polling_endpoint": ...}'}
+      400: {description: INVALID_DATA}
+      413: {description: a file over 10 MB, or more than 4 files}
+    """
+    try:
+        uploads, fields = await read_uploads(request, field="files", max_files=MAX_FILES)
+    except AppError as err:
+        raise _from_app_error(err) from None
+    params, request_params = _seed_params(fields)
+    for label in ("user_id", "session_id", "username"):
+        if len(fields.get(label) or "") > 128:
+            raise SeedError(f"{label} is longer than 128 characters")
+    storage = request.state.storage
+
+    def compress() -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+        keys, uploaded, stats = [], [], []
+        for index, upload in enumerate(uploads, start=1):
+            small = reencode(upload.data, upload.info)
+            key = storage.put(small.data, suffix=small.suffix)
+            stem = upload.filename.rsplit(".", 1)[0][:80] or f"image{index}"
+            filename = f"compressed_{index}_{stem}{small.suffix}"
+            keys.append(key)
+            uploaded.append({"key": key, "filename": filename, "size": len(small.data)})
+            saved = 100.0 * (1 - len(small.data) / small.original_size) if small.original_size else 0.0
+            stats.append(
+                {
+                    "filename": filename,
+                    "original_size_mb": _size_mb(small.original_size),
+                    "compressed_size_mb": _size_mb(len(small.data)),
+                    "compression_ratio": f"{saved:.1f}%",
+                }
+            )
+        return keys, uploaded, stats
+
+    keys, uploaded, stats = await run_in_threadpool(compress)
+
+    def work(session: Session) -> tuple[Job, float | None]:
+        try:
+            job = queue.enqueue_job(
+                session=session,
+                inputs={"image_keys": keys},
+                params=params,
+                source=SOURCE,
+                user_id=fields.get("user_id") or None,
+                session_id=fields.get("session_id") or None,
+                username=fields.get("username") or None,
+                name=request_params["caption"],
+                max_attempts=request.state.settings.job_max_attempts,
+                meta={
+                    "seed000": {
+                        "uploaded_images": uploaded,
+                        "compression_stats": stats,
+                        "request_params": request_params,
+                    }
+                },
+            )
+        except InvalidJobRequest as err:
+            raise SeedError(str(err), details=f"field: {err.field}" if err.field else None) from None
+        return job, queue.estimate(session, job).eta_s
+
+    job, eta = await _run(request, work)
+    return JSONResponse(
+        {
+            "success": True,
+            "message": "3D model generation job started",
+            "job_id": job.id,
+            "status": SEED000_STATUS[job.status],
+            "estimated_completion_time": _estimate_text(eta),
+            "polling_endpoint": f"/store/threed-jobs/{job.id}",
+        },
+        status_code=202,
+    )
+
+
+async def list_jobs(request: Request) -> Response:
+    """Jobs created here, newest first; filters status, user_id, session_id; limit (≤100) and offset.
+    ---
+    responses:
+      200: {description: '{"success": true, "jobs": [...], "count": N}'}
+    """
+    q = request.query_params
+    try:
+        limit = min(100, max(1, int(q.get("limit", 50))))
+        offset = max(0, int(q.get("offset", 0)))
+    except ValueError:
+        raise SeedError("limit and offset must be whole numbers") from None
+    statuses = None
+    if q.get("status"):
+        statuses = STATUS_ALIASES.get(q["status"].lower())
+        if not statuses:
+            raise SeedError(
+                f"unknown status {q['status']!r}",
+                details="use pending, processing, completed, failed or cancelled",
+            )
+
+    def work(session: Session) -> dict[str, Any]:
+        query = select(Job).where(Job.source == SOURCE)
+        if statuses:
+            query = query.where(Job.status.in_(sorted(statuses)))  # type: ignore[attr-defined]
+        for name in ("user_id", "session_id"):
+            if q.get(name):
+                query = query.where(getattr(Job, name) == q[name])
+        rows = session.exec(
+            query.order_by(Job.created_at.desc(), Job.id.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
+        ).all()
+        jobs = [job_body(request, session, job) for job in rows]
+        return {"success": True, "jobs": jobs, "count": len(jobs)}
+
+    return JSONResponse(await _run(request, work))
+
+
+async def get_job(request: Request) -> Response:
+    """Status and details of one job.
+    ---
+    responses:
+      200: {description: '{"success": true, "job": {...}}'}
+      404: {description: NOT_FOUND}
+    """
+    job_id = request.path_params["job_id"]
+    return JSONResponse(
+        await _run(request, lambda s: {"success": True, "job": job_body(request, s, _seed_job(s, job_id))})
+    )
+
+
+ADMIN_STATUSES = {"cancelled", "pending", "failed"}
+
+
+async def update_job(request: Request) -> Response:
+    """Admin update (API key with the admin scope): `status` (cancelled | pending to re-queue | failed),
+    `error_message`, `metadata` (merged, shown under metadata.admin).
+    ---
+    responses:
+      200: {description: '{"success": true, "job": {...}}'}
+      401: {description: UNAUTHORIZED}
+      403: {description: FORBIDDEN}
+    """
+    job_id = request.path_params["job_id"]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SeedError("the body must be JSON", details='e.g. {"status": "cancelled"}') from None
+    if not isinstance(body, dict) or not body:
+        raise SeedError(
+            "the body must be a non-empty JSON object", details="fields: status, error_message, metadata"
+        )
+    unknown = set(body) - {"status", "error_message", "metadata"}
+    if unknown:
+        raise SeedError(
+            f"unknown field(s): {', '.join(sorted(unknown))}",
+            details="fields: status, error_message, metadata",
+        )
+    status = body.get("status")
+    if status is not None and status not in ADMIN_STATUSES:
+        raise SeedError(
+            f"status must be one of {', '.join(sorted(ADMIN_STATUSES))}", details=f"got {status!r}"
+        )
+    if "metadata" in body and not isinstance(body["metadata"], dict):
+        raise SeedError("metadata must be an object")
+    if "error_message" in body and not isinstance(body["error_message"], str | None):
+        raise SeedError("error_message must be a string")
+    presented = presented_key(request)
+
+    def work(session: Session) -> dict[str, Any]:
+        if not presented:
+            raise SeedError("Authentication required", status_code=401, details="send an admin API key")
+        key = find_api_key(session=session, presented=presented)
+        if key is None:
+            raise SeedError("Authentication required", status_code=401, details="the API key is not valid")
+        if not key_has_scope(key, "admin"):
+            raise SeedError(
+                "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
+            )
+        job = _seed_job(session, job_id)
+        now = utcnow()
+        if status == "cancelled":
+            queue.cancel_job(session, job)
+            session.refresh(job)
+        elif status == "pending":
+            try:
+                queue.retry_job(session, job)
+            except queue.InvalidTransition as err:
+                raise SeedError(str(err)) from None
+        elif status == "failed":
+            if job.status == RUNNING:
+                raise SeedError("the job is processing; cancel it instead", details="status: cancelled")
+            job.status = FAILED
+            job.finished_at = job.finished_at or now
+            job.error_code = "failed_by_admin"
+            job.error_message = body.get("error_message") or "marked failed by an administrator"
+            job.error_retryable = False
+        if "error_message" in body and status != "failed" and job.status in {FAILED, "canceled"}:
+            job.error_message = body["error_message"]
+        if "metadata" in body:
+            job.meta = {**job.meta, "admin": {**job.meta.get("admin", {}), **body["metadata"]}}
+        job.version += 1
+        job.updated_at = now
+        job.logs = [*job.logs, f"{now.strftime('%H:%M:%S')} updated by admin key #{key.id}"][-50:]
+        session.add(job)
+        session.flush()
+        return {"success": True, "job": job_body(request, session, job)}
+
+    result = await _run(request, work)
+    events = getattr(request.state, "job_events", None)
+    if events is not None:
+        events.notify(job_id)
+    return JSONResponse(result)
+
+
+routes: list[BaseRoute] = [
+    Route("/store/threed-jobs", create_job, methods=["POST"]),
+    Route("/store/threed-jobs", list_jobs, methods=["GET"]),
+    Route("/store/threed-jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/store/threed-jobs/{job_id}", update_job, methods=["POST"]),
+]
+
+__all__ = ["routes", "SeedError", "seed_rate_limit_body", "QUEUED"]
