@@ -22,6 +22,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import ScanState
 from shop_app.shopify.admin import AdminClient
+from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import PRODUCT_DETAIL, SCAN_PRODUCTS
 from shop_app.shopify.services import ShopifyServices, start_of_day
@@ -65,7 +66,7 @@ def scannable_shops(services: ShopifyServices) -> list[Shop]:
 
 
 def _load_state(services: ShopifyServices, shop: Shop) -> ScanState:
-    with session_scope(services.engine) as session:
+    with write_scope(services.engine) as session:
         state = session.get(ScanState, shop.id)
         if state is None:
             state = ScanState(shop_id=shop.id, watermark=start_of_day(shop.iana_timezone))  # type: ignore[arg-type]
@@ -76,7 +77,7 @@ def _load_state(services: ShopifyServices, shop: Shop) -> ScanState:
 
 
 def _save_state(services: ShopifyServices, shop_id: int, **values: Any) -> None:
-    with session_scope(services.engine) as session:
+    with write_scope(services.engine) as session:
         state = session.get(ScanState, shop_id)
         if state is None:
             return
@@ -109,7 +110,7 @@ def _store_product(
     services: ShopifyServices, shop_id: int, product: dict[str, Any], media: list[dict[str, Any]]
 ) -> list[str]:
     snapshot = snapshot_from_graphql(product, media)
-    with session_scope(services.engine) as session:
+    with write_scope(services.engine) as session:
         shop = session.get(Shop, shop_id)
         if shop is None or shop.uninstalled_at is not None:
             return []

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.shopify import WebhookEvent
+from shop_app.shopify.dbutil import write_scope
 from webhooks.verify import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def process(engine: Engine, delivery: WebhookDelivery, handler: Handler) -> Outc
 
     If the handler fails, the event row is rolled back with everything else, so Shopify's retry is processed.
     """
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         event = WebhookEvent(
             shop_domain=delivery.shop_domain,
             event_id=delivery.event_id,

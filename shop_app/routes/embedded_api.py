@@ -21,6 +21,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.jobs import ACTIVE, Job
 from shop_app.routes.session_auth import ShopSession, session_token_required
 from shop_app.shopify import catalog
+from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
     image_id = request.path_params["image_id"]
 
     def run() -> dict[str, Any] | None:
-        with session_scope(request.state.db) as session:
+        with write_scope(request.state.db) as session:
             image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
             if image is None:
                 return None
@@ -159,7 +160,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
     image_id = request.path_params["image_id"]
 
     def run() -> dict[str, Any] | None:
-        with session_scope(request.state.db) as session:
+        with write_scope(request.state.db) as session:
             image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
             if image is None or not image.job_id:
                 return None

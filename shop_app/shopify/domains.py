@@ -23,7 +23,7 @@ def validate_shop_domain(value: str | None) -> str:
     """
     if not value:
         raise InvalidShopDomain("missing shop: expected name.myshopify.com")
-    shop = value.strip().lower()
+    shop = value.lower()  # no stripping: whitespace or newlines mean a forged or broken value
     if len(shop) > 255 or not _SHOP_RE.fullmatch(shop):
         raise InvalidShopDomain(f"invalid shop domain {value[:80]!r}: expected name.myshopify.com")
     return shop

@@ -11,12 +11,12 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from shop_app.db import session_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import ScanState
 from shop_app.settings import Settings
 from shop_app.shopify.admin import AdminClient, RetryPolicy
+from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError
 from shop_app.shopify.oauth import OAuthClient, TokenGrant
 from shop_app.shopify.operations import SHOP_INFO
@@ -63,13 +63,13 @@ class ShopifyServices:
         return row
 
     def _save(self, shop: str, grant: TokenGrant) -> Shop:
-        with session_scope(self.engine) as session:
+        with write_scope(self.engine) as session:
             row = save_install(session, domain=shop, grant=grant, cipher=self.cipher)
         logger.info("stored an offline token for %s (expires %s)", shop, row.access_token_expires_at)
         return row
 
     def _update_info(self, shop_id: int | None, name: object, timezone: object) -> Shop:
-        with session_scope(self.engine) as session:
+        with write_scope(self.engine) as session:
             row = session.get(Shop, shop_id)
             assert row is not None  # noqa: S101 - just written
             if isinstance(name, str):
@@ -80,7 +80,7 @@ class ShopifyServices:
         return row
 
     def _ensure_scan_state(self, shop: Shop) -> None:
-        with session_scope(self.engine) as session:
+        with write_scope(self.engine) as session:
             state = session.exec(select(ScanState).where(ScanState.shop_id == shop.id)).first()
             if state is None:
                 session.add(ScanState(shop_id=shop.id, watermark=start_of_day(shop.iana_timezone)))  # type: ignore[arg-type]

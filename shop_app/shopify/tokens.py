@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from shop_app.db import session_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
+from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyAuthError, ShopNotInstalled
 from shop_app.shopify.oauth import OAuthClient, TokenGrant
 
@@ -170,7 +171,7 @@ class TokenManager:
     def _store_refreshed(self, shop_id: int | None, used_refresh_enc: str, grant: TokenGrant) -> bool:
         probe = Shop(domain="-")
         apply_grant(probe, grant, self.cipher)
-        with session_scope(self.engine) as session:
+        with write_scope(self.engine) as session:
             result = session.execute(
                 update(Shop)
                 .where(Shop.id == shop_id, Shop.refresh_token_enc == used_refresh_enc)  # type: ignore[arg-type]
@@ -188,5 +189,5 @@ class TokenManager:
 
     def _mark_reauth(self, shop_id: int | None, reason: str) -> None:
         logger.warning("shop %s needs re-authorization: %s", shop_id, reason)
-        with session_scope(self.engine) as session:
+        with write_scope(self.engine) as session:
             session.execute(update(Shop).where(Shop.id == shop_id).values(needs_reauth=True))  # type: ignore[arg-type]
