@@ -582,7 +582,7 @@ def cdn_url(c: Context, media: Media, *, width: int | None = None, height: int |
 
 def _image_url(source: Obj, info: GraphQLResolveInfo, transform: dict[str, Any] | None = None) -> str:
     transform = transform or {}
-    unsupported = {k for k, v in transform.items() if v is not None} - {"maxWidth", "maxHeight"}
+    unsupported = _given_fields("ImageTransformInput", transform) - {"maxWidth", "maxHeight"}
     if unsupported:
         raise GraphQLError(
             f"image transform option(s) {sorted(unsupported)} are not implemented by the devstore",
