@@ -164,7 +164,7 @@ def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, A
             continue
         images.append(
             ImageSnapshot(
-                gid=str(image["id"])[:128],
+                gid=image_gid(str(image["id"])),
                 url=str(image["url"])[:2048],
                 position=len(images) + 1,
                 media_gid=_text(node.get("id"), 128),
@@ -184,6 +184,15 @@ def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, A
         updated_at=parse_time(product.get("updatedAt")),
         images=tuple(images),
     )
+
+
+def image_gid(gid: str) -> str:
+    """GraphQL names a product photo `gid://shopify/ImageSource/N` (MediaImage.image.id); webhooks name the same
+    photo `gid://shopify/ProductImage/N`. We key images by the ProductImage form."""
+    prefix = "gid://shopify/ImageSource/"
+    if gid.startswith(prefix) and gid[len(prefix) :].isdigit():
+        return IMAGE_GID + gid[len(prefix) :]
+    return gid[:128]
 
 
 def _strip_query(url: str) -> str:
@@ -232,11 +241,14 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
         ).all()
     }
     seen: set[str] = set()
+    kept: set[int] = set()  # python ids of the rows that are still on the product
     for snap in snapshot.images:
         if snap.gid in seen:
             continue
         seen.add(snap.gid)
         image = existing.get(snap.gid)
+        if image is None and snap.media_gid:
+            image = next((i for i in existing.values() if i.media_gid == snap.media_gid), None)
         if image is None:
             other = session.exec(
                 select(ProductImage).where(ProductImage.shop_id == shop.id, ProductImage.gid == snap.gid)
@@ -247,18 +259,20 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
             else:
                 image = ProductImage(shop_id=shop.id, product_id=product.id, gid=snap.gid, created_at=now)  # type: ignore[arg-type]
         image.product_id = product.id  # type: ignore[assignment]
+        image.gid = snap.gid
         image.url = snap.url
         image.content_version = snap.content_version
         image.position = snap.position
-        image.media_gid = snap.media_gid
+        image.media_gid = snap.media_gid or image.media_gid
         image.alt = snap.alt
         image.width = snap.width
         image.height = snap.height
         image.removed_at = None
         image.updated_at = now
         session.add(image)
-    for gid, image in existing.items():
-        if gid not in seen and image.removed_at is None:
+        kept.add(id(image))
+    for image in existing.values():
+        if id(image) not in kept and image.removed_at is None:
             image.removed_at = now
             image.updated_at = now
             session.add(image)

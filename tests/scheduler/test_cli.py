@@ -1,0 +1,74 @@
+"""`nu3d scheduler`: the job table it schedules and a one-shot run over a real devstore shop."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from devstore.testing import DevstoreServer
+from scheduler import cli, jobs
+from shop_app.db import session_scope
+from shop_app.jobs.queue import enqueue_job
+from shop_app.models.base import utcnow
+from shop_app.models.jobs import QUEUED, RUNNING, Job
+from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
+
+SHOP = "acme.myshopify.com"
+
+
+def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
+    args = argparse.Namespace(scan_every=300.0, refresh_every=60.0, reap_every=15.0)
+    scheduler = cli.make_scheduler(settings, db, args)
+    found = {job.id: job for job in scheduler.get_jobs()}
+    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases"}
+    for job in found.values():
+        assert job.max_instances == 1 and job.coalesce is True
+    assert found["scan_products"].trigger.interval == timedelta(seconds=300)
+
+
+def test_reaper_requeues_expired_leases(settings, db) -> None:  # noqa: ANN001
+    with session_scope(db) as session:
+        job = enqueue_job(session=session, inputs={"image_urls": ["https://cdn.example/a.png"]})
+        job.status, job.lease_owner, job.attempt = RUNNING, "dead-worker", 1
+        job.lease_expires_at = utcnow() - timedelta(minutes=5)
+        session.add(job)
+        job_id = job.id
+    report = jobs.reap_leases(settings, db)
+    assert report.requeued == [job_id]
+    with session_scope(db) as session:
+        assert session.exec(select(Job)).one().status == QUEUED
+
+
+def test_once_runs_every_job_and_prints_a_summary(
+    devstore: DevstoreServer,
+    running_app: RunningApp,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    install_shop(devstore, running_app, SHOP)
+    assert open_embedded(devstore, running_app, SHOP).status_code == 200
+    shop = devstore.store.get_shop(SHOP)
+    product = devstore.store.create_product(shop, title="Quiet mug", emit=False)
+    devstore.store.add_image(shop, png(), product=product)
+
+    s = running_app.settings
+    env = {
+        "NU3D_DATABASE_URL": s.database_url,
+        "NU3D_SECRET_KEY": s.secret_key.get_secret_value(),
+        "NU3D_TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),
+        "SHOPIFY_API_KEY": s.shopify_api_key,
+        "SHOPIFY_API_SECRET": s.shopify_api_secret.get_secret_value(),
+        "NU3D_SHOPIFY_ADMIN_BASE": devstore.admin_base,
+        "NU3D_STORAGE_URL": s.storage_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir("/")  # no stray .env is read
+    assert cli.main(["--once"]) == 0
+    out = capsys.readouterr().out
+    assert f"scan {SHOP}: 1 products, 1 queued (ok)" in out
+    assert f"token {SHOP}: fresh" in out
+    assert "reaper: 0 expired leases handled" in out
