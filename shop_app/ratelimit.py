@@ -76,7 +76,9 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, rules: list[RateRule], storage: str = "async+memory://") -> None:
         self.app = app
         self.rules = [(rule, rule.item()) for rule in rules]
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        # redis-py (already a dependency) instead of limits' default async driver, coredis.
+        options: dict[str, Any] = {"implementation": "redispy"} if storage.startswith("async+redis") else {}
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
 
     def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
         path = scope.get("path", "")
@@ -111,7 +113,7 @@ class RateLimitMiddleware:
             (b"x-ratelimit-reset", str(reset).encode()),
         ]
         if not allowed:
-            retry_after = max(1, reset - math.floor(time.time()))
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
             body = json.dumps(
                 rule.error_body(
                     f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
