@@ -121,3 +121,74 @@ def test_shell_lists_the_shops_products_and_their_generation(
     assert page.status_code == 200
     assert "Ceramic Mug" in page.text
     assert "status-queued" in page.text
+
+
+def _embedded_params(devstore: DevstoreServer, app: RunningApp) -> list[tuple[str, str]]:
+    page = devstore.client.get(f"{devstore.shop_url(SHOP)}/admin/apps/{CLIENT_ID}", params={"path": "/app"})
+    import html
+    import re
+
+    src = html.unescape(re.search(r"<iframe src='([^']+)'", page.text).group(1))  # type: ignore[union-attr]
+    return parse_qsl_keep(urlsplit(src).query)
+
+
+def parse_qsl_keep(query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def test_tampered_admin_queries_are_refused(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    from urllib.parse import urlencode
+
+    install_shop(devstore, running_app, SHOP)
+    params = _embedded_params(devstore, running_app)
+    tampered = {
+        "locale changed after signing": [(k, "fr" if k == "locale" else v) for k, v in params],
+        "hmac replaced": [(k, "0" * 64 if k == "hmac" else v) for k, v in params],
+        "stale timestamp": [(k, "1000000000" if k == "timestamp" else v) for k, v in params],
+    }
+    for name, query in tampered.items():
+        resp = running_app.client.get(f"/app?{urlencode(query)}")
+        assert resp.status_code == 400, (name, resp.text)
+        assert "invalid Shopify request" in resp.text
+    assert _shop(running_app) is None
+
+
+def test_bad_shop_and_host_values_are_refused(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    from devstore.oauth import host_param
+
+    token = devstore.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET)
+    cases = [
+        {"shop": "evil.com"},
+        {"shop": "acme.myshopify.com.evil.com"},
+        {"shop": "../"},
+        {"shop": "acme.myshopify.com/../evil"},
+        {"embedded": "1", "shop": SHOP, "host": host_param("other.myshopify.com"), "id_token": token},
+        {"embedded": "1", "shop": SHOP, "host": "bm90LWEtaG9zdA", "id_token": token},
+        {"embedded": "1", "shop": SHOP, "id_token": token},  # embedded needs host
+    ]
+    for params in cases:
+        resp = running_app.client.get("/app", params=params)
+        assert resp.status_code == 400, (params, resp.text)
+        if params["shop"] != SHOP:
+            assert resp.headers["content-security-policy"] == "frame-ancestors 'none';"
+    assert running_app.client.get("/app").status_code == 400
+    assert _shop(running_app) is None
+
+
+def test_forged_or_foreign_id_tokens_are_refused(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    from devstore.oauth import host_param
+
+    install_shop(devstore, running_app, SHOP)
+    tokens = {
+        "forged": devstore.mint_session_token(SHOP, CLIENT_ID, "shpss_wrong-0123456789abcdef0123456789ab"),
+        "other app": devstore.mint_session_token(SHOP, "other-app", CLIENT_SECRET),
+        "other shop": devstore.mint_session_token("other-shop.myshopify.com", CLIENT_ID, CLIENT_SECRET),
+    }
+    for name, token in tokens.items():
+        resp = running_app.client.get(
+            "/app", params={"embedded": "1", "shop": SHOP, "host": host_param(SHOP), "id_token": token}
+        )
+        assert resp.status_code == 401, (name, resp.text)
+    assert _shop(running_app) is None
