@@ -281,3 +281,39 @@ def test_cdn_serves_versioned_and_resized_images(ds: DevstoreServer, token: str)
     assert ds.client.get(image["url"] + "&width=0").status_code == 400
     assert ds.client.get(image["url"] + "&width=big").status_code == 400
     assert ds.client.get(f"{ds.base_url}/cdn/shop/files/nope/x.png").status_code == 404
+
+
+def test_image_staged_upload_attaches_a_ready_media_image(ds: DevstoreServer, token: str) -> None:
+    product = ds.create_product(SHOP, title="Poster")
+    photo = png_bytes(120, 80)
+    target = stage(ds, token, photo, resource="IMAGE", filename="poster.png", mime="image/png")
+    assert upload(target, photo, mime="image/png").status_code == 201
+    body = gql(
+        ds,
+        token,
+        ATTACH.replace(
+            "mediaContentType status",
+            "mediaContentType status ... on MediaImage { image { width height url } }",
+        ),
+        {
+            "product": {"id": product["admin_graphql_api_id"]},
+            "media": [
+                {"originalSource": target["resourceUrl"], "mediaContentType": "IMAGE", "alt": "poster"}
+            ],
+        },
+    )
+    media = body["data"]["productUpdate"]["product"]["media"]["nodes"][0]
+    assert media["status"] == "READY"
+    assert (media["image"]["width"], media["image"]["height"]) == (120, 80)
+    assert ds.client.get(media["image"]["url"]).content == photo
+    # the mismatched content type is refused by the upload target, as a signed policy would
+    target = stage(ds, token, photo, resource="IMAGE", filename="p.png", mime="image/png")
+    assert (
+        upload(target, photo, mime="image/jpeg").status_code == 201
+    )  # multipart part type is not the policy
+    fields = {p["name"]: p["value"] for p in target["parameters"]}
+    fields["Content-Type"] = "image/jpeg"
+    assert (
+        httpx.post(target["url"], data=fields, files={"file": ("p.png", photo, "image/png")}).status_code
+        == 400
+    )
