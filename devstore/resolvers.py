@@ -613,12 +613,11 @@ def _preview(source: Obj, info: GraphQLResolveInfo) -> dict[str, Any]:
     status = media.status(ctx(info).now)
     if media.content_type == "IMAGE":
         return {"image": Obj("Image", media), "status": "READY"}
-    # 3D models have no rendered thumbnail in the devstore; the preview image stays absent, as it is on
-    # Shopify until thumbnail generation finishes.
-    return {
-        "image": None,
-        "status": "FAILED" if status == "FAILED" else ("READY" if status == "READY" else "PROCESSING"),
-    }
+    # the thumbnail appears once processing has finished, as on Shopify
+    if status == "READY":
+        preview = media.preview_media()
+        return {"image": Obj("Image", preview) if preview else None, "status": "READY"}
+    return {"image": None, "status": "FAILED" if status == "FAILED" else "PROCESSING"}
 
 
 def _model_sources(source: Obj, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
@@ -943,8 +942,11 @@ def create_media_from_source(c: Context, item: dict[str, Any], product: Product 
                     }
                 ]
             else:
+                from devstore.preview import model_preview_png
+
                 media.final_status = "READY"
                 media.blob_key = c.store.put_blob(data, "model/gltf-binary").key
+                media.preview_key = c.store.put_blob(model_preview_png(data), "image/png").key
     with c.store.lock:
         c.shop.media[media.id] = media
         if product is not None:

@@ -103,6 +103,25 @@ class Media:
     errors: list[dict[str, str]] = field(default_factory=list)
     product_ids: list[int] = field(default_factory=list)
     updated_at: datetime | None = None
+    preview_key: str | None = None  # MODEL_3D: rendered thumbnail, shown once READY
+
+    def preview_media(self) -> Media | None:
+        """The thumbnail of a 3D model as an image record (for Image fields and webhook payloads)."""
+        if self.preview_key is None:
+            return None
+        return Media(
+            id=self.id,
+            content_type="IMAGE",
+            created_at=self.created_at,
+            alt=self.alt,
+            filename="preview.png",
+            blob_key=self.preview_key,
+            mime_type="image/png",
+            width=256,
+            height=256,
+            image_id=self.id,
+            updated_at=self.updated_at,
+        )
 
     def status(self, now: datetime) -> str:
         """UPLOADED → PROCESSING → READY or FAILED, derived from the clock so no timer thread is needed."""

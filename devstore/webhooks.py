@@ -75,17 +75,16 @@ def product_payload(store: Store, shop: Shop, product: Product) -> dict[str, Any
     media_json = []
     for pos, m in enumerate(media, start=1):
         typename = "MediaImage" if m.content_type == "IMAGE" else "Model3d"
-        preview = (
-            {
-                "width": m.width or 0,
-                "height": m.height or 0,
-                "status": m.status(now),
-                "src": f"{base}/cdn/shop/files/{m.blob_key}/{m.filename or 'file'}"
+        shown = m if m.content_type == "IMAGE" else (m.preview_media() if m.status(now) == "READY" else None)
+        preview = None
+        if shown is not None:
+            preview = {
+                "width": shown.width or 0,
+                "height": shown.height or 0,
+                "status": "READY",
+                "src": f"{base}/cdn/shop/files/{shown.blob_key}/{shown.filename or 'file'}"
                 f"?v={int(m.created_at.timestamp())}",
             }
-            if m.content_type == "IMAGE"
-            else None
-        )
         media_json.append(
             {
                 "id": m.id,

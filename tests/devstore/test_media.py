@@ -317,3 +317,29 @@ def test_image_staged_upload_attaches_a_ready_media_image(ds: DevstoreServer, to
         httpx.post(target["url"], data=fields, files={"file": ("p.png", photo, "image/png")}).status_code
         == 400
     )
+
+
+def test_ready_model_has_a_rendered_preview(clocked: DevstoreServer, clock: FakeClock) -> None:
+    import trimesh
+
+    ds = clocked
+    token = clocked_token(ds)
+    product = ds.create_product(SHOP, title="Cube")
+    box = trimesh.creation.box(extents=(0.1, 0.2, 0.1))
+    box.visual.vertex_colors = [30, 90, 200, 255]
+    glb = box.export(file_type="glb")
+    target = stage(ds, token, glb)
+    upload(target, glb)
+    media = attach(ds, token, product["admin_graphql_api_id"], target["resourceUrl"])
+    query = "query S($ids: [ID!]!) { nodes(ids: $ids) { ... on Model3d { preview { status image { url width } } } } }"
+    assert gql(ds, token, query, {"ids": [media["id"]]})["data"]["nodes"][0]["preview"] == {
+        "status": "PROCESSING",
+        "image": None,
+    }
+    clock.advance(11)
+    preview = gql(ds, token, query, {"ids": [media["id"]]})["data"]["nodes"][0]["preview"]
+    assert preview["status"] == "READY" and preview["image"]["width"] == 256
+    png = Image.open(io.BytesIO(ds.client.get(preview["image"]["url"]).content)).convert("RGB")
+    assert png.getpixel((0, 0)) == (255, 255, 255)
+    r, g, b = png.getpixel((128, 128))
+    assert b > r and b > g  # the blue box is in the middle of the picture
