@@ -90,3 +90,24 @@ class ScanState(SQLModel, table=True):
     last_finished_at: datetime | None = optional_time_field()
     last_error: str | None = Field(default=None, max_length=1024)
     products_seen: int = Field(default=0)
+
+
+# The merchant's decision on one photo's 3D model, and where publishing it to Shopify stands.
+# publish_status: pending (approved, not yet sent) → processing (attached, Shopify converting) → published |
+# failed; unpublish_pending when an approval is withdrawn or rejected after publishing.
+class Approval(SQLModel, table=True):
+    __tablename__ = "approval"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: int = Field(foreign_key="shop.id", ondelete="CASCADE", index=True)
+    product_image_id: int = Field(foreign_key="product_image.id", ondelete="CASCADE", unique=True)
+    job_id: str | None = Field(default=None, max_length=40, foreign_key="job.id", ondelete="SET NULL")
+    status: str = Field(max_length=16)  # approved | rejected
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: datetime = created_at_field()
+    publish_status: str | None = Field(default=None, max_length=32, index=True)
+    media_gid: str | None = Field(default=None, max_length=128)  # gid://shopify/Model3d/<id>
+    model_url: str | None = Field(default=None, max_length=2048)  # Shopify's URL of the published GLB
+    publish_error: str | None = Field(default=None, max_length=1024)
+    publish_attempts: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

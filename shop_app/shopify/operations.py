@@ -48,4 +48,58 @@ query ProductDetail($id: ID!, $after: String) {
     estimated_cost=105,
 )
 
-ALL_OPERATIONS = (SHOP_INFO, SCAN_PRODUCTS, PRODUCT_DETAIL)
+
+# Publishing an approved model as MODEL_3D media (shopify-facts.md §6).
+STAGE_UPLOAD = Operation(
+    name="StageUpload",
+    document="""
+mutation StageUpload($input: [StagedUploadInput!]!) {
+  stagedUploadsCreate(input: $input) {
+    stagedTargets { url resourceUrl parameters { name value } }
+    userErrors { field message }
+  }
+}
+""",
+    estimated_cost=11,
+)
+
+ATTACH_MODEL = Operation(
+    name="AttachModel",
+    document="""
+mutation AttachModel($product: ProductUpdateInput!, $media: [CreateMediaInput!]) {
+  productUpdate(product: $product, media: $media) {
+    product { id media(last: 1) { nodes { id mediaContentType status } } }
+    userErrors { field message }
+  }
+}
+""",
+    estimated_cost=14,
+)
+
+MEDIA_STATUS = Operation(
+    name="MediaStatus",
+    document="""
+query MediaStatus($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    id
+    ... on Model3d { status mediaErrors { code details message } sources { format url } }
+  }
+}
+""",
+    estimated_cost=3,
+)
+
+DETACH_MEDIA = Operation(
+    name="DetachMedia",
+    document="""
+mutation DetachMedia($files: [FileUpdateInput!]!) {
+  fileUpdate(files: $files) {
+    files { id }
+    userErrors { field message code }
+  }
+}
+""",
+    estimated_cost=11,
+)
+
+ALL_OPERATIONS = (SHOP_INFO, SCAN_PRODUCTS, PRODUCT_DETAIL, STAGE_UPLOAD, ATTACH_MODEL, MEDIA_STATUS, DETACH_MEDIA)
