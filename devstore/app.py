@@ -140,6 +140,75 @@ async def admin_app_page(request: Request) -> Response:
     return HTMLResponse(page)
 
 
+_PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:0;background:#f6f6f7;color:#202223}"
+    "header{background:#1a1a1a;color:#fff;padding:10px 20px}main{padding:20px}"
+    "table{border-collapse:collapse;background:#fff;width:100%}td,th{padding:6px 10px;border-bottom:1px solid #e1e3e5;"
+    "text-align:left;vertical-align:middle}img{width:48px;height:48px;object-fit:contain;background:#fff}"
+    "a{color:#2c6ecb}"
+)
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_PAGE_STYLE}</style></head><body><header>{html.escape(title)}</header><main>{body}</main>"
+        "</body></html>"
+    )
+
+
+async def admin_index(request: Request) -> Response:
+    """A list of shops, as the devstore's landing page."""
+    store = _store(request)
+    rows = "".join(
+        f"<tr><td><a href='/store/{s.domain}/admin'>{html.escape(s.name)}</a></td><td>{s.domain}</td>"
+        f"<td>{s.iana_timezone}</td><td>{len(s.products)}</td><td>{len(s.installs)}</td></tr>"
+        for s in store.shops.values()
+    )
+    return _page(
+        "devstore",
+        "<table><tr><th>Shop</th><th>Domain</th><th>Timezone</th><th>Products</th>"
+        f"<th>Apps</th></tr>{rows}</table>",
+    )
+
+
+async def admin_home(request: Request) -> Response:
+    """The shop's admin: its products (newest first) and links that open installed apps embedded."""
+    shop = _shop(request)
+    store = _store(request)
+    base = _base_url(request)
+    apps = (
+        "".join(
+            f"<li><a href='/store/{shop.domain}/admin/apps/{html.escape(i.client_id)}'>Open {html.escape(i.client_id)}"
+            "</a></li>"
+            for i in shop.installs.values()
+        )
+        or "<li>No apps installed.</li>"
+    )
+    rows = []
+    now = store.now()
+    for p in sorted(shop.products.values(), key=lambda p: (p.created_at, p.id), reverse=True):
+        media = [shop.media[m] for m in p.media_ids if m in shop.media]
+        first = next((m for m in media if m.content_type == "IMAGE"), None)
+        thumb = (
+            f"<img alt='' src='{base}/cdn/shop/files/{first.blob_key}/{html.escape(first.filename)}?width=96'>"
+            if first
+            else ""
+        )
+        models = [m.status(now) for m in media if m.content_type == "MODEL_3D"]
+        rows.append(
+            f"<tr><td>{thumb}</td><td>{html.escape(p.title)}</td><td>{p.status.lower()}</td>"
+            f"<td>{html.escape(p.vendor)}</td><td>{p.created_at.astimezone(shop.zone):%Y-%m-%d %H:%M}</td>"
+            f"<td>{len(media) - len(models)}</td><td>{', '.join(models) or '-'}</td></tr>"
+        )
+    body = (
+        f"<h2>Apps</h2><ul>{apps}</ul><h2>Products</h2><table><tr><th></th><th>Title</th><th>Status</th>"
+        f"<th>Vendor</th><th>Created ({shop.iana_timezone})</th><th>Images</th><th>3D models</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+    return _page(f"{shop.name} · devstore admin", body)
+
+
 # ---- CDN and staged uploads -----------------------------------------------------------------------------
 
 
@@ -588,6 +657,8 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/store/{shop}/admin/oauth/authorize", oauth_authorize, methods=["GET"]),
         Route("/store/{shop}/admin/oauth/access_token", oauth_access_token, methods=["POST"]),
         Route("/store/{shop}/admin/apps/{client_id}", admin_app_page, methods=["GET"]),
+        Route("/store/{shop}/admin", admin_home, methods=["GET"]),
+        Route("/", admin_index, methods=["GET"]),
         Route("/cdn/shop/files/{key}/{filename:path}", cdn_file, methods=["GET", "HEAD"]),
         Route("/staged-uploads/", staged_upload_post, methods=["POST"]),
         Route("/staged-uploads/{key:path}", staged_upload_put, methods=["PUT"]),

@@ -277,6 +277,7 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help or a usage error: argparse has printed the message
         return int(exc.code or 0)
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per control call is noise
     try:
         if args.command is None:
             return _serve(args)

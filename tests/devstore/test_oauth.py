@@ -11,7 +11,7 @@ import jwt
 from devstore.oauth import ID_TOKEN_TYPE, OFFLINE_TYPE, ONLINE_TYPE, TOKEN_EXCHANGE
 from devstore.testing import DevstoreServer
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, SCOPES, SHOP, FakeClock, gql
+from .conftest import CLIENT_ID, CLIENT_SECRET, SCOPES, SHOP, FakeClock, gql, png_bytes
 
 INVALID_SUBJECT = {
     "error": "invalid_subject_token",
@@ -274,3 +274,13 @@ def test_admin_app_page_embeds_the_app_with_a_signed_query(ds: DevstoreServer) -
     assert query["hmac"] == _independent_hmac(params, CLIENT_SECRET)
     claims = jwt.decode(query["id_token"], CLIENT_SECRET, algorithms=["HS256"], audience=CLIENT_ID)
     assert claims["dest"] == f"https://{SHOP}"
+
+
+def test_admin_pages_list_shops_products_and_apps(ds: DevstoreServer) -> None:
+    ds.create_product(SHOP, title="Listed <Mug>", images=[png_bytes()])
+    index = ds.client.get(f"{ds.base_url}/")
+    assert index.status_code == 200 and f"/store/{SHOP}/admin" in index.text
+    home = ds.client.get(f"{ds.shop_url(SHOP)}/admin")
+    assert "Listed &lt;Mug&gt;" in home.text
+    assert f"/store/{SHOP}/admin/apps/{CLIENT_ID}" in home.text
+    assert ds.client.get(f"{ds.shop_url('nope.myshopify.com')}/admin").status_code == 404
