@@ -1,0 +1,159 @@
+"""The turntable camera model and its estimation from silhouettes.
+
+Frame: +Y up, the rotation axis of the turntable is the Y axis, the camera looks at the origin from distance 1
+(the reconstruction is up to scale until a size is chosen). View ``k`` of ``n`` sits at azimuth 2*pi*k/n,
+counter-clockwise seen from above, starting at the front (+Z): position
+``(cos e sin a, sin e, cos e cos a)``. Pixels: x right, y down, pixel centres at i + 0.5, principal point
+(cx, cy), square pixels with focal length ``focal`` (pixels). Studio photos do not say their elevation or
+field of view, so they are estimated from the ellipse of a round product's base where possible and otherwise
+taken from the engine's prior (10 deg elevation, 30 deg field of view).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Rig:
+    n_views: int
+    elevation: float  # radians
+    focal: float  # pixels at (width, height)
+    cx: float
+    cy: float
+    width: int
+    height: int
+    azimuths: tuple[float, ...]
+
+    @classmethod
+    def turntable(
+        cls,
+        n_views: int,
+        *,
+        elevation_deg: float,
+        fov_deg: float,
+        width: int,
+        height: int,
+        cx: float | None = None,
+        cy: float | None = None,
+    ) -> Rig:
+        focal = (height / 2) / math.tan(math.radians(fov_deg) / 2)
+        az = tuple(2 * math.pi * k / n_views for k in range(n_views))
+        return cls(
+            n_views,
+            math.radians(elevation_deg),
+            focal,
+            width / 2 if cx is None else cx,
+            height / 2 if cy is None else cy,
+            width,
+            height,
+            az,
+        )
+
+    @property
+    def fov_deg(self) -> float:
+        return math.degrees(2 * math.atan((self.height / 2) / self.focal))
+
+    def pose(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(R, C): rows of R are the camera's right, up and forward axes in the world; C is its centre."""
+        a, e = self.azimuths[k], self.elevation
+        c = np.array([math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a)])
+        fwd = -c / np.linalg.norm(c)
+        right = np.cross(fwd, [0.0, 1.0, 0.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, fwd)
+        return np.stack([right, up, fwd]), c
+
+    def project(self, pts: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pixel x, pixel y and depth of world points (N, 3)."""
+        r, c = self.pose(k)
+        r_t = torch.as_tensor(r, dtype=pts.dtype, device=pts.device)
+        c_t = torch.as_tensor(c, dtype=pts.dtype, device=pts.device)
+        cam = (pts - c_t) @ r_t.T
+        z = cam[:, 2].clamp_min(1e-6)
+        x = self.cx + self.focal * cam[:, 0] / z
+        y = self.cy - self.focal * cam[:, 1] / z
+        return x, y, z
+
+    def scaled(self, s: float) -> Rig:
+        """The same cameras for images resized by factor ``s``."""
+        return Rig(
+            self.n_views,
+            self.elevation,
+            self.focal * s,
+            self.cx * s,
+            self.cy * s,
+            round(self.width * s),
+            round(self.height * s),
+            self.azimuths,
+        )
+
+
+@dataclass
+class BaseArc:
+    """The shape of a silhouette's bottom outline: an arc (1 - |t|^p)^(1/p) of depth ``depth`` px."""
+
+    p: float  # superellipse exponent; inf for a straight (flat-on) base
+    depth: float  # pixels
+    half_width: float  # pixels
+    center_x: float
+    row: float  # row of the arc's ends (the base's widest points)
+    residual: float
+
+
+_P_CHOICES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0, 30.0)
+
+
+def base_arc(mask: np.ndarray, soft: np.ndarray | None = None) -> BaseArc | None:
+    """Fit the bottom outline of a silhouette (rows increase downwards)."""
+    rows = np.nonzero(mask.any(1))[0]
+    if len(rows) < 8:
+        return None
+    top, bot = int(rows[0]), int(rows[-1])
+    band0 = max(top, bot - max(4, int(0.2 * (bot - top + 1))))
+    band = mask[band0 : bot + 1]
+    cols = np.nonzero(band.any(0))[0]
+    if len(cols) < 8:
+        return None
+    ul, ur = cols[0], cols[-1] + 1
+    uc, hw = (ul + ur) / 2, (ur - ul) / 2
+    u = np.arange(ul, ur)
+    t = (u + 0.5 - uc) / hw
+    sel = np.abs(t) <= 0.8
+    src = soft if soft is not None else mask.astype(np.float32)
+    cov = np.clip(src[band0 : bot + 2, ul:ur], 0, 1)
+    yb = band0 + cov.sum(0)
+    t, yb = t[sel], yb[sel]
+    if len(t) < 6:
+        return None
+    best = None
+    for p in _P_CHOICES:
+        g = (1 - np.abs(t) ** p) ** (1 / p)
+        a = np.stack([np.ones_like(g), g], 1)
+        coef, *_ = np.linalg.lstsq(a, yb, rcond=None)
+        res = float(np.sqrt(np.mean((a @ coef - yb) ** 2)))
+        if best is None or res < best[2] - 1e-9:
+            best = (p, coef, res)
+    p, (y0, depth), res = best
+    if depth < max(0.8, 0.02 * hw):
+        p, depth = math.inf, max(0.0, float(depth))
+    return BaseArc(
+        p=float(p), depth=float(depth), half_width=float(hw), center_x=float(uc), row=float(y0), residual=res
+    )
+
+
+def estimate_elevation(arcs: list[BaseArc | None], rig: Rig) -> float | None:
+    """Elevation (degrees) from round bases: the base ellipse's minor/major ratio is sin(viewing angle)."""
+    est = []
+    for arc in arcs:
+        if arc is None or not (1.5 <= arc.p <= 3.0) or arc.half_width < 10:
+            continue
+        e_base = math.asin(min(0.95, arc.depth / arc.half_width))
+        est.append(e_base - math.atan((arc.row - rig.cy) / rig.focal))
+    if not est:
+        return None
+    return math.degrees(float(np.median(est)))

@@ -1,0 +1,249 @@
+"""Geometry: silhouette carving with sub-voxel silhouette distances, floor/top recovery and shape priors.
+
+1. Each mask becomes a signed distance image (pixels, positive outside). A voxel's value is the largest of
+   its projected distances over the views, converted to world units by depth / focal: the zero level set is
+   the visual hull with sub-voxel accuracy (marching cubes interpolates it).
+2. Seen from above, the hull of a flat base or a flat top grows a shallow pyramid beyond the true surface (the
+   silhouette cones meet below the floor and above the lid). Slices whose size changes faster than a real
+   surface can (faster than a fraction of 1 / tan(elevation) per unit height) are recognised as that artefact
+   and cut off: this recovers the floor plane and flat lids.
+3. Four silhouettes cannot tell a cylinder from a square prism; the discarded pyramid slices can: their shape
+   is an inset copy of the true base (round for a can, square for a box). Its fill ratio selects a
+   superellipse exponent p, and every horizontal slice of the hull's main part is intersected with the
+   superellipse inscribed in its bounding box (surface-of-revolution prior for round bases, extrusion prior
+   for square ones, nothing for p = inf). Parts outside the main part (a mug's handle) are left to the hull.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+from scipy.special import gamma
+from skimage.measure import marching_cubes
+
+from .cameras import Rig
+
+
+def signed_distance(mask: np.ndarray) -> np.ndarray:
+    """Signed distance to the silhouette boundary in pixels (positive outside, negative inside)."""
+    inside = ndimage.distance_transform_edt(mask)
+    outside = ndimage.distance_transform_edt(~mask)
+    return np.where(mask, -(inside - 0.5), outside - 0.5).astype(np.float32)
+
+
+@dataclass
+class Volume:
+    field: torch.Tensor  # (X, Y, Z) float32: > 0 outside
+    origin: np.ndarray  # world position of voxel (0, 0, 0)
+    voxel: float
+
+
+def _field(points: torch.Tensor, rig: Rig, sdfs: torch.Tensor) -> torch.Tensor:
+    """Hull field at world points (N, 3) from per-view signed distance images sdfs (V, H, W)."""
+    v, h, w = sdfs.shape
+    out = torch.full((points.shape[0],), -1e9, dtype=points.dtype, device=points.device)
+    for k in range(v):
+        x, y, z = rig.project(points, k)
+        gx = x / w * 2 - 1
+        gy = y / h * 2 - 1
+        grid = torch.stack([gx, gy], -1).view(1, 1, -1, 2)
+        d = F.grid_sample(
+            sdfs[k : k + 1, None], grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
+        d = d.view(-1)
+        outside = (gx.abs() > 1) | (gy.abs() > 1)
+        d = torch.where(outside, d.abs() + 10.0, d)
+        out = torch.maximum(out, d * z / rig.focal)
+    return out
+
+
+def _grid(lo: np.ndarray, hi: np.ndarray, voxel: float, device) -> tuple[torch.Tensor, tuple[int, int, int]]:
+    n = np.maximum(2, np.ceil((hi - lo) / voxel).astype(int) + 1)
+    axes = [
+        torch.arange(int(c), dtype=torch.float32, device=device) * voxel + float(o)
+        for c, o in zip(n, lo, strict=True)
+    ]
+    gx, gy, gz = torch.meshgrid(*axes, indexing="ij")
+    return torch.stack([gx, gy, gz], -1).view(-1, 3), (int(n[0]), int(n[1]), int(n[2]))
+
+
+def _eval(pts: torch.Tensor, rig: Rig, sdfs: torch.Tensor) -> torch.Tensor:
+    out = torch.empty(pts.shape[0], dtype=torch.float32, device=pts.device)
+    step = 1 << 19
+    for i in range(0, pts.shape[0], step):
+        out[i : i + step] = _field(pts[i : i + step], rig, sdfs)
+    return out
+
+
+def carve(rig: Rig, masks: list[np.ndarray], *, resolution: int, device: torch.device) -> Volume:
+    """Visual-hull field with about ``resolution`` voxels along the product's longest side.
+
+    Coarse to fine: each level doubles the resolution and evaluates the exact field only in a narrow band
+    around the previous level's surface (elsewhere the interpolated value already has the right sign).
+    """
+    sdfs = torch.from_numpy(np.stack([signed_distance(m) for m in masks])).to(device)
+    half_w = rig.width / 2 / rig.focal * 1.3
+    half_h = rig.height / 2 / rig.focal * 1.3
+    lo = np.array([-half_w, -half_h, -half_w])
+    hi = -lo
+    vox = float((hi - lo).max() / 47)
+    pts, shape = _grid(lo, hi, vox, device)
+    f = _eval(pts, rig, sdfs).view(shape)
+    occ = (f < vox).nonzero()
+    if occ.shape[0] == 0:
+        return Volume(f, lo, vox)
+    idx_lo = occ.min(0).values.cpu().numpy() - 2
+    idx_hi = occ.max(0).values.cpu().numpy() + 2
+    blo = lo + idx_lo * vox
+    ext = float(((idx_hi - idx_lo) * vox).max())
+    levels = 2
+    n0 = max(8, math.ceil(resolution / (1 << levels)))
+    v0 = ext / n0
+    pts, shape = _grid(blo, blo + (idx_hi - idx_lo) * vox, v0, device)
+    f = _eval(pts, rig, sdfs).view(shape)
+    voxel = v0
+    for _ in range(levels):
+        up = F.interpolate(f[None, None], scale_factor=2, mode="trilinear", align_corners=True)[0, 0]
+        voxel /= 2
+        band = (up.abs() < 2.0 * voxel * 2 * math.sqrt(3)).nonzero()
+        pts = band.to(torch.float32) * voxel + torch.as_tensor(blo, dtype=torch.float32, device=device)
+        up[band[:, 0], band[:, 1], band[:, 2]] = _eval(pts, rig, sdfs)
+        f = up
+    return Volume(f, blo, voxel)
+
+
+def _superellipse_fill(p: float) -> float:
+    return float(gamma(1 + 1 / p) ** 2 / gamma(1 + 2 / p))
+
+
+_P_TABLE = [(p, _superellipse_fill(p)) for p in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)]
+
+
+def exponent_from_fill(ratio: float) -> float:
+    """The superellipse exponent whose area fills ``ratio`` of its bounding box (inf for a rectangle)."""
+    if ratio >= 0.97:
+        return math.inf
+    best = min(_P_TABLE, key=lambda pr: abs(pr[1] - ratio))
+    return best[0]
+
+
+@dataclass
+class SliceStats:
+    area: np.ndarray  # voxels per slice (main component)
+    x0: np.ndarray
+    x1: np.ndarray
+    z0: np.ndarray
+    z1: np.ndarray
+    fill: np.ndarray
+
+
+def slice_stats(occ: np.ndarray) -> SliceStats:
+    """Per horizontal slice (axis 1): main connected part, its bounding box and how much of it it fills."""
+    ny = occ.shape[1]
+    area = np.zeros(ny)
+    x0 = np.zeros(ny)
+    x1 = np.zeros(ny)
+    z0 = np.zeros(ny)
+    z1 = np.zeros(ny)
+    fill = np.zeros(ny)
+    for j in range(ny):
+        s = occ[:, j, :]
+        if not s.any():
+            continue
+        lab, n = ndimage.label(s)
+        if n > 1:
+            sizes = ndimage.sum_labels(s, lab, index=np.arange(1, n + 1))
+            s = lab == (1 + int(np.argmax(sizes)))
+        xs = np.nonzero(s.any(1))[0]
+        zs = np.nonzero(s.any(0))[0]
+        area[j] = s.sum()
+        x0[j], x1[j] = xs[0], xs[-1] + 1
+        z0[j], z1[j] = zs[0], zs[-1] + 1
+        fill[j] = area[j] / ((x1[j] - x0[j]) * (z1[j] - z0[j]))
+    return SliceStats(area, x0, x1, z0, z1, fill)
+
+
+def _artefact_extent(size: np.ndarray, voxel: float, rate: float, from_top: bool) -> int:
+    """Number of slices at one end whose size changes faster than ``rate`` (world units per unit height)."""
+    idx = np.nonzero(size > 0)[0]
+    if len(idx) < 6:
+        return 0
+    seq = size[idx[::-1]] if from_top else size[idx]
+    limit = max(2, len(seq) // 4)
+    n = 0
+    while n < limit:
+        grow = (seq[n + 1] - seq[n]) * voxel / voxel  # size is in voxels, height step is one voxel
+        if grow < rate:
+            break
+        n += 1
+    return n
+
+
+@dataclass
+class ShapeInfo:
+    floor_cut: int
+    top_cut: int
+    p_base: float
+    p_top: float
+    p_used: float
+
+
+def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = None) -> ShapeInfo:
+    """Cut the floor/lid pyramids and intersect slices with the inscribed superellipse (in place)."""
+    f = vol.field
+    occ = (f < 0).cpu().numpy()
+    st = slice_stats(occ)
+    size = np.sqrt(np.maximum(st.area, 0))  # voxels
+    e = max(elevation, math.radians(2.0))
+    rate = 0.6 / math.tan(e)  # a pyramid grows ~2/tan(e) in size per unit height; real walls far slower
+    rows = np.nonzero(st.area > 0)[0]
+    if len(rows) == 0:
+        return ShapeInfo(0, 0, math.inf, math.inf, math.inf)
+    nb = _artefact_extent(size, vol.voxel, rate, from_top=False)
+    nt = _artefact_extent(size, vol.voxel, rate, from_top=True)
+
+    def p_from(js: np.ndarray) -> float:
+        if len(js) < 2:
+            return math.inf
+        fills = st.fill[js]
+        return exponent_from_fill(float(np.median(fills)))
+
+    p_base = p_from(rows[:nb][nb // 3 :]) if nb >= 3 else math.inf
+    p_top = p_from(rows[::-1][:nt][nt // 3 :]) if nt >= 3 else math.inf
+    p = p_override if p_override is not None else p_base
+    y = torch.arange(f.shape[1], device=f.device, dtype=f.dtype) * vol.voxel
+    if nb > 0:
+        floor_j = rows[nb]
+        f.copy_(torch.maximum(f, (y[floor_j] - y).view(1, -1, 1) - 0.5 * vol.voxel))
+    if nt > 0:
+        top_j = rows[::-1][nt]
+        f.copy_(torch.maximum(f, (y - y[top_j]).view(1, -1, 1) - 0.5 * vol.voxel))
+    if p is not None and math.isfinite(p) and p <= 8:
+        sel = torch.as_tensor(st.area >= 4, device=f.device)
+        t = lambda a: torch.as_tensor(a, dtype=f.dtype, device=f.device).view(1, -1, 1)  # noqa: E731
+        cx, cz = t((st.x0 + st.x1) / 2), t((st.z0 + st.z1) / 2)
+        a = t(np.maximum((st.x1 - st.x0) / 2, 0.5))
+        b = t(np.maximum((st.z1 - st.z0) / 2, 0.5))
+        x = torch.arange(f.shape[0], device=f.device, dtype=f.dtype).view(-1, 1, 1) + 0.5
+        z = torch.arange(f.shape[2], device=f.device, dtype=f.dtype).view(1, 1, -1) + 0.5
+        dx, dz = (x - cx).abs(), (z - cz).abs()
+        q = (dx / a) ** p + (dz / b) ** p
+        d = (q ** (1 / p) - 1) * torch.minimum(a, b) * vol.voxel
+        use = (dx <= a + 0.5) & (dz <= b + 0.5) & sel.view(1, -1, 1)
+        f.copy_(torch.where(use, torch.maximum(f, d), f))
+    return ShapeInfo(int(nb), int(nt), float(p_base), float(p_top), float(p if p is not None else math.inf))
+
+
+def extract_mesh(vol: Volume) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes at the zero level (outward-facing triangles), world coordinates."""
+    f = vol.field.cpu().numpy()
+    f = np.pad(f, 1, constant_values=float(f.max()) if f.size else 1.0)
+    f = np.maximum(f, -4 * vol.voxel)  # keep the field bounded away from the surface
+    verts, faces, _, _ = marching_cubes(f, level=0.0, spacing=(vol.voxel,) * 3, allow_degenerate=False)
+    verts = verts - vol.voxel + vol.origin
+    return verts.astype(np.float64), faces[:, ::-1].astype(np.int64)

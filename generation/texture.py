@@ -1,0 +1,144 @@
+"""UV atlas (xatlas) and a base-colour texture baked by projecting the photos.
+
+Each texel's surface point is projected into every photo; it takes colour from the photos that see it
+(depth test against a z-buffer of the mesh), weighted by how squarely the photo faces the surface
+(cos^4) and by the distance to the silhouette edge (edges are unreliable). Texels no photo sees, and the
+padding between charts, take the colour of the nearest baked texel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xatlas
+from scipy import ndimage
+
+from .cameras import Rig
+from .raster import rasterize
+
+
+@dataclass
+class TexturedMesh:
+    vertices: np.ndarray  # (N, 3) float64, world (rig) frame
+    faces: np.ndarray  # (F, 3) int64
+    uvs: np.ndarray  # (N, 2) float, glTF convention (origin top-left of the image)
+    normals: np.ndarray  # (N, 3)
+    texture: np.ndarray  # (T, T, 3) uint8
+
+
+def unwrap(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    atlas = xatlas.Atlas()
+    atlas.add_mesh(vertices.astype(np.float32), faces.astype(np.uint32))
+    tri = vertices[faces]
+    area = 0.5 * float(np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
+    chart = xatlas.ChartOptions()
+    chart.max_iterations = 1
+    chart.max_chart_area = area / 40  # bounded charts: xatlas is slow growing very large ones
+    pack = xatlas.PackOptions()
+    pack.padding = 2
+    pack.bilinear = True
+    pack.blockAlign = True
+    pack.resolution = 1024
+    atlas.generate(chart, pack)
+    vmap, idx, uvs = atlas[0]
+    return vmap.astype(np.int64), idx.astype(np.int64), uvs.astype(np.float64)
+
+
+def vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    vn = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(vn, f[:, k], fn)
+    n = np.linalg.norm(vn, axis=1, keepdims=True)
+    vn = np.where(n > 1e-20, vn / np.maximum(n, 1e-20), np.array([0.0, 1.0, 0.0]))
+    return vn
+
+
+def bake(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    rig: Rig,
+    photos: list[np.ndarray],
+    masks: list[np.ndarray],
+    *,
+    texture_size: int,
+    device: torch.device,
+    view_weights: list[float] | None = None,
+) -> TexturedMesh:
+    """Unwrap and bake. ``rig`` must match the photos' size; masks may be smaller (they are resampled)."""
+    vmap, f2, uv = unwrap(vertices, faces)
+    v2 = vertices[vmap]
+    n2 = vertex_normals(v2, f2)
+    # merge normals across UV seams (seams duplicate vertices): use the original vertices' normals
+    n_orig = vertex_normals(vertices, faces)
+    n2 = n_orig[vmap]
+    t = texture_size
+    vt = torch.as_tensor(v2, dtype=torch.float32, device=device)
+    ft = torch.as_tensor(f2, device=device)
+    uv_px = torch.as_tensor(uv * t, dtype=torch.float32, device=device)
+    fid, bary, _ = rasterize(uv_px, torch.ones(len(uv), device=device), ft, t, t)
+    covered = fid >= 0
+    fsel = fid[covered]
+    b = bary[covered]
+    tri = ft[fsel]
+    pos = (vt[tri] * b[..., None]).sum(1)
+    nt = torch.as_tensor(n2, dtype=torch.float32, device=device)
+    nrm = F.normalize((nt[tri] * b[..., None]).sum(1), dim=1)
+    acc = torch.zeros((pos.shape[0], 3), dtype=torch.float32, device=device)
+    wsum = torch.zeros(pos.shape[0], dtype=torch.float32, device=device)
+    extent = float(np.linalg.norm(vertices.max(0) - vertices.min(0)))
+    for k, (img, mask) in enumerate(zip(photos, masks, strict=True)):
+        h, w = img.shape[:2]
+        # z-buffer of the mesh in this view, at a modest resolution
+        zs = 384 / max(h, w)
+        zrig = rig.scaled(zs)
+        zx, zy, zz = zrig.project(vt, k)
+        _, _, zbuf = rasterize(torch.stack([zx, zy], 1), zz, ft, zrig.width, zrig.height)
+        px, py, pz = rig.project(pos, k)
+        gx = px / w * 2 - 1
+        gy = py / h * 2 - 1
+        grid = torch.stack([gx, gy], -1).view(1, 1, -1, 2)
+        zb = F.grid_sample(
+            _min_pool(zbuf)[None, None], grid, mode="nearest", padding_mode="border", align_corners=False
+        ).view(-1)
+        visible = (pz <= zb + 0.01 * extent) & (gx.abs() < 1) & (gy.abs() < 1)
+        r, c = rig.pose(k)
+        cam_c = torch.as_tensor(c, dtype=torch.float32, device=device)
+        vdir = F.normalize(cam_c - pos, dim=1)
+        cos = (nrm * vdir).sum(1).clamp_min(0)
+        inner = ndimage.distance_transform_edt(mask).astype(np.float32)
+        inner_t = torch.as_tensor(inner, device=device)[None, None]
+        edge_w = F.grid_sample(
+            inner_t, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        ).view(-1)
+        edge_w = (edge_w / 3.0).clamp(0, 1)
+        wk = cos**4 * edge_w * visible.float() * (1.0 if view_weights is None else view_weights[k])
+        img_t = torch.as_tensor(np.array(img, dtype=np.float32), device=device).permute(2, 0, 1)[None]
+        col = F.grid_sample(img_t, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        col = col.view(3, -1).T
+        acc += col * wk[:, None]
+        wsum += wk
+    tex = torch.zeros((t * t, 3), dtype=torch.float32, device=device)
+    good = torch.zeros(t * t, dtype=torch.bool, device=device)
+    cov_idx = covered.view(-1).nonzero().view(-1)
+    seen = wsum > 1e-4
+    tex[cov_idx[seen]] = acc[seen] / wsum[seen, None]
+    good[cov_idx[seen]] = True
+    tex_np = tex.view(t, t, 3).cpu().numpy()
+    good_np = good.view(t, t).cpu().numpy()
+    if good_np.any():
+        _, (iy, ix) = ndimage.distance_transform_edt(~good_np, return_indices=True)
+        tex_np = tex_np[iy, ix]
+    else:
+        tex_np[:] = 180.0
+    texture = np.clip(np.rint(tex_np), 0, 255).astype(np.uint8)
+    return TexturedMesh(v2, f2, uv, n2, texture)
+
+
+def _min_pool(zbuf: torch.Tensor) -> torch.Tensor:
+    """Spread each pixel's depth to its neighbours (nearest in front wins) so edges are not self-occluded."""
+    z = torch.where(torch.isinf(zbuf), torch.full_like(zbuf, 1e6), zbuf)
+    return -F.max_pool2d(-z[None, None], 3, stride=1, padding=1)[0, 0]
