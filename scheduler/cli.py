@@ -42,6 +42,7 @@ def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace)
         (jobs.scan_products, args.scan_every),
         (jobs.refresh_tokens, args.refresh_every),
         (jobs.reap_leases, args.reap_every),
+        (jobs.publish_models, args.publish_every),
     ):
         # max_instances=1 + coalesce: a slow run is never overlapped, and missed runs collapse into one.
         scheduler.add_job(
@@ -78,12 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             scans = jobs.scan_products(settings, engine)
             tokens = jobs.refresh_tokens(settings, engine)
             reaped = jobs.reap_leases(settings, engine)
+            published = jobs.publish_models(settings, engine)
             for report in scans:
                 status = f"error: {report.error}" if report.error else "ok"
                 print(f"scan {report.shop}: {report.products} products, {report.queued} queued ({status})")  # noqa: T201 - CLI output
             for shop, result in tokens.items():
                 print(f"token {shop}: {result}")  # noqa: T201 - CLI output
             print(f"reaper: {reaped.total} expired leases handled")  # noqa: T201 - CLI output
+            print(  # noqa: T201 - CLI output
+                f"publish: {len(published.processing)} uploaded, {len(published.published)} published, "
+                f"{len(published.failed)} failed"
+            )
             return 0
         scheduler = make_scheduler(settings, engine, args)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))

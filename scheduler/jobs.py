@@ -14,7 +14,9 @@ from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
 from shop_app.jobs.queue import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
+from shop_app.shopify.publish import PublishReport, publish_step
 from shop_app.shopify.services import ShopifyServices, make_shopify_services
+from shop_app.storage import make_storage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,6 +52,12 @@ async def _refresh_all(services: ShopifyServices) -> dict[str, str]:
 def refresh_tokens(settings: Settings, engine: Engine) -> dict[str, str]:
     """Refresh every installed shop's offline token that has less than 5 minutes left."""
     return _with_services(settings, engine, _refresh_all)
+
+
+def publish_models(settings: Settings, engine: Engine) -> PublishReport:
+    """Advance approved models towards Shopify (stage, upload, attach, poll) and detach withdrawn ones."""
+    storage = make_storage(settings)
+    return _with_services(settings, engine, lambda services: publish_step(services, storage))
 
 
 def reap_leases(settings: Settings, engine: Engine) -> ReapReport:

@@ -20,7 +20,7 @@ from shop_app.jobs.queue import cancel_job, enqueue_job
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import ACTIVE, Job
 from shop_app.routes.session_auth import ShopSession, session_token_required
-from shop_app.shopify import catalog
+from shop_app.shopify import catalog, publish
 from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
@@ -177,10 +177,70 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
     return JSONResponse(body)
 
 
+def _decide(action: str) -> object:
+    async def endpoint(request: Request, auth: ShopSession) -> Response:
+        image_id = request.path_params["image_id"]
+
+        def run() -> dict[str, Any] | None:
+            with write_scope(request.state.db) as session:
+                image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+                if image is None:
+                    return None
+                result = action
+                if action == "approve":
+                    publish.approve(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
+                elif action == "reject":
+                    publish.reject(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
+                else:
+                    result = publish.withdraw(session=session, shop=auth.shop, image=image)
+                session.flush()
+                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+                logger.info(
+                    "merchant %s: %s %s of %s", auth.token.user_id, action, image.gid, auth.shop.domain
+                )
+                return {"result": result, "image": view.as_json() if view else None}
+
+        body = await asyncio.to_thread(run)
+        if body is None:
+            raise NotFound(f"no image {image_id} in this shop")
+        return JSONResponse(body)
+
+    endpoint.__name__ = f"{action}_image"
+    endpoint.__doc__ = {
+        "approve": """Approve the photo's finished 3D model; the scheduler publishes it to the product.
+    ---
+    responses:
+      200: {description: 'the image with its approval (publish_status pending)'}
+      404: {description: 'no such image in this shop'}
+      409: {description: 'no finished model yet, or another model is already on Shopify'}
+    """,
+        "reject": """Reject the photo's 3D model (a published one is taken off the product).
+    ---
+    responses:
+      200: {description: 'the image with its approval'}
+      404: {description: 'no such image in this shop'}
+    """,
+        "withdraw": """Withdraw the decision (a published model is detached from the product first).
+    ---
+    responses:
+      200: {description: 'withdrawn, or unpublishing'}
+      404: {description: 'no such image or approval in this shop'}
+    """,
+    }[action]
+    return session_token_required(endpoint)
+
+
+approve_image = _decide("approve")
+reject_image = _decide("reject")
+withdraw_approval = _decide("withdraw")
+
 routes: list[BaseRoute] = [
     Route("/app/api/products", list_products, methods=["GET"]),
     Route("/app/api/products/{product_id:int}", get_product, methods=["GET"]),
     Route("/app/api/images/{image_id:int}", get_image, methods=["GET"]),
     Route("/app/api/images/{image_id:int}/regenerate", regenerate_image, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/cancel", cancel_generation, methods=["POST"]),
+    Route("/app/api/images/{image_id:int}/approve", approve_image, methods=["POST"]),  # type: ignore[arg-type]
+    Route("/app/api/images/{image_id:int}/reject", reject_image, methods=["POST"]),  # type: ignore[arg-type]
+    Route("/app/api/images/{image_id:int}/approval", withdraw_approval, methods=["DELETE"]),  # type: ignore[arg-type]
 ]

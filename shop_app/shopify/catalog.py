@@ -12,13 +12,14 @@ from sqlmodel import Session, select
 
 from shop_app.models.core import Shop
 from shop_app.models.jobs import Job
-from shop_app.models.shopify import Product, ProductImage
+from shop_app.models.shopify import Approval, Product, ProductImage
 
 
 @dataclass
 class ImageView:
     image: ProductImage
     job: Job | None
+    approval: Approval | None = None
 
     @property
     def generation_status(self) -> str:
@@ -45,6 +46,17 @@ class ImageView:
                 "stage": job.stage,
                 "error": job.error_message,
                 "content_version": self.image.job_version,
+            },
+            "approval": None
+            if self.approval is None
+            else {
+                "status": self.approval.status,
+                "decided_at": self.approval.decided_at.isoformat(),
+                "job_id": self.approval.job_id,
+                "publish_status": self.approval.publish_status,
+                "media_gid": self.approval.media_gid,
+                "model_url": self.approval.model_url,
+                "error": self.approval.publish_error,
             },
         }
 
@@ -75,8 +87,9 @@ def _images(session: Session, shop: Shop, product_ids: list[int]) -> dict[int, l
     if not product_ids:
         return {}
     rows = session.exec(
-        select(ProductImage, Job)
+        select(ProductImage, Job, Approval)
         .join(Job, Job.id == ProductImage.job_id, isouter=True)  # type: ignore[arg-type]
+        .join(Approval, Approval.product_image_id == ProductImage.id, isouter=True)  # type: ignore[arg-type]
         .where(
             ProductImage.shop_id == shop.id,
             ProductImage.product_id.in_(product_ids),  # type: ignore[attr-defined]
@@ -85,8 +98,8 @@ def _images(session: Session, shop: Shop, product_ids: list[int]) -> dict[int, l
         .order_by(ProductImage.product_id, ProductImage.position)  # type: ignore[arg-type]
     ).all()
     out: dict[int, list[ImageView]] = {}
-    for image, job in rows:
-        out.setdefault(image.product_id, []).append(ImageView(image, job))
+    for image, job, approval in rows:
+        out.setdefault(image.product_id, []).append(ImageView(image, job, approval))
     return out
 
 
@@ -132,4 +145,7 @@ def get_image_view(*, session: Session, shop: Shop, image_id: int) -> ImageView 
     job = None
     if image.job_id:
         job = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
-    return ImageView(image, job)
+    approval = session.exec(
+        select(Approval).where(Approval.shop_id == shop.id, Approval.product_image_id == image.id)
+    ).first()
+    return ImageView(image, job, approval)

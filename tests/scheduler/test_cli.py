@@ -20,10 +20,10 @@ SHOP = "acme.myshopify.com"
 
 
 def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
-    args = argparse.Namespace(scan_every=300.0, refresh_every=60.0, reap_every=15.0)
+    args = argparse.Namespace(scan_every=300.0, refresh_every=60.0, reap_every=15.0, publish_every=10.0)
     scheduler = cli.make_scheduler(settings, db, args)
     found = {job.id: job for job in scheduler.get_jobs()}
-    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases"}
+    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases", "publish_models"}
     for job in found.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert found["scan_products"].trigger.interval == timedelta(seconds=300)

@@ -148,3 +148,33 @@ def open_embedded(devstore: DevstoreServer, app: RunningApp, shop: str, path: st
     src = html.unescape(re.search(r"<iframe src='([^']+)'", page.text).group(1))  # type: ignore[union-attr]
     assert src.startswith(app.url), src
     return app.client.get(src[len(app.url) :])
+
+
+def box_glb() -> bytes:
+    """A small valid GLB (a unit box), as the engine would produce."""
+    import trimesh
+
+    return bytes(trimesh.creation.box().export(file_type="glb"))
+
+
+def finish_generation(app: RunningApp, image_id: int, glb: bytes | None = None) -> str:
+    """Complete the image's queued generation as a worker would: GLB in storage, generation row, job succeeded."""
+    from shop_app.db import session_scope
+    from shop_app.models.base import utcnow
+    from shop_app.models.jobs import SUCCEEDED, Generation, Job
+    from shop_app.models.shopify import ProductImage
+    from shop_app.storage import make_storage
+
+    data = glb if glb is not None else box_glb()
+    key = make_storage(app.settings).put(data, suffix=".glb", content_type="model/gltf-binary")
+    with session_scope(app.db) as session:
+        image = session.get(ProductImage, image_id)
+        assert image is not None and image.job_id
+        job = session.get(Job, image.job_id)
+        assert job is not None
+        generation = Generation(input_hash=f"test-{job.id}", glb_key=key)
+        session.add(generation)
+        session.flush()
+        job.status, job.generation_id, job.progress, job.finished_at = SUCCEEDED, generation.id, 100, utcnow()
+        session.add(job)
+        return key

@@ -11,8 +11,16 @@ from devstore.testing import DevstoreServer
 from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.jobs import Job
-from shop_app.models.shopify import Product, ProductImage
-from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded, png
+from shop_app.models.shopify import Approval, Product, ProductImage
+from tests.shopify.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RunningApp,
+    finish_generation,
+    install_shop,
+    open_embedded,
+    png,
+)
 
 SHOP_A = "shop-a.myshopify.com"
 SHOP_B = "shop-b.myshopify.com"
@@ -25,6 +33,14 @@ def two_shops(devstore: DevstoreServer, running_app: RunningApp) -> RunningApp:
         assert open_embedded(devstore, running_app, shop).status_code == 200
         devstore.create_product(shop, title=f"Only in {shop}", images=[png()])
     assert devstore.wait_for_webhooks(timeout=10)
+    # B's model is finished and approved, so every action on it would succeed if isolation failed.
+    b = _ids(running_app, SHOP_B)
+    finish_generation(running_app, b["image_id"])
+    token_b = devstore.mint_session_token(SHOP_B, CLIENT_ID, CLIENT_SECRET)
+    resp = running_app.client.post(
+        f"/app/api/images/{b['image_id']}/approve", headers={"Authorization": f"Bearer {token_b}"}
+    )
+    assert resp.status_code == 200, resp.text
     return running_app
 
 
@@ -40,7 +56,11 @@ def _snapshot(app: RunningApp) -> list[tuple]:
     with session_scope(app.db) as session:
         jobs = [(j.id, j.status, j.shop_id, j.cancel_requested) for j in session.exec(select(Job)).all()]
         images = [(i.id, i.job_id, i.shop_id) for i in session.exec(select(ProductImage)).all()]
-        return sorted(jobs) + sorted(images)
+        approvals = [
+            (a.id, a.status, a.publish_status, a.shop_id, a.product_image_id)
+            for a in session.exec(select(Approval)).all()
+        ]
+        return sorted(jobs) + sorted(images) + sorted(approvals)
 
 
 # Every session-token endpoint, called with the other shop's ids. A new endpoint must be added here.
@@ -50,6 +70,9 @@ CALLS = {
     "/app/api/images/{image_id:int}": ("GET", "/app/api/images/{image_id}"),
     "/app/api/images/{image_id:int}/regenerate": ("POST", "/app/api/images/{image_id}/regenerate"),
     "/app/api/images/{image_id:int}/cancel": ("POST", "/app/api/images/{image_id}/cancel"),
+    "/app/api/images/{image_id:int}/approve": ("POST", "/app/api/images/{image_id}/approve"),
+    "/app/api/images/{image_id:int}/reject": ("POST", "/app/api/images/{image_id}/reject"),
+    "/app/api/images/{image_id:int}/approval": ("DELETE", "/app/api/images/{image_id}/approval"),
 }
 
 
