@@ -295,6 +295,8 @@ def resolve_products(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict
                 matches = compile_product_filter(parsed, c.shop, c.now)
                 items = [p for p in c.shop.products.values() if matches(p)]
                 ordered = sort_items(items, sort_value=PRODUCT_SORT[sort_key], item_id=lambda p: p.id)
+                if len(c.store.query_cache) > 256:
+                    c.store.query_cache.clear()
                 c.store.query_cache[cache_key] = ordered
     except SearchError as exc:
         raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from exc
@@ -532,7 +534,13 @@ RESOLVERS.update(
 # ---- ProductVariant --------------------------------------------------------------------------------
 
 
-def _variant_image(source: Obj, info: GraphQLResolveInfo) -> Obj | None:
+def _variant_image(source: Obj, info: GraphQLResolveInfo, **args: Any) -> Obj | None:
+    if args.get("maxWidth") is not None or args.get("maxHeight") is not None or args.get("crop") is not None:
+        raise GraphQLError(
+            "ProductVariant.image size arguments are not implemented by the devstore; use "
+            "Image.url(transform:)",
+            extensions={"code": "DEVSTORE_NOT_IMPLEMENTED"},
+        )
     c = ctx(info)
     for mid in source.value.media_ids:
         m = c.shop.media.get(mid)
@@ -768,8 +776,11 @@ def resolve_staged_uploads_create(source: Any, info: GraphQLResolveInfo, input: 
             )
             continue
         method = item.get("httpMethod") or "PUT"
-        filename = item["filename"]
-        key = f"tmp/{c.shop.id}/{resource.lower()}/{secrets.token_hex(10)}/{filename}"
+        filename = item["filename"].strip()
+        if not filename or "/" in filename or "\\" in filename:
+            errors.append(user_error([*path, "filename"], "Filename must be a plain file name."))
+            continue
+        key = f"tmp/{c.shop.id}/{resource.lower()}/{secrets.token_hex(10)}/{re.sub(r'[^A-Za-z0-9._-]', '_', filename)}"
         now = c.now
         upload = StagedUpload(
             key=key,

@@ -343,3 +343,53 @@ def test_ready_model_has_a_rendered_preview(clocked: DevstoreServer, clock: Fake
     assert png.getpixel((0, 0)) == (255, 255, 255)
     r, g, b = png.getpixel((128, 128))
     assert b > r and b > g  # the blue box is in the middle of the picture
+
+
+def test_put_staged_upload(ds: DevstoreServer, token: str) -> None:
+    glb = make_glb(40)
+    body = gql(
+        ds,
+        token,
+        STAGE,
+        {
+            "input": [
+                {
+                    "filename": "my model.glb",
+                    "mimeType": "model/gltf-binary",
+                    "resource": "MODEL_3D",
+                    "fileSize": str(len(glb)),
+                }
+            ]
+        },
+    )
+    target = body["data"]["stagedUploadsCreate"]["stagedTargets"][0]  # httpMethod defaults to PUT
+    assert "X-Goog-Signature=" in target["url"]
+    assert (
+        httpx.put(
+            target["url"].split("?")[0], content=glb, headers={"Content-Type": "model/gltf-binary"}
+        ).status_code
+        == 403
+    )
+    assert (
+        httpx.put(target["url"], content=glb, headers={"Content-Type": "model/gltf-binary"}).status_code
+        == 200
+    )
+    product = ds.create_product(SHOP, title="Put")
+    media = attach(ds, token, product["admin_graphql_api_id"], target["resourceUrl"])
+    assert media["status"] in ("UPLOADED", "PROCESSING", "READY")
+    bad = gql(
+        ds,
+        token,
+        STAGE,
+        {
+            "input": [
+                {
+                    "filename": "../x.glb",
+                    "mimeType": "model/gltf-binary",
+                    "resource": "MODEL_3D",
+                    "fileSize": "10",
+                }
+            ]
+        },
+    )
+    assert bad["data"]["stagedUploadsCreate"]["userErrors"][0]["field"] == ["input", "0", "filename"]
