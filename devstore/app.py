@@ -640,7 +640,8 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        if config.snapshot_path is not None and config.snapshot_path.exists():
+        # a store handed in with shops already in it (seeded, or loaded by the CLI) is not overwritten
+        if config.snapshot_path is not None and config.snapshot_path.exists() and not state.shops:
             state.load(config.snapshot_path)
             logger.info("devstore state loaded from %s", config.snapshot_path)
         dispatcher.start()
