@@ -167,3 +167,27 @@ def test_tokens_are_encrypted_at_rest(installed: RunningApp) -> None:
     other = TokenCipher("G" * 43 + "=")
     with pytest.raises(ShopNotInstalled):
         other.decrypt(row[0])
+
+
+def test_two_processes_refreshing_at_once_keep_one_consistent_pair(installed: RunningApp) -> None:
+    """Two token managers (as in the web app and the scheduler) refresh the same shop at the same moment:
+    the pair written first wins, the other process adopts it, and the stored token works."""
+    _expire_soon(installed)
+
+    async def work(services: ShopifyServices) -> list[str]:
+        from shop_app.shopify.tokens import TokenManager
+
+        other = TokenManager(engine=services.engine, oauth=services.oauth, cipher=services.cipher)
+        return await asyncio.gather(services.tokens.access_token(SHOP), other.access_token(SHOP))
+
+    tokens = _run(installed, work)
+    assert CountingOAuth.refreshes == 2  # no shared lock between processes: both asked Shopify
+    cipher = TokenCipher(installed.settings.token_encryption_key.get_secret_value())
+    stored = cipher.decrypt(_shop(installed).access_token_enc or "")
+    assert stored in tokens
+    assert not _shop(installed).needs_reauth
+
+    async def check(services: ShopifyServices) -> dict:
+        return await services.admin(SHOP).execute(SHOP_INFO)
+
+    assert _run(installed, check)["shop"]["myshopifyDomain"] == SHOP
