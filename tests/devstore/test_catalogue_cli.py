@@ -191,6 +191,13 @@ def test_cli_control_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path
         assert json.loads(capsys.readouterr().out)["session_token"].count(".") == 2
         assert main(["webhooks", "--shop", "cli-shop.myshopify.com", *url]) == 0
         assert json.loads(capsys.readouterr().out) == []
+        assert (
+            main(["seed-demo", "cli-demo", "--photo-size", "32", "--cache-dir", str(tmp_path / "c"), *url])
+            == 0
+        )
+        seeded = json.loads(capsys.readouterr().out)
+        assert seeded["shop"] == "cli-demo" and seeded["products"] == 21 and seeded["active_today"] == 14
+        assert len(ds.store.get_shop("cli-demo").products) == 21
     assert main(["reset", "--url", "http://127.0.0.1:9"]) == 1
     assert "cannot reach" in capsys.readouterr().err
 

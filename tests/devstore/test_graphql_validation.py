@@ -214,3 +214,29 @@ def test_nodes_and_node(ds: DevstoreServer, token: str) -> None:
     ]
     errors = gql(ds, token, '{ product(id: "not-a-gid") { id } }')["errors"]
     assert errors[0]["message"] == "Invalid global id 'not-a-gid'"
+
+
+def test_graphql_content_type_and_introspection(ds: DevstoreServer, token: str) -> None:
+    response = ds.client.post(
+        ds.graphql_url(SHOP),
+        content=b"{ shop { name } }",
+        headers={"X-Shopify-Access-Token": token, "Content-Type": "application/graphql"},
+    )
+    assert response.json()["data"] == {"shop": {"name": "Acme"}}
+    body = gql(ds, token, '{ __type(name: "Model3d") { fields { name } } }')
+    assert "sources" in [f["name"] for f in body["data"]["__type"]["fields"]]
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 0
+
+
+def test_input_object_variable_errors_name_the_field(ds: DevstoreServer, token: str) -> None:
+    query = "mutation U($p: ProductUpdateInput!) { productUpdate(product: $p) { userErrors { message } } }"
+    body = gql(ds, token, query, {"p": {"id": "gid://shopify/Product/1", "status": "LIVE"}})
+    [error] = body["errors"]
+    assert error["message"].startswith(
+        "Variable $p of type ProductUpdateInput! was provided invalid value for status"
+    )
+    assert error["extensions"]["problems"][0]["path"] == ["status"]
+    body = gql(ds, token, query, {"p": {"titel": "x"}})
+    assert body["errors"][0]["extensions"]["problems"] == [
+        {"path": ["titel"], "explanation": "Field is not defined on ProductUpdateInput"}
+    ]
