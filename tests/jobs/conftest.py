@@ -58,7 +58,12 @@ class WorkerProcs:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, *, concurrency: int = 1, fake_stage_s: float = 0.05, extra_env: dict[str, str] | None = None
+        self,
+        *,
+        concurrency: int = 1,
+        fake_stage_s: float = 0.05,
+        extra_env: dict[str, str] | None = None,
+        engine: str = "fake",
     ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
@@ -68,7 +73,9 @@ class WorkerProcs:
                 "shop_app.cli",
                 "worker",
                 "--engine",
-                "fake",
+                engine,
+                "--device",
+                "cpu",
                 "--fake-stage-s",
                 str(fake_stage_s),
                 "--concurrency",
