@@ -89,7 +89,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="set up embedded defaults and run the whole product on one URL")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--device", default="auto", help="engine device: auto, cpu, cuda, cuda:N")
+    p.add_argument("--no-seed", action="store_true", help="start with an empty demo shop")
     p.set_defaults(handler=_cmd_demo)
 
     for name, what in (
@@ -223,33 +224,13 @@ def ensure_demo_env(path: Path = DEMO_ENV_FILE) -> Path:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import uvicorn
+    from shop_app.demo import DemoError, run_demo
 
-    from shop_app import migrate
-    from shop_app.app import create_app
-
-    env_file = ensure_demo_env()
-    settings = _load_with_env_files((".env", str(env_file)))
-    _configure_logging(settings)
+    _configure_logging()
     try:
-        migrate.upgrade(settings)
-    except migrate.MigrationError as err:
+        return run_demo(port=args.port, device=args.device, env_file=ensure_demo_env(), seed=not args.no_seed)
+    except DemoError as err:
         raise CliError(str(err)) from None
-    preflight(settings)
-    print(f"Nu3D demo: http://{settings.host}:{args.port}/  (Ctrl+C stops it)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=args.port, log_config=None)
-    return 0
-
-
-def _load_with_env_files(files: tuple[str, ...]) -> Settings:
-    from pydantic import ValidationError
-
-    from shop_app.settings import _explain
-
-    try:
-        return Settings(_env_file=files)  # type: ignore[call-arg]
-    except ValidationError as err:
-        raise _explain(err, Settings) from None
 
 
 if __name__ == "__main__":
