@@ -17,7 +17,7 @@ from tests.jobs.conftest import WorkerProcs, wait_until
 @pytest.mark.slow
 def test_real_engine_generates_a_model(db: Engine, fast_settings: Settings, workers: WorkerProcs) -> None:
     try:
-        import generation  # noqa: F401
+        from generation import Engine  # noqa: F401
     except ImportError as err:
         pytest.skip(f"the generation engine cannot be imported yet: {err}")
     from devstore.studio import make_product, render_views
@@ -34,9 +34,10 @@ def test_real_engine_generates_a_model(db: Engine, fast_settings: Settings, work
             inputs={"image_keys": keys},
             params={"resolution": 128, "face_limit": 2000, "texture_size": 256, "prompt": "a soda can"},
         ).id
-    workers.start(engine="real", extra_env={"NU3D_JOB_LEASE_S": "60"})
+    proc = workers.start(engine="real", extra_env={"NU3D_JOB_LEASE_S": "60"})
 
     def finished() -> bool:
+        assert proc.poll() is None, f"the worker exited with {proc.returncode}:\n{workers.logs()}"
         with session_scope(db) as session:
             return get_job(session, job_id).status in {"succeeded", "failed"}
 
