@@ -26,6 +26,8 @@ from graphql import GraphQLError, GraphQLResolveInfo, parse_value, value_from_as
 
 from devstore.config import DevstoreConfig
 from devstore.search import (
+    IMPLEMENTED_FILE_FIELDS,
+    SHOPIFY_FILE_FIELDS,
     TIME_FIELDS,
     ParsedQuery,
     SearchError,
@@ -305,6 +307,66 @@ def resolve_products(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict
             {"path": [str(p) for p in info.path.as_list()], "query": query, "warnings": parsed.warnings}
         )
     return connection(ordered, sort_value=None, item_id=None, wrap=lambda p: Obj("Product", p), args=args)
+
+
+FILE_SORT: dict[str, Callable[[Media], Any]] = {
+    "ID": lambda m: m.id,
+    "RELEVANCE": lambda m: m.id,
+    "CREATED_AT": lambda m: to_iso(m.created_at),
+    "UPDATED_AT": lambda m: to_iso(m.updated_at or m.created_at),
+    "FILENAME": lambda m: (m.filename or "").lower(),
+    "ORIGINAL_UPLOAD_SIZE": lambda m: m.file_size,
+}
+
+
+@resolves("QueryRoot.files")
+def resolve_files(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    """The shop's Files (images and 3D models), with the media_type/status/filename/product_id/created_at/
+    updated_at/id filters."""
+    del source
+    c = ctx(info)
+    if args.get("savedSearchId"):
+        raise GraphQLError(
+            "Argument 'savedSearchId' is not implemented by the devstore",
+            extensions={"code": "DEVSTORE_NOT_IMPLEMENTED"},
+        )
+    try:
+        parsed = parse_query(
+            args.get("query"), known=SHOPIFY_FILE_FIELDS, implemented=IMPLEMENTED_FILE_FIELDS
+        )
+        checks: list[Callable[[Media], bool]] = []
+        for term in parsed.terms:
+            name, op, value = term.field, term.op, term.value
+            wanted = frozenset(v.strip().upper() for v in value.split(","))
+            if name is None:
+                checks.append(lambda m, w=value.lower(): w in f"{m.filename} {m.alt}".lower())
+            elif name == "media_type":
+                checks.append(lambda m, w=wanted: m.content_type in w)
+            elif name == "status":
+                checks.append(lambda m, w=wanted: m.status(c.now) in w)
+            elif name == "filename":
+                checks.append(lambda m, w=value.lower(): w in (m.filename or "").lower())
+            elif name == "product_id":
+                checks.append(lambda m, v=value: int(v.rsplit("/", 1)[-1]) in m.product_ids)
+            elif name == "id":
+                compare_number(0, op, value)
+                checks.append(lambda m, o=op, v=value: compare_number(m.id, o, v))
+            elif name in ("created_at", "updated_at"):
+                interval = time_interval(value, c.shop.zone, c.now)
+                checks.append(
+                    lambda m, f=name, o=op, i=interval: compare_interval(getattr(m, f) or m.created_at, o, i)
+                )
+        with c.store.lock:
+            items = [m for m in c.shop.media.values() if all(check(m) for check in checks)]
+    except (SearchError, ValueError) as exc:
+        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from exc
+    return connection(
+        items,
+        sort_value=FILE_SORT[args.get("sortKey") or "ID"],
+        item_id=lambda m: m.id,
+        wrap=lambda m: Obj(media_typename(m), m),
+        args=args,
+    )
 
 
 @resolves("QueryRoot.product")

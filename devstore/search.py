@@ -72,7 +72,18 @@ class ParsedQuery:
         return any(t.field == name for t in self.terms)
 
 
-def parse_query(query: str | None) -> ParsedQuery:
+SHOPIFY_FILE_FIELDS = frozenset(
+    "created_at filename id ids media_type original_upload_size product_id status updated_at used_in".split()
+)
+IMPLEMENTED_FILE_FIELDS = frozenset("created_at updated_at filename id media_type product_id status".split())
+
+
+def parse_query(
+    query: str | None,
+    *,
+    known: frozenset[str] = SHOPIFY_PRODUCT_FIELDS,
+    implemented: frozenset[str] = IMPLEMENTED_FIELDS,
+) -> ParsedQuery:
     parsed = ParsedQuery()
     if not query or not query.strip():
         return parsed
@@ -94,13 +105,13 @@ def parse_query(query: str | None) -> ParsedQuery:
         if m.group("field"):
             name = m.group("field").lower()
             value = _unquote(m.group("value"))
-            if name not in SHOPIFY_PRODUCT_FIELDS and not name.startswith("metafields."):
+            if name not in known and not name.startswith("metafields."):
                 parsed.warnings.append({"field": name, "message": "Invalid search field for this query."})
                 continue
-            if name not in IMPLEMENTED_FIELDS:
+            if name not in implemented:
                 raise SearchNotImplemented(
                     f"search filter '{name}' is valid in Shopify but not implemented by the devstore "
-                    f"(implemented: {', '.join(sorted(IMPLEMENTED_FIELDS))})"
+                    f"(implemented: {', '.join(sorted(implemented))})"
                 )
             parsed.terms.append(Term(name, m.group("op") or "=", value))
         else:

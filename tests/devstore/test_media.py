@@ -393,3 +393,29 @@ def test_put_staged_upload(ds: DevstoreServer, token: str) -> None:
         },
     )
     assert bad["data"]["stagedUploadsCreate"]["userErrors"][0]["field"] == ["input", "0", "filename"]
+
+
+def test_files_query_filters(ds: DevstoreServer, token: str) -> None:
+    product = ds.create_product(SHOP, title="Vase", images=[png_bytes()])
+    other = ds.create_product(SHOP, title="Other", images=[png_bytes()])
+    glb = make_glb(10)
+    target = stage(ds, token, glb)
+    upload(target, glb)
+    model = attach(ds, token, product["admin_graphql_api_id"], target["resourceUrl"])
+    files = "query F($q: String) { files(first: 50, query: $q) { nodes { id fileStatus alt } } }"
+
+    def ids(q: str | None) -> list[str]:
+        body = gql(ds, token, files, {"q": q})
+        assert "errors" not in body, body
+        return [n["id"] for n in body["data"]["files"]["nodes"]]
+
+    everything = ids(None)
+    assert len(everything) == 3 and model["id"] in everything
+    assert ids("media_type:MODEL_3D") == [model["id"]]
+    assert len(ids("media_type:IMAGE")) == 2
+    assert ids(f"media_type:MODEL_3D AND product_id:{other['id']}") == []
+    assert ids(f"product_id:{other['id']}") == [other["media"][0]["admin_graphql_api_id"]]
+    assert (
+        "original_upload_size"
+        in gql(ds, token, files, {"q": "original_upload_size:>1MB"})["errors"][0]["message"]
+    )
