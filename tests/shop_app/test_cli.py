@@ -99,8 +99,9 @@ def test_db_downgrade_base_then_upgrade_and_apikey(tmp_path: Path, empty_databas
     assert run_nu3d("apikey", "create", "--scope", "root", env=env, cwd=tmp_path).returncode == 2
 
 
-def test_capabilities_not_built_yet_say_so(tmp_path: Path) -> None:
-    for command in ("worker", "scheduler"):
-        result = run_nu3d(command, cwd=tmp_path)
-        if "not available yet" in result.stderr:
-            assert result.returncode != 0
+@pytest.mark.parametrize("command", ["worker", "scheduler"])
+def test_processes_without_secrets_fail_in_one_line(tmp_path: Path, command: str) -> None:
+    result = run_nu3d(command, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "NU3D_SECRET_KEY is required" in result.stderr
+    assert "Traceback" not in result.stderr
