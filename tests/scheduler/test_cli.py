@@ -67,8 +67,24 @@ def test_once_runs_every_job_and_prints_a_summary(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir("/")  # no stray .env is read
-    assert cli.main(["--once"]) == 0
+    from shop_app.cli import main as nu3d
+
+    assert nu3d(["scheduler", "--once"]) == 0
     out = capsys.readouterr().out
     assert f"scan {SHOP}: 1 products, 1 queued (ok)" in out
     assert f"token {SHOP}: fresh" in out
     assert "reaper: 0 expired leases handled" in out
+    assert "publish: 0 uploaded, 0 published, 0 failed" in out
+
+
+def test_missing_settings_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shop_app.cli import main as nu3d
+
+    for key in ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "NU3D_SECRET_KEY", "NU3D_TOKEN_ENCRYPTION_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir("/")
+    assert nu3d(["scheduler", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "SHOPIFY_API_KEY" in err
