@@ -91,6 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--device", default="auto", help="engine device: auto, cpu, cuda, cuda:N")
     p.add_argument("--no-seed", action="store_true", help="start with an empty demo shop")
+    p.add_argument("--photo-size", type=int, default=512, help="pixel size of the demo catalogue's photos")
     p.set_defaults(handler=_cmd_demo)
 
     for name, what in (
@@ -228,7 +229,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _configure_logging()
     try:
-        return run_demo(port=args.port, device=args.device, env_file=ensure_demo_env(), seed=not args.no_seed)
+        return run_demo(
+            port=args.port,
+            device=args.device,
+            env_file=ensure_demo_env(),
+            seed=not args.no_seed,
+            photo_size=args.photo_size,
+        )
     except DemoError as err:
         raise CliError(str(err)) from None
 

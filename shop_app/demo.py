@@ -80,7 +80,11 @@ def app_subscriptions(toml_path: Path = APP_TOML) -> tuple[list[str], list[dict[
     config = tomllib.loads(toml_path.read_text())
     scopes = [s.strip() for s in config["access_scopes"]["scopes"].split(",") if s.strip()]
     subscriptions = [
-        {k: v for k, v in sub.items() if k in {"topics", "compliance_topics", "uri", "filter", "include_fields"}}
+        {
+            k: v
+            for k, v in sub.items()
+            if k in {"topics", "compliance_topics", "uri", "filter", "include_fields"}
+        }
         for sub in config["webhooks"]["subscriptions"]
     ]
     return scopes, subscriptions
@@ -118,7 +122,9 @@ def install_app(plan: DemoPlan, settings: Settings, *, shop: str = DEMO_SHOP) ->
         )
         if resp.status_code >= 400 and resp.status_code != 409:
             raise DemoError(f"devstore refused the app registration: {resp.text[:200]}")
-        resp = client.post(f"/_devstore/shops/{shop}/installs", json={"client_id": client_id, "scopes": scopes})
+        resp = client.post(
+            f"/_devstore/shops/{shop}/installs", json={"client_id": client_id, "scopes": scopes}
+        )
         if resp.status_code >= 400 and resp.status_code != 409:
             raise DemoError(f"devstore refused the install: {resp.text[:200]}")
     return f"{plan.devstore_url}/store/{shop}/admin/apps/{client_id}"
@@ -139,7 +145,7 @@ def open_embedded_app_once(admin_url: str) -> None:
         raise DemoError(f"the embedded app answered {resp.status_code} on first load")
 
 
-def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True) -> int:
+def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo_size: int = 512) -> int:
     from shop_app import migrate
     from shop_app.settings import load_settings
 
@@ -154,7 +160,7 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True) -> in
     try:
         devstore_args = ["devstore", "--port", str(plan.devstore_port), "--snapshot", "var/devstore.json"]
         if seed:
-            devstore_args += ["--seed-demo", "--demo-shop", DEMO_SHOP]
+            devstore_args += ["--seed-demo", "--demo-shop", DEMO_SHOP, "--photo-size", str(photo_size)]
         group.start("devstore", devstore_args, plan.env)
         # First start renders the catalogue photos (cached under ./var afterwards).
         wait_http(f"{plan.devstore_url}/_devstore/clock", timeout_s=300, group=group)
@@ -179,4 +185,3 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True) -> in
         return 0
     finally:
         group.stop()
-
