@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from graphql import GraphQLError, GraphQLResolveInfo, parse_value, value_from_ast
 
@@ -638,16 +637,7 @@ RESOLVERS.update(
 
 
 def cdn_url(c: Context, media: Media, *, width: int | None = None, height: int | None = None) -> str:
-    blob = c.store.blobs.get(media.blob_key or "")
-    version = blob.version if blob else 1
-    # ?v= carries a stable timestamp-like version, as Shopify's CDN URLs do
-    v = int(media.created_at.timestamp()) * 10 + version
-    url = f"{c.base_url}/cdn/shop/files/{media.blob_key}/{quote(media.filename or 'file')}?v={v}"
-    if width:
-        url += f"&width={width}"
-    if height:
-        url += f"&height={height}"
-    return url
+    return c.store.media_url(media, width=width, height=height)
 
 
 def _image_url(source: Obj, info: GraphQLResolveInfo, transform: dict[str, Any] | None = None) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devstore.errors import DevstoreError, NotFound
@@ -472,6 +473,18 @@ class Store:
             "app/scopes_update", shop, {"client_id": client_id, "previous": previous, "current": scopes}
         )
         return install
+
+    def media_url(self, media: Media, *, width: int | None = None, height: int | None = None) -> str:
+        """The CDN URL of a file: stable path, ``?v=`` version, optional ``width``/``height`` transform."""
+        blob = self.blobs.get(media.blob_key or "")
+        # ?v= carries a stable timestamp-like version, as Shopify's CDN URLs do
+        v = int(media.created_at.timestamp()) * 10 + (blob.version if blob else 1)
+        url = f"{self.base_url}/cdn/shop/files/{media.blob_key}/{quote(media.filename or 'file')}?v={v}"
+        if width:
+            url += f"&width={width}"
+        if height:
+            url += f"&height={height}"
+        return url
 
     # ---- blobs -----------------------------------------------------------------------------------
     def put_blob(self, data: bytes, content_type: str, *, key: str | None = None) -> Blob:

@@ -51,7 +51,6 @@ def product_payload(store: Store, shop: Shop, product: Product) -> dict[str, Any
     for v in product.variants:
         for mid in v.media_ids:
             variant_ids_by_media.setdefault(mid, []).append(v.id)
-    base = store.base_url
     position = 0
     for m in media:
         if m.content_type != "IMAGE":
@@ -66,7 +65,7 @@ def product_payload(store: Store, shop: Shop, product: Product) -> dict[str, Any
                 "alt": m.alt or None,
                 "width": m.width or 0,
                 "height": m.height or 0,
-                "src": f"{base}/cdn/shop/files/{m.blob_key}/{m.filename or 'file'}?v={int(m.created_at.timestamp())}",
+                "src": store.media_url(m),
                 "variant_ids": variant_ids_by_media.get(m.id, []),
                 "created_at": _rest_time(m.created_at, shop),
                 "updated_at": _rest_time(m.updated_at or m.created_at, shop),
@@ -82,8 +81,7 @@ def product_payload(store: Store, shop: Shop, product: Product) -> dict[str, Any
                 "width": shown.width or 0,
                 "height": shown.height or 0,
                 "status": "READY",
-                "src": f"{base}/cdn/shop/files/{shown.blob_key}/{shown.filename or 'file'}"
-                f"?v={int(m.created_at.timestamp())}",
+                "src": store.media_url(shown),
             }
         media_json.append(
             {

@@ -82,6 +82,15 @@ def test_product_create_update_delete_are_delivered_signed_and_valid(
             {"price": "3.00", "sku": "CAN-L", "options": {"Size": "L"}},
         ],
     )
+    token = ds.exchange_token(SHOP, CLIENT_ID, CLIENT_SECRET)["access_token"]
+    nodes = ds.graphql(
+        SHOP,
+        token,
+        "query P($id: ID!) { product(id: $id) { media(first: 5) { nodes { "
+        "... on MediaImage { image { url } } } } } }",
+        {"id": product["admin_graphql_api_id"]},
+    ).json()["data"]["product"]["media"]["nodes"]
+    admin_urls = [n["image"]["url"] for n in nodes]
     ds.update_product(SHOP, product["id"], title="Taller Can")
     ds.delete_product(SHOP, product["id"])
     requests = receiver.wait_for(3)
@@ -103,6 +112,8 @@ def test_product_create_update_delete_are_delivered_signed_and_valid(
     assert created["status"] == "active"
     assert [m["media_content_type"] for m in created["media"]] == ["IMAGE", "IMAGE"]
     assert created["variants"][1]["image_id"] == created["images"][1]["id"]
+    # the image URL in the payload is the one the Admin API reports, so an app can match them up
+    assert admin_urls == [i["src"] for i in created["images"]]
     assert json.loads(requests[1].body)["title"] == "Taller Can"
     assert json.loads(requests[2].body) == {"id": product["id"]}
     assert len({r.headers["x-shopify-webhook-id"] for r in requests}) == 3
