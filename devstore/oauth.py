@@ -206,7 +206,9 @@ class TokenService:
     def _token_exchange(self, shop: Shop, client_id: str, body: dict[str, Any]) -> dict[str, Any]:
         subject = str(body.get("subject_token") or "")
         subject_type = body.get("subject_token_type")
-        requested = body.get("requested_token_type") or OFFLINE_TYPE
+        requested = body.get("requested_token_type")
+        if not requested:
+            raise OAuthError("invalid_request", "Missing required parameter: requested_token_type")
         if requested not in (OFFLINE_TYPE, ONLINE_TYPE):
             raise OAuthError("invalid_request", f"requested_token_type {requested!r} is not supported")
         if subject_type == OFFLINE_TYPE:

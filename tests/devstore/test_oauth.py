@@ -139,6 +139,21 @@ def test_wrong_client_secret_and_bad_grants(ds: DevstoreServer) -> None:
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
     response = exchange(ds, ds.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET), expiring="yes")
     assert response.json()["error"] == "invalid_request"
+    missing = ds.client.post(
+        ds.token_url(SHOP),
+        json={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": TOKEN_EXCHANGE,
+            "subject_token": ds.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET),
+            "subject_token_type": ID_TOKEN_TYPE,
+        },
+    )
+    assert missing.status_code == 400
+    assert missing.json() == {
+        "error": "invalid_request",
+        "error_description": "Missing required parameter: requested_token_type",
+    }
 
 
 def test_refresh_rotates_and_old_tokens_stop_working(ds: DevstoreServer) -> None:
