@@ -73,11 +73,6 @@ def test_scan_finds_products_that_no_webhook_announced(
     assert again.queued == 0 and _count(installed, Job) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="devstore bug: GraphQL image URLs carry ?v=<ts*10+version> but webhook payloads ?v=<ts> for the same "
-    "photo (devstore/resolvers.py cdn_url vs devstore/webhooks.py); Shopify gives both the same version",
-)
 def test_scan_and_webhooks_agree_on_image_identity(devstore: DevstoreServer, installed: RunningApp) -> None:
     devstore.create_product(SHOP, title="Announced", images=[png(), png((0, 255, 0))])
     assert devstore.wait_for_webhooks(timeout=10)
