@@ -11,11 +11,13 @@ import binascii
 import contextlib
 import hashlib
 import html
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
+from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -51,8 +53,6 @@ async def _json(request: Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        import json
-
         body = json.loads(raw)
     except ValueError as exc:
         raise DevstoreError(f"request body is not valid JSON: {exc}") from exc
@@ -135,9 +135,38 @@ async def admin_app_page(request: Request) -> Response:
         f"{html.escape(shop.name)}</title><style>body{{margin:0;font-family:sans-serif}}header{{padding:8px 16px;"
         "background:#1a1a1a;color:#fff}}iframe{{border:0;width:100%;height:calc(100vh - 40px)}}</style></head><body>"
         f"<header>{html.escape(shop.name)} · devstore admin</header>"
-        f"<iframe src='{html.escape(src, quote=True)}' title='app'></iframe></body></html>"
+        f"<iframe src='{html.escape(src, quote=True)}' title='app'></iframe>"
+        # answers the devstore App Bridge stand-in (app-bridge.js) inside the iframe with fresh session tokens
+        "<script>(function(){var appOrigin="
+        + json.dumps(urlsplit(install.app_url)._replace(path="", query="", fragment="").geturl())
+        + ";var tokenUrl="
+        + json.dumps(f"/store/{shop.domain}/admin/apps/{client_id}/session-token")
+        + ";window.addEventListener('message',function(e){var d=e.data||{};"
+        "if(e.origin!==appOrigin||d.type!=='devstore:id-token')return;"
+        "fetch(tokenUrl,{method:'POST'}).then(function(r){return r.json();}).then(function(j){"
+        "e.source.postMessage({type:'devstore:id-token-result',id:d.id,token:j.session_token,error:j.error},"
+        "e.origin);});});})();</script></body></html>"
     )
     return HTMLResponse(page)
+
+
+async def admin_app_session_token(request: Request) -> Response:
+    """A fresh session token for an installed app, as the admin hands App Bridge one."""
+    shop = _shop(request)
+    client_id = request.path_params["client_id"]
+    install = shop.installs.get(client_id)
+    if install is None:
+        raise NotFound(f"app {client_id!r} is not installed on {shop.domain}")
+    return JSONResponse({"session_token": mint_session_token(shop.domain, client_id, install.client_secret)})
+
+
+async def shopifycloud_script(request: Request) -> Response:
+    """Offline stand-ins for ``cdn.shopify.com/shopifycloud/{app-bridge,polaris}.js`` (see devstore/static)."""
+    name = request.path_params["name"]
+    if name not in ("app-bridge.js", "polaris.js"):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    script = resources.files("devstore").joinpath(f"static/{name}").read_text()
+    return Response(script, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
 _PAGE_STYLE = (
@@ -658,6 +687,10 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/store/{shop}/admin/oauth/authorize", oauth_authorize, methods=["GET"]),
         Route("/store/{shop}/admin/oauth/access_token", oauth_access_token, methods=["POST"]),
         Route("/store/{shop}/admin/apps/{client_id}", admin_app_page, methods=["GET"]),
+        Route(
+            "/store/{shop}/admin/apps/{client_id}/session-token", admin_app_session_token, methods=["POST"]
+        ),
+        Route("/cdn/shopifycloud/{name}", shopifycloud_script, methods=["GET"]),
         Route("/store/{shop}/admin", admin_home, methods=["GET"]),
         Route("/", admin_index, methods=["GET"]),
         Route("/cdn/shop/files/{key}/{filename:path}", cdn_file, methods=["GET", "HEAD"]),

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import shutil
+import subprocess
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
+import pytest
 
 from devstore.oauth import ID_TOKEN_TYPE, OFFLINE_TYPE, ONLINE_TYPE, TOKEN_EXCHANGE
 from devstore.testing import DevstoreServer
@@ -299,3 +304,44 @@ def test_admin_pages_list_shops_products_and_apps(ds: DevstoreServer) -> None:
     assert "Listed &lt;Mug&gt;" in home.text
     assert f"/store/{SHOP}/admin/apps/{CLIENT_ID}" in home.text
     assert ds.client.get(f"{ds.shop_url('nope.myshopify.com')}/admin").status_code == 404
+
+
+def test_app_bridge_stand_in_scripts_and_token_endpoint(ds: DevstoreServer) -> None:
+    for name in ("app-bridge.js", "polaris.js"):
+        script = ds.client.get(f"{ds.base_url}/cdn/shopifycloud/{name}")
+        assert script.status_code == 200 and script.headers["content-type"].startswith(
+            "application/javascript"
+        )
+    assert ds.client.get(f"{ds.base_url}/cdn/shopifycloud/other.js").status_code == 404
+    minted = ds.client.post(f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}/session-token").json()[
+        "session_token"
+    ]
+    assert (
+        jwt.decode(minted, CLIENT_SECRET, algorithms=["HS256"], audience=CLIENT_ID)["dest"]
+        == f"https://{SHOP}"
+    )
+    page = ds.client.get(f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}").text
+    # the admin page answers token requests only from the app's own origin
+    assert 'var appOrigin="http://127.0.0.1:9"' in page
+    assert ds.client.post(f"{ds.shop_url(SHOP)}/admin/apps/other/session-token").status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the App Bridge stand-in")
+def test_app_bridge_stand_in_behaviour_under_node(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "devstore" / "static" / "app-bridge.js"
+    harness = Path(__file__).with_name("js") / "app_bridge_harness.js"
+    page = (
+        "http://127.0.0.1:9/auth/session-token?shop=x&shopify-reload=http%3A%2F%2F127.0.0.1%3A9%2Fapp%3Fa%3D1"
+    )
+    run = subprocess.run(
+        ["node", str(harness), str(script), page], capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    same_origin, foreign = seen["requests"][-2:]
+    assert same_origin["url"] == "/api/products" and same_origin["authorization"].startswith("Bearer tok-")
+    assert foreign["authorization"] is None  # other origins never get the session token
+    assert seen["token"].startswith("tok-")
+    assert seen["apiKey"] == "api-key-123"
+    # the bounce page reloads its target with a fresh id_token
+    assert seen["replaced"].startswith("http://127.0.0.1:9/app?a=1&id_token=tok-")
