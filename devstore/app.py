@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
@@ -22,9 +23,11 @@ from urllib.parse import urlencode, urlsplit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devstore.cdn import InvalidImage, parse_dimension, transform_image
 from devstore.config import DevstoreConfig
@@ -654,6 +657,27 @@ async def oauth_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class RequestIdMiddleware:
+    """Adds ``X-Request-Id`` to every response, as Shopify does (apps log it with errors)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -> Starlette:
     """Build the devstore application.
 
@@ -718,6 +742,7 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         routes=routes,
         lifespan=lifespan,
         exception_handlers={DevstoreError: devstore_error, OAuthError: oauth_error},
+        middleware=[Middleware(RequestIdMiddleware)],
     )
     app.state.config = config
     app.state.store = state

@@ -121,6 +121,9 @@ class TokenService:
         online = "per-user" in [v for k, v in params if k in ("grant_options[]", "grant_options")]
         if client_id not in shop.installs:
             self.store.install_app(shop, client_id, scopes=scopes)
+        elif set(scopes) != set(shop.installs[client_id].scopes):
+            # the merchant approved a different scope set: Shopify updates the grant and says so by webhook
+            self.store.update_scopes(shop, client_id, scopes)
         now = self.store.now()
         code = secrets.token_hex(16)
         with self.store.lock:

@@ -345,3 +345,26 @@ def test_app_bridge_stand_in_behaviour_under_node(tmp_path: Path) -> None:
     assert seen["apiKey"] == "api-key-123"
     # the bounce page reloads its target with a fresh id_token
     assert seen["replaced"].startswith("http://127.0.0.1:9/app?a=1&id_token=tok-")
+
+
+def test_reauthorizing_with_new_scopes_updates_the_grant(ds: DevstoreServer) -> None:
+    ds.install_app(
+        SHOP,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        app_url="http://127.0.0.1:9",
+        scopes=SCOPES,
+        subscriptions=[],
+    )
+    ds.client.post(
+        f"{ds.base_url}/_devstore/shops/{SHOP}/installs",
+        json={"client_id": CLIENT_ID, "scopes": ["read_products"]},
+    )
+    response = ds.client.get(
+        f"{ds.shop_url(SHOP)}/admin/oauth/authorize",
+        params={"client_id": CLIENT_ID, "scope": "read_products,write_files", "state": "s"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 302 and response.headers["x-request-id"]
+    shop = ds.client.get(f"{ds.base_url}/_devstore/shops/{SHOP}").json()
+    assert shop["installs"][0]["scopes"] == ["read_products", "write_files"]
