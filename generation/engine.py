@@ -243,12 +243,7 @@ class Engine:
         if len(parts) > 1:
             mesh = max(parts, key=lambda m: len(m.faces))
         trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
-        v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
-        if len(f) > params.face_limit:
-            v, f = fast_simplification.simplify(v, f, target_count=params.face_limit)
-        mesh = trimesh.Trimesh(v, f, process=True)
-        if not mesh.is_watertight:
-            trimesh.repair.fill_holes(mesh)
+        mesh = _decimate(mesh, params.face_limit)
         if mesh.volume < 0:
             mesh.invert()
         v, f = np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
@@ -337,6 +332,25 @@ class Engine:
         if progress_done := st.progress:
             progress_done("done", 100.0)
         return GenerationResult(glb=glb, splat_ply=splat, preview_png=preview, metadata=metadata, stats=stats)
+
+
+def _decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
+    """Quadric decimation to at most ``face_limit`` faces that stays watertight (gentler passes if needed)."""
+    if len(mesh.faces) <= face_limit:
+        return mesh
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    first = None
+    for agg in (3, 7, 5, 2):
+        v2, f2 = fast_simplification.simplify(v, f, target_count=face_limit, agg=agg)
+        out = trimesh.Trimesh(v2, f2, process=True)
+        if len(out.faces) > face_limit:
+            continue
+        if out.is_watertight:
+            return out
+        first = first or out
+    out = first if first is not None else out
+    trimesh.repair.fill_holes(out)
+    return out
 
 
 def _weld_normals(v: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -168,7 +168,7 @@ def slice_stats(occ: np.ndarray) -> SliceStats:
     return SliceStats(area, x0, x1, z0, z1, fill)
 
 
-def _artefact_extent(size: np.ndarray, voxel: float, rate: float, from_top: bool) -> int:
+def _artefact_extent(size: np.ndarray, rate: float, from_top: bool) -> int:
     """Number of slices at one end whose size changes faster than ``rate`` (world units per unit height)."""
     idx = np.nonzero(size > 0)[0]
     if len(idx) < 6:
@@ -177,7 +177,8 @@ def _artefact_extent(size: np.ndarray, voxel: float, rate: float, from_top: bool
     limit = max(2, len(seq) // 4)
     n = 0
     while n < limit:
-        grow = (seq[n + 1] - seq[n]) * voxel / voxel  # size is in voxels, height step is one voxel
+        j = min(n + 3, len(seq) - 1)
+        grow = (seq[j] - seq[n]) / max(1, j - n)  # mean growth over the next slices; the tip is noisy
         if grow < rate:
             break
         n += 1
@@ -204,17 +205,20 @@ def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = No
     rows = np.nonzero(st.area > 0)[0]
     if len(rows) == 0:
         return ShapeInfo(0, 0, math.inf, math.inf, math.inf)
-    nb = _artefact_extent(size, vol.voxel, rate, from_top=False)
-    nt = _artefact_extent(size, vol.voxel, rate, from_top=True)
+    nb = _artefact_extent(size, rate, from_top=False)
+    nt = _artefact_extent(size, rate, from_top=True)
 
     def p_from(js: np.ndarray) -> float:
-        if len(js) < 2:
+        if len(js) < 1:
             return math.inf
         fills = st.fill[js]
         return exponent_from_fill(float(np.median(fills)))
 
-    p_base = p_from(rows[:nb][nb // 3 :]) if nb >= 3 else math.inf
-    p_top = p_from(rows[::-1][:nt][nt // 3 :]) if nt >= 3 else math.inf
+    # the pyramid slices nearest the floor are inset copies of the base: the widest ones are the most reliable
+    p_base = p_from(rows[:nb][nb // 2 :]) if nb >= 2 else math.inf
+    p_top = p_from(rows[::-1][:nt][nt // 2 :]) if nt >= 2 else math.inf
+    if 1.6 <= p_base <= 3.2:
+        p_base = 2.0  # round within the estimator's noise: a surface of revolution (or an oval)
     p = p_override if p_override is not None else p_base
     y = torch.arange(f.shape[1], device=f.device, dtype=f.dtype) * vol.voxel
     if nb > 0:
@@ -224,7 +228,14 @@ def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = No
         top_j = rows[::-1][nt]
         f.copy_(torch.maximum(f, (y - y[top_j]).view(1, -1, 1) - 0.5 * vol.voxel))
     if p is not None and math.isfinite(p) and p <= 8:
-        sel = torch.as_tensor(st.area >= 4, device=f.device)
+        # voxel-quantised boxes would terrace the surface: smooth them along the height (keeps real steps)
+        valid = st.area >= 4
+        for arr in (st.x0, st.x1, st.z0, st.z1):
+            sm = ndimage.uniform_filter1d(
+                ndimage.median_filter(arr, size=5, mode="nearest"), 3, mode="nearest"
+            )
+            arr[valid] = sm[valid]
+        sel = torch.as_tensor(valid, device=f.device)
         t = lambda a: torch.as_tensor(a, dtype=f.dtype, device=f.device).view(1, -1, 1)  # noqa: E731
         cx, cz = t((st.x0 + st.x1) / 2), t((st.z0 + st.z1) / 2)
         a = t(np.maximum((st.x1 - st.x0) / 2, 0.5))

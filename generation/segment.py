@@ -87,7 +87,20 @@ def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segm
     edge_ids = edge_ids[edge_ids > 0]
     background = np.isin(comp, edge_ids)
     background = ndimage.binary_dilation(background, mask=bg_like & (grad < 6.0), iterations=2)
+    # the blurred gradient stops the flood a pixel or two short of the true edge: finish by colour alone
+    background = ndimage.binary_dilation(
+        background, mask=(d_e < 8.0) | (shadow_like & (d_e < 12.0)), iterations=3
+    )
     mask = _clean(~background)
+    # holes (a mug's handle) show the background itself: uniform, the border's colour, no shading
+    holes = mask & passable
+    if holes.any():
+        lab_h, n_h = ndimage.label(holes)
+        for i in range(1, n_h + 1):
+            comp = lab_h == i
+            vals = d_e[comp]
+            if comp.sum() >= 0.0005 * h * w and np.median(vals) < 2.5 and np.percentile(vals, 90) < 5.0:
+                mask[comp] = False
     area = float(mask.mean())
     if area < 0.002:
         raise EmptyForeground("no product found: the photo looks like an empty background", view=view)
