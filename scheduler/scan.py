@@ -1,10 +1,13 @@
 """The product scan: find products a webhook may have missed (and those of a shop that just installed).
 
-Per shop: `products(query: "status:active AND created_at:>='<watermark>'", sortKey: CREATED_AT)` page by page
-(cursor saved after each page, so a scan that stops resumes where it was), each product's images read with
-ProductDetail, and everything goes through the same upsert as the webhooks: running it twice changes nothing
-and queues nothing new. When a scan completes, the watermark moves to the newest `createdAt` it saw
-(`>=` re-reads that boundary second, which the upsert makes harmless).
+Per shop, two passes, page by page (cursor saved after each page, so a scan that stops resumes where it was):
+1. `status:active AND created_at:>='<watermark>'` (sortKey CREATED_AT): new products;
+2. `status:active AND updated_at:>='<updated_watermark>'` (sortKey UPDATED_AT): reconciliation of updates
+   whose webhook was lost (a new photo, a draft made active).
+A product whose `updatedAt` we already hold is skipped; others get their images read with ProductDetail and
+go through the same upsert as the webhooks: running a scan twice changes nothing and queues nothing new.
+Each watermark then moves to the newest timestamp its pass saw (`>=` re-reads that boundary second, which the
+upsert makes harmless).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlmodel import select
 from shop_app.db import session_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
-from shop_app.models.shopify import ScanState
+from shop_app.models.shopify import Product, ScanState
 from shop_app.shopify.admin import AdminClient
 from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
@@ -37,16 +40,17 @@ MAX_MEDIA_PAGES = 10
 @dataclass
 class ShopScanReport:
     shop: str
-    products: int = 0
+    products: int = 0  # seen by the created_at pass
+    reconciled: int = 0  # seen by the updated_at pass
     queued: int = 0
     pages: int = 0
     error: str | None = None
     queued_job_ids: list[str] = field(default_factory=list)
 
 
-def search_query(watermark: datetime) -> str:
+def search_query(watermark: datetime, field: str = "created_at") -> str:
     stamp = watermark.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"status:active AND created_at:>='{stamp}'"
+    return f"status:active AND {field}:>='{stamp}'"
 
 
 def scannable_shops(services: ShopifyServices) -> list[Shop]:
@@ -117,45 +121,95 @@ def _store_product(
         return upsert_product(session=session, shop=shop, snapshot=snapshot).queued_job_ids
 
 
+@dataclass(frozen=True)
+class ScanPass:
+    """One search over the shop's products: by creation (new products) or by update (reconciliation)."""
+
+    name: str
+    search_field: str  # created_at | updated_at
+    node_field: str  # createdAt | updatedAt
+    sort_key: str  # CREATED_AT | UPDATED_AT
+    state_field: str  # ScanState column holding this pass's watermark
+
+
+CREATED = ScanPass("created", "created_at", "createdAt", "CREATED_AT", "watermark")
+UPDATED = ScanPass("updated", "updated_at", "updatedAt", "UPDATED_AT", "updated_watermark")
+
+
+def _known_version(services: ShopifyServices, shop_id: int, gid: str) -> datetime | None:
+    with session_scope(services.engine) as session:
+        product = session.exec(select(Product).where(Product.shop_id == shop_id, Product.gid == gid)).first()
+        if product is None:
+            return None
+        # A deleted product never changes again; treat it as fully known.
+        return datetime.max.replace(tzinfo=UTC) if product.deleted_at else product.shopify_updated_at
+
+
+async def _run_pass(
+    services: ShopifyServices,
+    shop: Shop,
+    admin: AdminClient,
+    scan_pass: ScanPass,
+    watermark: datetime,
+    saved: ScanState,
+    report: ShopScanReport,
+) -> datetime:
+    query = search_query(watermark, scan_pass.search_field)
+    cursor = saved.cursor if saved.cursor_query == query else None
+    newest = watermark
+    while True:
+        variables = {"after": cursor, "query": query, "first": PAGE_SIZE, "sortKey": scan_pass.sort_key}
+        data = await admin.execute(SCAN_PRODUCTS, variables)
+        connection = data["products"]
+        report.pages += 1
+        for node in connection["nodes"]:
+            stamp = parse_time(node.get(scan_pass.node_field))
+            if stamp and stamp > newest:
+                newest = stamp
+            if scan_pass is CREATED:
+                report.products += 1
+            else:
+                report.reconciled += 1
+            known = await asyncio.to_thread(_known_version, services, shop.id, node["id"])  # type: ignore[arg-type]
+            updated = parse_time(node.get("updatedAt"))
+            if known is not None and updated is not None and known >= updated:
+                continue  # nothing changed since a webhook or an earlier scan told us about it
+            if ((node.get("mediaCount") or {}).get("count") or 0) > 0:
+                product, media = await _media_nodes(admin, node["id"])
+                if product is None:
+                    continue
+            else:
+                product, media = node, []
+            queued = await asyncio.to_thread(_store_product, services, shop.id, product, media)  # type: ignore[arg-type]
+            report.queued += len(queued)
+            report.queued_job_ids += queued
+        page = connection["pageInfo"]
+        if not page["hasNextPage"]:
+            break
+        cursor = page["endCursor"]
+        await asyncio.to_thread(_save_state, services, shop.id, cursor=cursor, cursor_query=query)  # type: ignore[arg-type]
+    await asyncio.to_thread(
+        _save_state,
+        services,
+        shop.id,  # type: ignore[arg-type]
+        cursor=None,
+        cursor_query=None,
+        **{scan_pass.state_field: newest},
+    )
+    return newest
+
+
 async def scan_shop(services: ShopifyServices, shop: Shop) -> ShopScanReport:
+    """Both passes for one shop; a Shopify failure is recorded and the next run resumes from the cursor."""
     report = ShopScanReport(shop=shop.domain)
     state = await asyncio.to_thread(_load_state, services, shop)
-    watermark = state.watermark or start_of_day(shop.iana_timezone)
-    query = search_query(watermark)
-    cursor = state.cursor if state.cursor_query == query else None
-    newest = watermark
+    start = start_of_day(shop.iana_timezone)
     admin = services.admin(shop.domain)
     try:
-        while True:
-            data = await admin.execute(SCAN_PRODUCTS, {"after": cursor, "query": query, "first": PAGE_SIZE})
-            connection = data["products"]
-            report.pages += 1
-            for node in connection["nodes"]:
-                created = parse_time(node.get("createdAt"))
-                if created and created > newest:
-                    newest = created
-                if ((node.get("mediaCount") or {}).get("count") or 0) > 0:
-                    product, media = await _media_nodes(admin, node["id"])
-                    if product is None:
-                        continue
-                else:
-                    product, media = node, []
-                queued = await asyncio.to_thread(_store_product, services, shop.id, product, media)  # type: ignore[arg-type]
-                report.products += 1
-                report.queued += len(queued)
-                report.queued_job_ids += queued
-            page = connection["pageInfo"]
-            if not page["hasNextPage"]:
-                break
-            cursor = page["endCursor"]
-            await asyncio.to_thread(
-                _save_state,
-                services,
-                shop.id,
-                cursor=cursor,
-                cursor_query=query,
-                products_seen=report.products,  # type: ignore[arg-type]
-            )
+        await _run_pass(services, shop, admin, CREATED, state.watermark or start, state, report)
+        await _run_pass(
+            services, shop, admin, UPDATED, state.updated_watermark or state.watermark or start, state, report
+        )
     except (ShopifyError, ShopNotInstalled) as err:
         report.error = err.message
         logger.warning("scan of %s stopped: %s (resumes from the saved cursor)", shop.domain, err.message)
@@ -165,17 +219,15 @@ async def scan_shop(services: ShopifyServices, shop: Shop) -> ShopScanReport:
         _save_state,
         services,
         shop.id,  # type: ignore[arg-type]
-        watermark=newest,
-        cursor=None,
-        cursor_query=None,
         last_finished_at=utcnow(),
         last_error=None,
         products_seen=report.products,
     )
     logger.info(
-        "scanned %s: %d products in %d pages, %d generations queued",
+        "scanned %s: %d new and %d updated products in %d pages, %d generations queued",
         shop.domain,
         report.products,
+        report.reconciled,
         report.pages,
         report.queued,
     )

@@ -64,6 +64,7 @@ def upgrade() -> None:
         "scan_state",
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("watermark", shop_app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_watermark", shop_app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cursor", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
         sa.Column("cursor_query", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("last_started_at", shop_app.models.base.UTCDateTime(timezone=True), nullable=True),

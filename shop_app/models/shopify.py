@@ -77,13 +77,15 @@ class WebhookEvent(SQLModel, table=True):
     received_at: datetime = created_at_field()
 
 
-# Where the periodic product scan of a shop stands: products created at or after `watermark` are (re)read;
-# `cursor` resumes a scan that stopped mid-way, valid only for the search string in `cursor_query`.
+# Where the periodic product scan of a shop stands: products created at or after `watermark` are (re)read,
+# and products updated at or after `updated_watermark` are reconciled (updates whose webhook was lost);
+# `cursor` resumes a pass that stopped mid-way, valid only for the search string in `cursor_query`.
 class ScanState(SQLModel, table=True):
     __tablename__ = "scan_state"
 
     shop_id: int = Field(foreign_key="shop.id", ondelete="CASCADE", primary_key=True)
     watermark: datetime | None = optional_time_field()
+    updated_watermark: datetime | None = optional_time_field()
     cursor: str | None = Field(default=None, max_length=1024)
     cursor_query: str | None = Field(default=None, max_length=512)
     last_started_at: datetime | None = optional_time_field()

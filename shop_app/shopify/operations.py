@@ -14,12 +14,12 @@ query ShopInfo {
     estimated_cost=1,
 )
 
-# Stage one of the scan: cheap product list, newest-created last, filtered by status and creation time.
+# Stage one of the scan: cheap product list, filtered by status and creation (or update) time, oldest first.
 SCAN_PRODUCTS = Operation(
     name="ScanProducts",
     document="""
-query ScanProducts($after: String, $query: String!, $first: Int!) {
-  products(first: $first, after: $after, query: $query, sortKey: CREATED_AT) {
+query ScanProducts($after: String, $query: String!, $first: Int!, $sortKey: ProductSortKeys!) {
+  products(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     pageInfo { hasNextPage endCursor }
     nodes { id title handle status vendor productType createdAt updatedAt mediaCount { count } }
   }

@@ -89,11 +89,12 @@ def test_scan_pages_through_everything_and_moves_the_watermark(
     for n in range(10):
         _silent_product(devstore, f"Product {n}", images=0)
     [report] = jobs.scan_products(installed.settings, installed.db)
-    assert report.products == 10 and report.pages == 3
+    assert report.products == 10 and report.pages == 6  # 3 pages of new products, 3 of reconciliation
     with session_scope(installed.db) as session:
         state = session.exec(select(ScanState)).one()
         newest = max(p.shopify_created_at for p in session.exec(select(Product)).all())  # type: ignore[type-var]
     assert state.watermark == newest and state.cursor is None and state.last_error is None
+    assert state.updated_watermark == newest  # nothing was updated after creation
     assert state.last_finished_at is not None
 
 
@@ -132,6 +133,27 @@ def _token(app: RunningApp) -> str:
     return TokenCipher(app.settings.token_encryption_key.get_secret_value()).decrypt(
         shop.access_token_enc or ""
     )
+
+
+def test_scan_reconciles_updates_whose_webhook_was_lost(
+    devstore: DevstoreServer, installed: RunningApp
+) -> None:
+    created = devstore.create_product(SHOP, title="Lamp", images=[png()])
+    assert devstore.wait_for_webhooks(timeout=10)
+    assert _count(installed, Job) == 1
+    [first] = jobs.scan_products(installed.settings, installed.db)
+    assert first.queued == 0
+    # A second photo is added, and the products/update delivery never arrives.
+    store = devstore.store
+    shop = store.get_shop(SHOP)
+    product = store.get_product(shop, created["id"])
+    store.add_image(shop, png((0, 0, 0)), product=product)
+    store.touch(product)
+    [report] = jobs.scan_products(installed.settings, installed.db)
+    assert report.error is None and report.reconciled >= 1 and report.queued == 1
+    assert _count(installed, Job) == 2 and _count(installed, ProductImage) == 2
+    [again] = jobs.scan_products(installed.settings, installed.db)
+    assert again.queued == 0
 
 
 def test_uninstalled_shops_are_not_scanned(devstore: DevstoreServer, installed: RunningApp) -> None:

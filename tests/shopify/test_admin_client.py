@@ -139,7 +139,8 @@ def test_successful_answers_feed_the_pacing(devstore: DevstoreServer) -> None:
     async def run() -> AdminClient:
         async with httpx.AsyncClient() as http:
             client = _client(http, devstore.admin_base, token)
-            data = await client.execute(SCAN_PRODUCTS, {"query": "status:active", "first": 10, "after": None})
+            variables = {"query": "status:active", "first": 10, "after": None, "sortKey": "CREATED_AT"}
+            data = await client.execute(SCAN_PRODUCTS, variables)
             assert data["products"]["nodes"] == []
             return client
 
