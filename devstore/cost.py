@@ -253,11 +253,19 @@ class LeakyBucket:
             return ok, ThrottleStatus(self.size, level, self.restore_rate)
 
     def refund(self, key: tuple[str, str], points: float) -> ThrottleStatus:
+        """Return unused points. The level is reported as of the request's start (``take``), so the answer
+        does not depend on how long execution took; restoration since then still accrues for the next call."""
         with self._lock:
             now = self.clock()
-            level = min(self.size, self._level(key, now) + max(0.0, points))
-            self._available[key] = (level, now)
+            level, at = self._available.get(key, (self.size, now))
+            level = min(self.size, level + max(0.0, points))
+            self._available[key] = (level, at)
             return ThrottleStatus(self.size, level, self.restore_rate)
+
+    def status(self, key: tuple[str, str]) -> ThrottleStatus:
+        """The bucket's current level, restoration included, without charging anything."""
+        with self._lock:
+            return ThrottleStatus(self.size, self._level(key, self.clock()), self.restore_rate)
 
     def reset(self) -> None:
         with self._lock:

@@ -249,7 +249,7 @@ def handle_graphql(
             return GraphQLResponse(400, {"errors": {"variables": "must be a JSON object"}})
 
     bucket_key = (shop.domain, token.client_id)
-    idle = bucket.refund(bucket_key, 0)
+    idle = bucket.status(bucket_key)
 
     def fail(errors: list[dict[str, Any]], requested: int | None = 0) -> GraphQLResponse:
         return GraphQLResponse(200, {"errors": errors, "extensions": _cost_ext(requested, None, idle)})
