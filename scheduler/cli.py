@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reap-every", type=float, default=15.0, metavar="S", help="job lease reaper period (s)"
     )
+    parser.add_argument(
+        "--publish-every", type=float, default=10.0, metavar="S", help="approved-model publishing period (s)"
+    )
     parser.add_argument("--once", action="store_true", help="run every job once, print a summary and exit")
     return parser
 
