@@ -157,3 +157,35 @@ def estimate_elevation(arcs: list[BaseArc | None], rig: Rig) -> float | None:
     if not est:
         return None
     return math.degrees(float(np.median(est)))
+
+
+def base_depth_ratio(mask: np.ndarray, soft: np.ndarray | None, rig: Rig) -> float | None:
+    """Depth / width of a product's base from one photo taken from above.
+
+    Seen from elevation e, a base of half-width a and half-depth b draws its front rim as an arc of sagitta
+    b * sin(e'); near its lowest point the arc is a parabola y = y0 - kappa * u^2 with kappa = b sin(e') / (2 a^2),
+    so b / a = 2 * kappa * a / sin(e'). e' is the elevation seen at the base's row (perspective). A flat-on box
+    gives a straight edge (ratio ~0). Only the central part of the arc is used (bevels bend the outer part).
+    """
+    rows = np.nonzero(mask.any(1))[0]
+    if len(rows) < 16:
+        return None
+    top, bot = int(rows[0]), int(rows[-1])
+    band0 = max(top, bot - max(6, int(0.15 * (bot - top + 1))))
+    band = mask[band0 : bot + 1]
+    cols = np.nonzero(band.any(0))[0]
+    if len(cols) < 12:
+        return None
+    uc, hw = (cols[0] + cols[-1] + 1) / 2, (cols[-1] + 1 - cols[0]) / 2
+    u = np.arange(int(np.ceil(uc - 0.45 * hw)), int(np.floor(uc + 0.45 * hw)) + 1)
+    if len(u) < 6:
+        return None
+    src = soft if soft is not None else mask.astype(np.float32)
+    yb = band0 + np.clip(src[band0:, u], 0, 1).sum(0)
+    x = u + 0.5 - uc
+    coef = np.polyfit(x, yb, 2)
+    kappa = max(0.0, -float(coef[0]))
+    e_b = rig.elevation + math.atan((float(yb.max()) - rig.cy) / rig.focal)
+    if e_b < math.radians(4):
+        return None
+    return float(2 * kappa * hw / math.sin(e_b))

@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
     p.add_argument("--prompt", default=None, help="product title; may select a shape prior and a size")
     p.add_argument("--resolution", type=int, default=256, choices=RESOLUTIONS, help="voxel resolution")
-    p.add_argument("--face-limit", type=int, default=20_000, help="maximum triangles in the GLB")
+    p.add_argument("--face-limit", type=int, default=10_000, help="maximum triangles in the GLB")
     p.add_argument("--texture-size", type=int, default=1024, help="base-colour texture side (power of two)")
     p.add_argument("--size-m", type=float, default=None, help="real-world height of the product in metres")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")

@@ -49,7 +49,7 @@ class GenerationParams:
     """
 
     resolution: int = 256
-    face_limit: int = 20_000
+    face_limit: int = 10_000
     texture_size: int = 1024
     steps: int = 20
     guidance_scale: float = 7.5

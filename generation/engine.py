@@ -22,7 +22,7 @@ import trimesh
 from scipy import ndimage
 
 from . import export
-from .cameras import Rig, base_arc, estimate_elevation
+from .cameras import Rig, base_arc, base_depth_ratio, estimate_elevation
 from .config import EngineConfig, GenerationParams
 from .errors import DeviceUnavailable, GenerationCanceled, InconsistentViews
 from .geometry import apply_priors, carve, extract_mesh
@@ -208,14 +208,19 @@ class Engine:
             sym = float((m0 & back).sum() / max(1, (m0 | back).sum()))
             rows = np.nonzero(m0.any(1))[0]
             fill = float(m0.sum() / ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)))
+            measured = base_depth_ratio(
+                m0,
+                segs[0].soft,
+                Rig.turntable(1, elevation_deg=elevation, fov_deg=cfg.default_fov_deg, width=ww, height=wh),
+            )
             if prior_name is not None:
                 depth_ratio = _PRIORS[prior_name][0]
-            elif sym >= 0.95:
-                depth_ratio = 1.0
+            elif measured is not None:
+                depth_ratio = float(np.clip(measured, 0.35, 1.0))
             elif fill >= 0.93:
                 depth_ratio = _PRIORS["box"][0]
             else:
-                depth_ratio = 0.75
+                depth_ratio = 1.0 if sym >= 0.95 else 0.75
             side = _squeeze(m0, cxb, depth_ratio)
             back_mask = masks[1] if n == 2 else back
             carve_masks = [m0, side, back_mask, _mirror(side, cxb)]
@@ -238,10 +243,8 @@ class Engine:
             raise InconsistentViews(
                 "the photos do not show one consistent product (the carved shape is empty)"
             )
-        mesh = trimesh.Trimesh(verts, faces, process=True)
-        parts = mesh.split(only_watertight=False)
-        if len(parts) > 1:
-            mesh = max(parts, key=lambda m: len(m.faces))
+        verts, faces = _largest_component(verts, faces)
+        mesh = trimesh.Trimesh(verts, faces, process=False)
         trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
         mesh = _decimate(mesh, params.face_limit)
         if mesh.volume < 0:
@@ -252,12 +255,12 @@ class Engine:
         s_tex = tw / ww
         trig = rig.scaled(s_tex)
         src = [resize(p.rgb, (tw, th), resample=_box_filter()) for p in photos]
-        tex_masks = [resize(m.astype(np.uint8) * 255, (tw, th), resample=_nearest()) > 127 for m in masks]
+        tex_masks = list(masks)  # sampled with normalised coordinates: their resolution may differ
         if single:
             cxb_t = rig.cx * s_tex
             if n == 1:
                 src = [src[0], _mirror(src[0], cxb_t)]
-                tex_masks = [tex_masks[0], _mirror(tex_masks[0], cxb_t)]
+                tex_masks = [masks[0], _mirror(masks[0], rig.cx)]
             trig = Rig(
                 2, trig.elevation, trig.focal, trig.cx, trig.cy, trig.width, trig.height, (0.0, math.pi)
             )
@@ -334,13 +337,33 @@ class Engine:
         return GenerationResult(glb=glb, splat_ply=splat, preview_png=preview, metadata=metadata, stats=stats)
 
 
+def _largest_component(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the largest connected piece of a marching-cubes mesh (stray specks are carving noise)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(v)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]]])
+    graph = coo_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    if count <= 1:
+        return v, f
+    face_label = labels[f[:, 0]]
+    keep_label = np.bincount(face_label).argmax()
+    keep_f = f[face_label == keep_label]
+    used = np.unique(keep_f)
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return v[used], remap[keep_f]
+
+
 def _decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
     """Quadric decimation to at most ``face_limit`` faces that stays watertight (gentler passes if needed)."""
     if len(mesh.faces) <= face_limit:
         return mesh
     v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     first = None
-    for agg in (3, 7, 5, 2):
+    for agg in (2, 3, 5, 7):
         v2, f2 = fast_simplification.simplify(v, f, target_count=face_limit, agg=agg)
         out = trimesh.Trimesh(v2, f2, process=True)
         if len(out.faces) > face_limit:
@@ -373,12 +396,6 @@ def _box_filter():
     from PIL import Image
 
     return Image.BOX
-
-
-def _nearest():
-    from PIL import Image
-
-    return Image.NEAREST
 
 
 __all__ = ["Engine", "GenerationResult", "prompt_height", "prompt_prior", "resolve_device"]

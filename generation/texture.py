@@ -114,7 +114,7 @@ def bake(
         edge_w = F.grid_sample(
             inner_t, grid, mode="bilinear", padding_mode="zeros", align_corners=False
         ).view(-1)
-        edge_w = (edge_w / 3.0).clamp(0, 1)
+        edge_w = (edge_w * (w / mask.shape[1]) / 3.0).clamp(0, 1)  # 3 photo pixels from the silhouette edge
         wk = cos**4 * edge_w * visible.float() * (1.0 if view_weights is None else view_weights[k])
         img_t = torch.as_tensor(np.array(img, dtype=np.float32), device=device).permute(2, 0, 1)[None]
         col = F.grid_sample(img_t, grid, mode="bilinear", padding_mode="border", align_corners=False)
