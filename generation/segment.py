@@ -48,6 +48,15 @@ def _clean(mask: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(keep[lab])
 
 
+def _flood_from_border(bg_like: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Pixels reachable from the border through background-coloured pixels without crossing an edge."""
+    smooth_l = ndimage.gaussian_filter(lab[..., 0], 1.0)
+    grad = np.hypot(ndimage.sobel(smooth_l, 0), ndimage.sobel(smooth_l, 1)) / 8.0
+    comp, _ = ndimage.label(bg_like & (grad < 3.5))
+    ids = np.unique(_border(comp, 1))
+    return np.isin(comp, ids[ids > 0])
+
+
 def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segmentation:
     """Separate the product from a studio background (or use the alpha channel)."""
     h, w = rgb.shape[:2]
@@ -76,6 +85,12 @@ def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segm
     d_e = np.sqrt(d_l**2 + d_c**2)
     # shadows: the background colour darkened, without a colour shift
     shadow_like = (d_c < 5.0 + 0.08 * np.maximum(-d_l, 0)) & (d_l > -45.0) & (d_l < 4.0)
+    # shadows lie on the floor: below the product's middle. A first pass without them bounds the product.
+    rough = ~_flood_from_border((d_e < 7.0), lab)
+    rows = np.nonzero(rough.any(1))[0]
+    if len(rows):
+        floor_row = rows[0] + 0.55 * (rows[-1] - rows[0])
+        shadow_like &= (np.arange(h) >= floor_row)[:, None]
     bg_like = (d_e < 7.0) | shadow_like
     smooth_l = ndimage.gaussian_filter(lab[..., 0], 1.0)
     grad = np.hypot(ndimage.sobel(smooth_l, 0), ndimage.sobel(smooth_l, 1)) / 8.0
