@@ -136,7 +136,7 @@ async def admin_app_page(request: Request) -> Response:
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Devstore admin · "
         f"{html.escape(shop.name)}</title><style>body{{margin:0;font-family:sans-serif}}header{{padding:8px 16px;"
-        "background:#1a1a1a;color:#fff}}iframe{{border:0;width:100%;height:calc(100vh - 40px)}}</style></head><body>"
+        "background:#1a1a1a;color:#fff}iframe{border:0;width:100%;height:calc(100vh - 40px)}</style></head><body>"
         f"<header>{html.escape(shop.name)} · devstore admin</header>"
         f"<iframe src='{html.escape(src, quote=True)}' title='app'></iframe>"
         # answers the devstore App Bridge stand-in (app-bridge.js) inside the iframe with fresh session tokens
