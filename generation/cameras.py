@@ -79,6 +79,16 @@ class Rig:
         y = self.cy - self.focal * cam[:, 1] / z
         return x, y, z
 
+    def matrices(self, device, dtype=torch.float32) -> torch.Tensor:
+        """(V, 3, 4) projection matrices: [x*w, y*w, w] = P @ [X, 1] gives pixel (x, y) and depth w."""
+        out = []
+        for k in range(self.n_views):
+            r, c = self.pose(k)
+            right, up, fwd = r
+            rows = np.stack([self.focal * right + self.cx * fwd, -self.focal * up + self.cy * fwd, fwd])
+            out.append(np.concatenate([rows, -(rows @ c)[:, None]], 1))
+        return torch.as_tensor(np.stack(out), dtype=dtype, device=device)
+
     def scaled(self, s: float) -> Rig:
         """The same cameras for images resized by factor ``s``."""
         return Rig(

@@ -43,23 +43,20 @@ class Volume:
     voxel: float
 
 
-def _field(points: torch.Tensor, rig: Rig, sdfs: torch.Tensor) -> torch.Tensor:
-    """Hull field at world points (N, 3) from per-view signed distance images sdfs (V, H, W)."""
+def _field(points: torch.Tensor, proj: torch.Tensor, focal: float, sdfs: torch.Tensor) -> torch.Tensor:
+    """Hull field at world points (N, 3): all views at once (proj: (V, 3, 4), sdfs: (V, H, W))."""
     v, h, w = sdfs.shape
-    out = torch.full((points.shape[0],), -1e9, dtype=points.dtype, device=points.device)
-    for k in range(v):
-        x, y, z = rig.project(points, k)
-        gx = x / w * 2 - 1
-        gy = y / h * 2 - 1
-        grid = torch.stack([gx, gy], -1).view(1, 1, -1, 2)
-        d = F.grid_sample(
-            sdfs[k : k + 1, None], grid, mode="bilinear", padding_mode="border", align_corners=False
-        )
-        d = d.view(-1)
-        outside = (gx.abs() > 1) | (gy.abs() > 1)
-        d = torch.where(outside, d.abs() + 10.0, d)
-        out = torch.maximum(out, d * z / rig.focal)
-    return out
+    hom = torch.einsum("nj,vij->vni", points, proj[:, :, :3]) + proj[:, None, :, 3]
+    z = hom[..., 2].clamp_min(1e-6)
+    gx = hom[..., 0] / z * (2.0 / w) - 1
+    gy = hom[..., 1] / z * (2.0 / h) - 1
+    grid = torch.stack([gx, gy], -1).unsqueeze(1)  # V, 1, N, 2
+    d = F.grid_sample(sdfs[:, None], grid, mode="bilinear", padding_mode="border", align_corners=False)[
+        :, 0, 0
+    ]
+    outside = (gx.abs() > 1) | (gy.abs() > 1)
+    d = torch.where(outside, d.abs() + 10.0, d)
+    return (d * z).amax(0) / focal
 
 
 def _grid(lo: np.ndarray, hi: np.ndarray, voxel: float, device) -> tuple[torch.Tensor, tuple[int, int, int]]:
@@ -74,9 +71,10 @@ def _grid(lo: np.ndarray, hi: np.ndarray, voxel: float, device) -> tuple[torch.T
 
 def _eval(pts: torch.Tensor, rig: Rig, sdfs: torch.Tensor) -> torch.Tensor:
     out = torch.empty(pts.shape[0], dtype=torch.float32, device=pts.device)
-    step = 1 << 19
+    proj = rig.matrices(pts.device)
+    step = 1 << 18
     for i in range(0, pts.shape[0], step):
-        out[i : i + step] = _field(pts[i : i + step], rig, sdfs)
+        out[i : i + step] = _field(pts[i : i + step], proj, rig.focal, sdfs)
     return out
 
 
@@ -110,7 +108,7 @@ def carve(rig: Rig, masks: list[np.ndarray], *, resolution: int, device: torch.d
     for _ in range(levels):
         up = F.interpolate(f[None, None], scale_factor=2, mode="trilinear", align_corners=True)[0, 0]
         voxel /= 2
-        band = (up.abs() < 2.0 * voxel * 2 * math.sqrt(3)).nonzero()
+        band = (up.abs() < 1.5 * voxel * 2 * math.sqrt(3)).nonzero()
         pts = band.to(torch.float32) * voxel + torch.as_tensor(blo, dtype=torch.float32, device=device)
         up[band[:, 0], band[:, 1], band[:, 2]] = _eval(pts, rig, sdfs)
         f = up
@@ -217,7 +215,7 @@ def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = No
     # the pyramid slices nearest the floor are inset copies of the base: the widest ones are the most reliable
     p_base = p_from(rows[:nb][nb // 2 :]) if nb >= 2 else math.inf
     p_top = p_from(rows[::-1][:nt][nt // 2 :]) if nt >= 2 else math.inf
-    if 1.6 <= p_base <= 3.2:
+    if 1.4 <= p_base <= 3.2:
         p_base = 2.0  # round within the estimator's noise: a surface of revolution (or an oval)
     p = p_override if p_override is not None else p_base
     y = torch.arange(f.shape[1], device=f.device, dtype=f.dtype) * vol.voxel
