@@ -6,9 +6,11 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
@@ -54,6 +56,7 @@ def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace)
             seconds=seconds,
             args=(settings, engine),
             id=func.__name__,
+            name=func.__name__,
             max_instances=1,
             coalesce=True,
             next_run_time=utcnow(),  # first run at start-up, then every `seconds`
@@ -95,14 +98,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
         scheduler = make_scheduler(settings, engine, args)
-        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-        logger.info(
-            "scheduler started: scan every %.0f s, token refresh every %.0f s",
-            args.scan_every,
-            args.refresh_every,
-        )
+        stop = threading.Event()
+
+        def on_sigterm(*_: object) -> None:
+            stop.set()
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+
+        def on_started(_event: object) -> None:
+            logger.info(
+                "scheduler running: scan every %.0f s, token refresh every %.0f s, publish every %.0f s",
+                args.scan_every,
+                args.refresh_every,
+                args.publish_every,
+            )
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
         try:
-            scheduler.start()
+            if not stop.is_set():  # SIGTERM before start-up: do not start at all
+                scheduler.start()
         except KeyboardInterrupt:
             pass
         return 0

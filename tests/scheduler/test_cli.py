@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
 
 import pytest
@@ -20,8 +19,7 @@ SHOP = "acme.myshopify.com"
 
 
 def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
-    args = argparse.Namespace(scan_every=300.0, refresh_every=60.0, reap_every=15.0, publish_every=10.0)
-    scheduler = cli.make_scheduler(settings, db, args)
+    scheduler = cli.make_scheduler(settings, db, cli.build_parser().parse_args(["--scan-every", "300"]))
     found = {job.id: job for job in scheduler.get_jobs()}
     assert set(found) == {"scan_products", "refresh_tokens", "reap_leases", "publish_models"}
     for job in found.values():
@@ -88,3 +86,44 @@ def test_missing_settings_are_one_line(
     assert nu3d(["scheduler", "--once"]) == 2
     err = capsys.readouterr().err
     assert "configuration error" in err and "SHOPIFY_API_KEY" in err
+
+
+def test_scheduler_process_runs_and_stops_on_sigterm(settings, tmp_path) -> None:  # noqa: ANN001
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {
+        **os.environ,
+        "NU3D_DATABASE_URL": settings.database_url,
+        "NU3D_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "NU3D_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key.get_secret_value(),
+        "SHOPIFY_API_KEY": settings.shopify_api_key,
+        "SHOPIFY_API_SECRET": settings.shopify_api_secret.get_secret_value(),
+        "NU3D_STORAGE_URL": str(tmp_path / "files"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "--scan-every", "3600"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        lines = []
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            lines.append(line)
+            if "scheduler running" in line or not line:
+                break
+        assert any("scheduler running" in line for line in lines), lines
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
