@@ -181,7 +181,8 @@ def test_two_processes_refreshing_at_once_keep_one_consistent_pair(installed: Ru
         return await asyncio.gather(services.tokens.access_token(SHOP), other.access_token(SHOP))
 
     tokens = _run(installed, work)
-    assert CountingOAuth.refreshes == 2  # no shared lock between processes: both asked Shopify
+    # No lock is shared between processes: usually both ask Shopify; the slower one may already find the new pair.
+    assert CountingOAuth.refreshes in (1, 2)
     cipher = TokenCipher(installed.settings.token_encryption_key.get_secret_value())
     stored = cipher.decrypt(_shop(installed).access_token_enc or "")
     assert stored in tokens
