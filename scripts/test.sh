@@ -32,6 +32,14 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && command -v redis-server >/de
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
 fi
 
+# Browser tests drive Debian's chromium (never a downloaded browser); the glTF validator test needs node.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "== installing Debian chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "!! could not install chromium; browser tests will report it" >&2
+fi
+command -v node >/dev/null 2>&1 || echo "!! node not found: the glTF validator test will fail (install nodejs)" >&2
+
 echo "== pytest (SQLite)"
 python -m pytest "$@"
 
