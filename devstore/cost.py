@@ -46,11 +46,13 @@ class CostCalculator:
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
+        variables: Any,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables
+        # graphql-core 3.3 returns VariableValues (values under `.coerced`); 3.2 returns a plain dict.
+        # value_from_ast needs the dict, or every `first: $first` prices as 0 nodes.
+        self.variables: dict[str, Any] = getattr(variables, "coerced", variables)
 
     def operation_cost(self, op: OperationDefinitionNode, data: Any = None) -> int:
         root = self.schema.mutation_type if op.operation.value == "mutation" else self.schema.query_type

@@ -79,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     settings = load_settings()  # a ConfigError is printed as one line by `nu3d`
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    # apscheduler logs an INFO line for every run of every job (every 10 s); only its warnings matter.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = make_engine(settings)
     try:
         if args.once:

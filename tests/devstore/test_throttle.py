@@ -125,3 +125,19 @@ def test_single_query_over_the_max_cost_is_refused(small: tuple[DevstoreServer, 
     assert error["message"].startswith(
         f"Query cost is {2 + 250 * 13}, which exceeds the single query max cost limit (500)."
     )
+
+
+def test_connection_size_passed_as_a_variable_is_priced(small: tuple[DevstoreServer, str, Ticker]) -> None:
+    ds, token, _ = small
+    query = "query Page($first: Int!) { products(first: $first) { nodes { id } } }"
+    body = gql(ds, token, query, {"first": 40})
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2 + 40
+    assert len(body["data"]["products"]["nodes"]) == 40
+    # an oversized page given as a variable is refused before it runs, as a literal one is
+    refused = gql(
+        ds,
+        token,
+        "query P($n: Int!) { products(first: $n) { nodes { variants(first: 250) { nodes { id } } } } }",
+        {"n": 40},
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -73,6 +74,9 @@ def test_once_runs_every_job_and_prints_a_summary(
     assert f"token {SHOP}: fresh" in out
     assert "reaper: 0 expired leases handled" in out
     assert "publish: 0 uploaded, 0 published, 0 failed" in out
+    # apscheduler's per-run INFO lines ("Running job ...", every 10 s) are not logged by the scheduler process
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
+    assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
 
 
 def test_missing_settings_are_one_line(
