@@ -238,7 +238,9 @@ class Engine:
         info = apply_priors(vol, rig.elevation, p_override=p_override)
 
         st.start("mesh", 45)
-        verts, faces = extract_mesh(vol)
+        # marching cubes near 160 cells a side is plenty for <= 40k faces; the carve keeps full resolution
+        factor = max(1, round(params.resolution / 160)) if params.face_limit <= 40_000 else 1
+        verts, faces = extract_mesh(vol, factor=factor)
         if len(faces) == 0:
             raise InconsistentViews(
                 "the photos do not show one consistent product (the carved shape is empty)"
@@ -358,13 +360,28 @@ def _largest_component(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
-    """Quadric decimation to at most ``face_limit`` faces that stays watertight (gentler passes if needed)."""
+    """Quadric decimation to at most ``face_limit`` faces that stays watertight.
+
+    One fast pass takes the marching-cubes mesh to twice the limit; the last step is retried with gentler
+    settings when it pinches an edge (fast_simplification can leave a few non-manifold edges).
+    """
     if len(mesh.faces) <= face_limit:
         return mesh
     v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    if len(f) > 4 * face_limit:
+        for agg in (7, 3):
+            v1, f1 = fast_simplification.simplify(v, f, target_count=2 * face_limit, agg=agg)
+            if trimesh.Trimesh(v1, f1, process=True).is_watertight:
+                v, f = v1, f1
+                break
     first = None
+    out = mesh
     for agg in (2, 3, 5, 7):
-        v2, f2 = fast_simplification.simplify(v, f, target_count=face_limit, agg=agg)
+        v2, f2 = v, f
+        for _ in range(3):  # one pass can stop short of the target on large flat regions
+            v2, f2 = fast_simplification.simplify(v2, f2, target_count=face_limit, agg=agg)
+            if len(f2) <= face_limit:
+                break
         out = trimesh.Trimesh(v2, f2, process=True)
         if len(out.faces) > face_limit:
             continue

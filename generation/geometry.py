@@ -248,11 +248,23 @@ def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = No
     return ShapeInfo(int(nb), int(nt), float(p_base), float(p_top), float(p if p is not None else math.inf))
 
 
-def extract_mesh(vol: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes at the zero level (outward-facing triangles), world coordinates."""
-    f = vol.field.cpu().numpy()
+def extract_mesh(vol: Volume, *, factor: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes at the zero level (outward-facing triangles), world coordinates.
+
+    ``factor`` > 1 averages the field over factor^3 blocks first: the field is a smooth distance, so its zero
+    level barely moves, and the mesh (and the decimation after it) get factor^2 times fewer triangles.
+    """
+    f = vol.field
+    origin = np.asarray(vol.origin, dtype=np.float64)
+    voxel = vol.voxel
+    if factor > 1:
+        n = [(d // factor) * factor for d in f.shape]
+        f = F.avg_pool3d(f[None, None, : n[0], : n[1], : n[2]], factor)[0, 0]
+        origin = origin + (factor - 1) / 2 * voxel
+        voxel = voxel * factor
+    f = f.cpu().numpy()
     f = np.pad(f, 1, constant_values=float(f.max()) if f.size else 1.0)
-    f = np.maximum(f, -4 * vol.voxel)  # keep the field bounded away from the surface
-    verts, faces, _, _ = marching_cubes(f, level=0.0, spacing=(vol.voxel,) * 3, allow_degenerate=False)
-    verts = verts - vol.voxel + vol.origin
+    f = np.maximum(f, -4 * voxel)  # keep the field bounded away from the surface
+    verts, faces, _, _ = marching_cubes(f, level=0.0, spacing=(voxel,) * 3, allow_degenerate=False)
+    verts = verts - voxel + origin
     return verts.astype(np.float64), faces[:, ::-1].astype(np.int64)

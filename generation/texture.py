@@ -2,8 +2,9 @@
 
 Each texel's surface point is projected into every photo; it takes colour from the photos that see it
 (depth test against a z-buffer of the mesh), weighted by how squarely the photo faces the surface
-(cos^4) and by the distance to the silhouette edge (edges are unreliable). Texels no photo sees, and the
-padding between charts, take the colour of the nearest baked texel.
+(cos^4) and by the distance to the silhouette edge (edges are unreliable). Texels no photo sees take the
+colour of the nearest seen point on the surface (3D nearest neighbour); the padding between charts takes the
+colour of the nearest texel in the atlas (so bilinear filtering and mipmaps do not bleed background).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 import xatlas
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from .cameras import Rig
 from .raster import rasterize
@@ -127,6 +129,17 @@ def bake(
     seen = wsum > 1e-4
     tex[cov_idx[seen]] = acc[seen] / wsum[seen, None]
     good[cov_idx[seen]] = True
+    # texels no photo sees take the colour of the nearest seen point on the surface (in 3D, not in the atlas)
+    unseen = ~seen
+    if bool(unseen.any()) and bool(seen.any()):
+        pos_np = pos.cpu().numpy()
+        seen_idx = np.nonzero(seen.cpu().numpy())[0]
+        if len(seen_idx) > 20_000:
+            seen_idx = seen_idx[np.linspace(0, len(seen_idx) - 1, 20_000).astype(np.int64)]
+        _, nn = cKDTree(pos_np[seen_idx]).query(pos_np[unseen.cpu().numpy()], k=1, workers=-1)
+        src_cols = (acc / wsum.clamp_min(1e-12)[:, None])[torch.as_tensor(seen_idx[nn], device=device)]
+        tex[cov_idx[unseen]] = src_cols
+        good[cov_idx[unseen]] = True
     tex_np = tex.view(t, t, 3).cpu().numpy()
     good_np = good.view(t, t).cpu().numpy()
     if good_np.any():
