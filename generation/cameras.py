@@ -182,8 +182,8 @@ def base_depth_ratio(mask: np.ndarray, soft: np.ndarray | None, rig: Rig) -> flo
         return None
     top, bot = int(rows[0]), int(rows[-1])
     band0 = max(top, bot - max(6, int(0.15 * (bot - top + 1))))
-    band = mask[band0 : bot + 1]
-    cols = np.nonzero(band.any(0))[0]
+    # the base's width: a little above the lowest row (bulging bodies are wider higher up, bevels narrower below)
+    cols = np.nonzero(mask[bot - max(2, int(0.08 * (bot - top + 1)))])[0]
     if len(cols) < 12:
         return None
     uc, hw = (cols[0] + cols[-1] + 1) / 2, (cols[-1] + 1 - cols[0]) / 2

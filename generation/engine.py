@@ -215,8 +215,14 @@ class Engine:
             )
             if prior_name is not None:
                 depth_ratio = _PRIORS[prior_name][0]
+            elif measured is not None and measured >= 0.25:
+                # within the estimate's noise of round: a surface of revolution
+                depth_ratio = 1.0 if measured >= 0.8 else float(np.clip(measured, 0.35, 1.0))
             elif measured is not None:
-                depth_ratio = float(np.clip(measured, 0.35, 1.0))
+                # a straight base edge: a package seen flat-on. Tall narrow packages (cartons, bottle boxes)
+                # tend to have square footprints, wide ones (cereal, books) are thin: depth ~ 0.3 * height
+                aspect = (rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1)
+                depth_ratio = float(np.clip(0.3 * aspect, 0.35, 1.0))
             elif fill >= 0.93:
                 depth_ratio = _PRIORS["box"][0]
             else:
