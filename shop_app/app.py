@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
 from shop_app.db import make_engine
@@ -67,6 +69,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Mount("/webhooks", routes=webhooks.routes.routes),
         *jobs_api.routes,
         *seed_jobs.routes,
+        # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
+        Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
     rate_rules = [
         rule

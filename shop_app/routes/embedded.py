@@ -39,6 +39,7 @@ from shop_app.shopify.tokens import needs_refresh
 logger = logging.getLogger(__name__)
 
 SHOPIFY_ADMIN_ORIGIN = "https://admin.shopify.com"
+HOME_LIMIT = 100  # products on the admin shell (the JSON API pages further)
 
 
 @functools.cache
@@ -54,11 +55,22 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates().get_template(name).render(**context), status_code=status_code)
 
 
+SHOPIFY_CDN = "https://cdn.shopify.com"
+
+
+def shopify_scripts(admin_base: str | None) -> dict[str, str]:
+    """App Bridge and Polaris script URLs: Shopify's CDN, or the devstore's offline stand-ins when the app
+    runs against a devstore (the demo has no network, so cdn.shopify.com cannot load there)."""
+    root = f"{admin_base.rstrip('/')}/cdn/shopifycloud" if admin_base else f"{SHOPIFY_CDN}/shopifycloud"
+    return {"app_bridge": f"{root}/app-bridge.js", "polaris": f"{root}/polaris.js"}
+
+
 def message_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
     return render(
         "message.html",
         status_code=status_code,
         api_key=request.state.settings.shopify_api_key,
+        scripts=shopify_scripts(request.state.settings.shopify_admin_base),
         heading=heading,
         message=message,
     )
@@ -194,7 +206,13 @@ async def app_home(request: Request) -> Response:
             request, 503, "Shopify is not answering", f"{err.message}. Try again in a moment."
         )
     products = await asyncio.to_thread(_home_products, request, row)
-    return render("app_home.html", api_key=settings.shopify_api_key, shop=row, products=products)
+    return render(
+        "app_home.html",
+        api_key=settings.shopify_api_key,
+        scripts=shopify_scripts(settings.shopify_admin_base),
+        shop=row,
+        initial={"shop": row.domain, "products": products, "poll_ms": POLL_MS},
+    )
 
 
 def _load_shop(request: Request, domain: str) -> Shop | None:
@@ -222,9 +240,13 @@ async def _ensure_offline_token(request: Request, shop: str, id_token: str) -> S
     return await services.complete_install(shop, grant)
 
 
-def _home_products(request: Request, shop: Shop) -> list[catalog.ProductView]:
+POLL_MS = 3000  # how often the shell asks the JSON API for generation progress
+
+
+def _home_products(request: Request, shop: Shop) -> list[dict[str, Any]]:
     with session_scope(request.state.db) as session:
-        return catalog.list_products(session=session, shop=shop, limit=100)
+        views = catalog.list_products(session=session, shop=shop, limit=HOME_LIMIT)
+        return [view.as_json(request.state.storage.url) for view in views]
 
 
 async def session_token_bounce(request: Request) -> Response:
@@ -244,7 +266,11 @@ async def session_token_bounce(request: Request) -> Response:
     except AppError as err:
         return message_page(request, err.status_code, "Cannot open Nu3D", err.message)
     logger.debug("bounce page for %s", shop)
-    return render("bounce.html", api_key=request.state.settings.shopify_api_key)
+    return render(
+        "bounce.html",
+        api_key=request.state.settings.shopify_api_key,
+        scripts=shopify_scripts(request.state.settings.shopify_admin_base),
+    )
 
 
 routes: list[BaseRoute] = [

@@ -16,14 +16,19 @@ from starlette.routing import BaseRoute, Route
 
 from shop_app.db import session_scope
 from shop_app.errors import Conflict, NotFound, ValidationError
-from shop_app.jobs.queue import cancel_job, enqueue_job
-from shop_app.models.base import utcnow
-from shop_app.models.jobs import ACTIVE, Job
+from shop_app.jobs.queue import cancel_job
+from shop_app.models.jobs import Job
+from shop_app.models.shopify import Product
 from shop_app.routes.session_auth import ShopSession, session_token_required
-from shop_app.shopify import catalog, publish
+from shop_app.shopify import catalog, publish, sync
 from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
+
+
+def _signer(request: Request) -> catalog.SignUrl:
+    """Signed, expiring storage URLs for the browser (the model viewer fetches the GLB with them)."""
+    return request.state.storage.url  # type: ignore[no-any-return]
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -46,6 +51,7 @@ async def list_products(request: Request, auth: ShopSession) -> Response:
       200: {description: '{"products": [...], "total": N}'}
       401: {description: 'invalid session token (X-Shopify-Retry-Invalid-Session-Request: 1)'}
     """
+    sign = _signer(request)
     limit = _int_param(request, "limit", 50, 1, 250)
     offset = _int_param(request, "offset", 0, 0, 10**9)
 
@@ -53,7 +59,7 @@ async def list_products(request: Request, auth: ShopSession) -> Response:
         with session_scope(request.state.db) as session:
             views = catalog.list_products(session=session, shop=auth.shop, limit=limit, offset=offset)
             total = catalog.count_products(session=session, shop=auth.shop)
-            return {"shop": auth.shop.domain, "products": [v.as_json() for v in views], "total": total}
+            return {"shop": auth.shop.domain, "products": [v.as_json(sign) for v in views], "total": total}
 
     return JSONResponse(await asyncio.to_thread(load))
 
@@ -66,12 +72,13 @@ async def get_product(request: Request, auth: ShopSession) -> Response:
       200: {description: 'the product with images and generation status'}
       404: {description: 'no such product in this shop'}
     """
+    sign = _signer(request)
     product_id = request.path_params["product_id"]
 
     def load() -> dict[str, Any] | None:
         with session_scope(request.state.db) as session:
             view = catalog.get_product_view(session=session, shop=auth.shop, product_id=product_id)
-            return view.as_json() if view else None
+            return view.as_json(sign) if view else None
 
     body = await asyncio.to_thread(load)
     if body is None:
@@ -87,12 +94,13 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
       200: {description: 'the image and its generation'}
       404: {description: 'no such image in this shop'}
     """
+    sign = _signer(request)
     image_id = request.path_params["image_id"]
 
     def load() -> dict[str, Any] | None:
         with session_scope(request.state.db) as session:
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return view.as_json() if view else None
+            return view.as_json(sign) if view else None
 
     body = await asyncio.to_thread(load)
     if body is None:
@@ -109,6 +117,7 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
       404: {description: 'no such image in this shop'}
       409: {description: 'the photo was removed from the product'}
     """
+    sign = _signer(request)
     image_id = request.path_params["image_id"]
 
     def run() -> dict[str, Any] | None:
@@ -118,30 +127,23 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
                 return None
             if image.removed_at is not None:
                 raise Conflict("this photo was removed from the product in Shopify")
-            if image.job_id:
-                old = session.get(Job, image.job_id)
-                if old is not None and old.shop_id == auth.shop.id and old.status in ACTIVE:
-                    cancel_job(session, old)
-            job = enqueue_job(
+            product = session.get(Product, image.product_id)
+            assert product is not None  # noqa: S101 - the foreign key guarantees it
+            group = sync.group_of(session=session, shop=auth.shop, image=image)
+            job = sync.queue_group(
                 session=session,
-                kind="generate",
-                inputs={"image_urls": [image.url]},
-                params={},
-                shop_id=auth.shop.id,
-                source=image.gid,
+                shop=auth.shop,
+                product=product,
+                group=group,
                 priority=1,  # the merchant is waiting for this one
                 user_id=auth.token.user_id,
+                merchant=True,
             )
-            image.job_id = job.id
-            image.job_version = image.content_version
-            image.enqueued_at = utcnow()
-            session.add(image)
-            session.flush()
             logger.info(
                 "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
             )
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return view.as_json() if view else None
+            return view.as_json(sign) if view else None
 
     body = await asyncio.to_thread(run)
     if body is None:
@@ -157,6 +159,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
       200: {description: '{"image": {...}, "result": "canceled|cancellation_requested|already_completed"}'}
       404: {description: 'no such image in this shop, or it has no generation'}
     """
+    sign = _signer(request)
     image_id = request.path_params["image_id"]
 
     def run() -> dict[str, Any] | None:
@@ -169,7 +172,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
                 return None
             result = cancel_job(session, job)
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return {"result": result, "image": view.as_json() if view else None}
+            return {"result": result, "image": view.as_json(sign) if view else None}
 
     body = await asyncio.to_thread(run)
     if body is None:
@@ -179,6 +182,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
 
 def _decide(action: str) -> object:
     async def endpoint(request: Request, auth: ShopSession) -> Response:
+        sign = _signer(request)
         image_id = request.path_params["image_id"]
 
         def run() -> dict[str, Any] | None:
@@ -187,6 +191,8 @@ def _decide(action: str) -> object:
                 if image is None:
                     return None
                 result = action
+                # a multi-view group has one model and one decision, kept on the group's lead photo
+                image = sync.group_of(session=session, shop=auth.shop, image=image)[0]
                 if action == "approve":
                     publish.approve(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
                 elif action == "reject":
@@ -194,11 +200,11 @@ def _decide(action: str) -> object:
                 else:
                     result = publish.withdraw(session=session, shop=auth.shop, image=image)
                 session.flush()
-                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image.id)  # type: ignore[arg-type]
                 logger.info(
                     "merchant %s: %s %s of %s", auth.token.user_id, action, image.gid, auth.shop.domain
                 )
-                return {"result": result, "image": view.as_json() if view else None}
+                return {"result": result, "image": view.as_json(sign) if view else None}
 
         body = await asyncio.to_thread(run)
         if body is None:

@@ -5,14 +5,18 @@ Every function takes the shop and filters by it: a product or image of another s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, select
 
 from shop_app.models.core import Shop
-from shop_app.models.jobs import Job
+from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
+from shop_app.shopify.sync import plan_groups, view_label
+
+SignUrl = Callable[[str], str]  # storage key -> a signed URL the browser may fetch
 
 
 @dataclass
@@ -20,12 +24,24 @@ class ImageView:
     image: ProductImage
     job: Job | None
     approval: Approval | None = None
+    generation: Generation | None = None
 
     @property
     def generation_status(self) -> str:
         return self.job.status if self.job is not None else "not_queued"
 
-    def as_json(self) -> dict[str, Any]:
+    def model_json(self, sign_url: SignUrl | None) -> dict[str, Any] | None:
+        """Signed URLs of the finished model's files (GLB, preview PNG, splat), or None before success."""
+        gen = self.generation
+        if sign_url is None or gen is None or self.job is None or self.job.status != SUCCEEDED:
+            return None
+        return {
+            "glb_url": sign_url(gen.glb_key),
+            "preview_url": sign_url(gen.preview_key) if gen.preview_key else None,
+            "splat_url": sign_url(gen.splat_key) if gen.splat_key else None,
+        }
+
+    def as_json(self, sign_url: SignUrl | None = None) -> dict[str, Any]:
         job = self.job
         return {
             "id": self.image.id,
@@ -37,6 +53,7 @@ class ImageView:
             "height": self.image.height,
             "position": self.image.position,
             "removed": self.image.removed_at is not None,
+            "view": view_label(self.image.alt, self.image.url),
             "generation": None
             if job is None
             else {
@@ -58,6 +75,34 @@ class ImageView:
                 "model_url": self.approval.model_url,
                 "error": self.approval.publish_error,
             },
+            "model": self.model_json(sign_url),
+        }
+
+
+@dataclass
+class GroupView:
+    """Photos generated together: one photo, or the labelled views of the object (lead first)."""
+
+    images: list[ImageView]
+
+    @property
+    def lead(self) -> ImageView:
+        return self.images[0]
+
+    def as_json(self, sign_url: SignUrl | None = None) -> dict[str, Any]:
+        lead = self.lead.as_json(sign_url)
+        return {
+            "lead_image_id": self.lead.image.id,
+            "image_ids": [i.image.id for i in self.images],
+            "multi_view": len(self.images) > 1,
+            "photos": [
+                {"id": i.image.id, "url": i.image.url, "alt": i.image.alt, "view": lead_view}
+                for i in self.images
+                for lead_view in [view_label(i.image.alt, i.image.url) if len(self.images) > 1 else None]
+            ],
+            "generation": lead["generation"],
+            "approval": lead["approval"],
+            "model": lead["model"],
         }
 
 
@@ -65,8 +110,17 @@ class ImageView:
 class ProductView:
     product: Product
     images: list[ImageView]
+    groups: list[GroupView] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        if not self.groups:
+            by_image = {id(v.image): v for v in self.images}
+            self.groups = [
+                GroupView([by_image[id(image)] for image in group])
+                for group in plan_groups([v.image for v in self.images])
+            ]
+
+    def as_json(self, sign_url: SignUrl | None = None) -> dict[str, Any]:
         p = self.product
         return {
             "id": p.id,
@@ -79,7 +133,8 @@ class ProductView:
             "created_at": p.shopify_created_at.isoformat() if p.shopify_created_at else None,
             "updated_at": p.shopify_updated_at.isoformat() if p.shopify_updated_at else None,
             "deleted": p.deleted_at is not None,
-            "images": [i.as_json() for i in self.images],
+            "images": [i.as_json(sign_url) for i in self.images],
+            "groups": [g.as_json(sign_url) for g in self.groups],
         }
 
 
@@ -87,8 +142,9 @@ def _images(session: Session, shop: Shop, product_ids: list[int]) -> dict[int, l
     if not product_ids:
         return {}
     rows = session.exec(
-        select(ProductImage, Job, Approval)
+        select(ProductImage, Job, Approval, Generation)
         .join(Job, Job.id == ProductImage.job_id, isouter=True)  # type: ignore[arg-type]
+        .join(Generation, Generation.id == Job.generation_id, isouter=True)  # type: ignore[arg-type]
         .join(Approval, Approval.product_image_id == ProductImage.id, isouter=True)  # type: ignore[arg-type]
         .where(
             ProductImage.shop_id == shop.id,
@@ -98,8 +154,8 @@ def _images(session: Session, shop: Shop, product_ids: list[int]) -> dict[int, l
         .order_by(ProductImage.product_id, ProductImage.position)  # type: ignore[arg-type]
     ).all()
     out: dict[int, list[ImageView]] = {}
-    for image, job, approval in rows:
-        out.setdefault(image.product_id, []).append(ImageView(image, job, approval))
+    for image, job, approval, generation in rows:
+        out.setdefault(image.product_id, []).append(ImageView(image, job, approval, generation))
     return out
 
 
@@ -148,4 +204,5 @@ def get_image_view(*, session: Session, shop: Shop, image_id: int) -> ImageView 
     approval = session.exec(
         select(Approval).where(Approval.shop_id == shop.id, Approval.product_image_id == image.id)
     ).first()
-    return ImageView(image, job, approval)
+    generation = session.get(Generation, job.generation_id) if job is not None and job.generation_id else None
+    return ImageView(image, job, approval, generation)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +22,7 @@ from sqlmodel import Session, select
 from shop_app.jobs.queue import cancel_job, enqueue_job
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
-from shop_app.models.jobs import QUEUED, Job
+from shop_app.models.jobs import ACTIVE, QUEUED, Job
 from shop_app.models.shopify import Product, ProductImage
 
 logger = logging.getLogger(__name__)
@@ -283,39 +285,149 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
     return result
 
 
-def queue_new_content(*, session: Session, shop: Shop, product: Product) -> list[str]:
-    """Queue one generation per current image whose content has no job yet; returns the new job ids."""
-    queued = []
-    images = session.exec(
-        select(ProductImage)
-        .where(
-            ProductImage.shop_id == shop.id,
-            ProductImage.product_id == product.id,
-            ProductImage.removed_at.is_(None),  # type: ignore[union-attr]
-        )
-        .order_by(ProductImage.position)  # type: ignore[arg-type]
-    ).all()
-    for image in images:
-        if image.job_version == image.content_version:
-            continue
-        _drop_pending(session, shop, image)  # an older version still waiting is no longer wanted
-        job = enqueue_job(
-            session=session,
-            kind="generate",
-            inputs={"image_urls": [image.url]},
-            params={},
-            shop_id=shop.id,
-            idempotency_key=f"shopify-image:{image.gid}:{image.content_version}"[:255],
-            source=image.gid,
-            name=(product.title or product.handle or product.gid)[:255],
-        )
+VIEW_ORDER = ("front", "left", "back", "right")  # the engine's view order: counter-clockwise from above
+_WORDS = re.compile(r"[a-z]+")
+
+
+def view_label(alt: str | None, url: str | None) -> str | None:
+    """The view a photo shows ("front", "left", "back", "right") when its alt text or file name says so.
+
+    Only the last comma-separated part of the alt text counts ("Back to school mug, front" is a front view),
+    then the file name ("mug-left.png"); a text naming two different views names none.
+    """
+    texts = []
+    if alt:
+        texts.append(alt.rsplit(",", 1)[-1])
+    if url:
+        texts.append(urlsplit(url).path.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    for text in texts:
+        named = {word for word in _WORDS.findall(text.lower()) if word in VIEW_ORDER}
+        if len(named) == 1:
+            return named.pop()
+    return None
+
+
+def plan_groups(images: Sequence[ProductImage]) -> list[list[ProductImage]]:
+    """Split a product's current photos into generations: the labelled views of the object make ONE group
+    in the engine's order (front, then left, back, right as long as each is present; the engine reads N
+    photos as the first N views), every other photo is a group of its own. Ordered by first position."""
+    ordered = sorted(images, key=lambda i: (i.position, i.id or 0))
+    by_view: dict[str, ProductImage] = {}
+    for image in ordered:
+        label = view_label(image.alt, image.url)
+        if label is not None and label not in by_view:
+            by_view[label] = image
+    views: list[ProductImage] = []
+    for name in VIEW_ORDER:
+        if name not in by_view:
+            break
+        views.append(by_view[name])
+    if len(views) < 2:
+        views = []
+    in_group = {id(i) for i in views}
+    groups: list[list[ProductImage]] = [[i] for i in ordered if id(i) not in in_group]
+    if views:
+        groups.append(views)
+    return sorted(groups, key=lambda g: min(i.position for i in g))
+
+
+def current_images(*, session: Session, shop: Shop, product_id: int) -> list[ProductImage]:
+    return list(
+        session.exec(
+            select(ProductImage)
+            .where(
+                ProductImage.shop_id == shop.id,
+                ProductImage.product_id == product_id,
+                ProductImage.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+            .order_by(ProductImage.position)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+def group_of(*, session: Session, shop: Shop, image: ProductImage) -> list[ProductImage]:
+    """The photos generated together with `image` (itself alone for a removed or unlabelled photo);
+    the first one is the group's lead, which carries the group's approval."""
+    if image.removed_at is not None:
+        return [image]
+    for group in plan_groups(current_images(session=session, shop=shop, product_id=image.product_id)):
+        if any(member.id == image.id for member in group):
+            return group
+    return [image]
+
+
+def _group_is_current(session: Session, shop: Shop, group: list[ProductImage]) -> bool:
+    job_ids = {image.job_id for image in group}
+    if len(job_ids) != 1 or None in job_ids:
+        return False
+    if any(image.job_version != image.content_version for image in group):
+        return False
+    job = session.exec(select(Job).where(Job.id == group[0].job_id, Job.shop_id == shop.id)).first()
+    # a photo added to or removed from the group changes what the model should be made of
+    return job is not None and len((job.inputs or {}).get("image_urls") or []) == len(group)
+
+
+def queue_group(
+    *,
+    session: Session,
+    shop: Shop,
+    product: Product,
+    group: list[ProductImage],
+    priority: int = 0,
+    user_id: str | None = None,
+    merchant: bool = False,
+) -> Job:
+    """Queue one generation for `group` (its photos in view order) and point every photo of it at the job.
+    Pending generations of the photos are dropped; a merchant's request also cancels a running one."""
+    for image in group:
+        if merchant and image.job_id:
+            old = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
+            if old is not None and old.status in ACTIVE:
+                cancel_job(session, old)
+        else:
+            _drop_pending(session, shop, image)
+    if len(group) == 1:
+        key = f"shopify-image:{group[0].gid}:{group[0].content_version}"
+    else:
+        digest = hashlib.sha256("\n".join(f"{i.gid}:{i.content_version}" for i in group).encode()).hexdigest()
+        key = f"shopify-views:{group[0].gid}:{digest[:40]}"
+    job = enqueue_job(
+        session=session,
+        kind="generate",
+        inputs={"image_urls": [image.url for image in group]},
+        params={},
+        shop_id=shop.id,
+        idempotency_key=None if merchant else key[:255],
+        source=group[0].gid,
+        name=(product.title or product.handle or product.gid)[:255],
+        priority=priority,
+        user_id=user_id,
+    )
+    now = utcnow()
+    for image in group:
         image.job_id = job.id
         image.job_version = image.content_version
-        image.enqueued_at = utcnow()
+        image.enqueued_at = now
         session.add(image)
+    session.flush()
+    return job
+
+
+def queue_new_content(*, session: Session, shop: Shop, product: Product) -> list[str]:
+    """Queue one generation per photo group whose content (or membership) has no job yet; returns the new
+    job ids. A changed photo of a multi-view group re-queues the whole group."""
+    queued = []
+    images = current_images(session=session, shop=shop, product_id=product.id)  # type: ignore[arg-type]
+    for group in plan_groups(images):
+        if _group_is_current(session, shop, group):
+            continue
+        job = queue_group(session=session, shop=shop, product=product, group=group)
         queued.append(job.id)
         logger.info(
-            "queued generation %s for %s (%s) of %s", job.id, image.gid, image.content_version, shop.domain
+            "queued generation %s for %s of %s",
+            job.id,
+            ", ".join(f"{i.gid} ({i.content_version})" for i in group),
+            shop.domain,
         )
     session.flush()
     return queued

@@ -34,7 +34,13 @@ def test_first_embedded_load_exchanges_and_renders_the_shell(
     csp = resp.headers["content-security-policy"]
     assert f"frame-ancestors https://{SHOP} https://admin.shopify.com" in csp
     assert f'<meta name="shopify-api-key" content="{CLIENT_ID}">' in resp.text
-    assert "https://cdn.shopify.com/shopifycloud/app-bridge.js" in resp.text
+    # against the devstore, App Bridge and Polaris are its offline stand-ins (cdn.shopify.com cannot load)
+    assert f'<script src="{devstore.admin_base}/cdn/shopifycloud/app-bridge.js">' in resp.text
+    assert f'<script src="{devstore.admin_base}/cdn/shopifycloud/polaris.js">' in resp.text
+    assert "cdn.shopify.com" not in resp.text
+    for script in ("/cdn/shopifycloud/app-bridge.js", "/cdn/shopifycloud/polaris.js"):
+        served = devstore.client.get(f"{devstore.admin_base}{script}")
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"]
 
     shop = _shop(running_app)
     assert shop is not None and shop.installed_at is not None
@@ -119,8 +125,34 @@ def test_shell_lists_the_shops_products_and_their_generation(
     assert devstore.wait_for_webhooks(timeout=10)
     page = open_embedded(devstore, running_app, SHOP)
     assert page.status_code == 200
-    assert "Ceramic Mug" in page.text
-    assert "status-queued" in page.text
+    shell = _initial_data(page.text)
+    [product] = shell["products"]
+    assert product["title"] == "Ceramic Mug"
+    [group] = product["groups"]
+    assert group["generation"]["status"] == "queued" and group["model"] is None
+    assert group["photos"][0]["url"] == product["images"][0]["url"]
+
+
+def _initial_data(page: str) -> dict:
+    import json
+    import re
+
+    match = re.search(r'<script type="application/json" id="initial-data">(.*?)</script>', page, re.S)
+    assert match, "the shell carries its first page of products"
+    return json.loads(match.group(1))
+
+
+def test_production_loads_app_bridge_and_polaris_from_shopify() -> None:
+    from shop_app.routes.embedded import shopify_scripts
+
+    assert shopify_scripts(None) == {
+        "app_bridge": "https://cdn.shopify.com/shopifycloud/app-bridge.js",
+        "polaris": "https://cdn.shopify.com/shopifycloud/polaris.js",
+    }
+    assert (
+        shopify_scripts("http://127.0.0.1:8700/")["polaris"]
+        == "http://127.0.0.1:8700/cdn/shopifycloud/polaris.js"
+    )
 
 
 def _embedded_params(devstore: DevstoreServer, app: RunningApp) -> list[tuple[str, str]]:
