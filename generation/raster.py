@@ -85,14 +85,18 @@ def rasterize(
     pix = torch.cat(pix_l)
     zz = torch.cat(z_l)
     fidx = torch.cat(f_l)
-    # nearest fragment per pixel: sort by depth, then (stable) by pixel; fragments are generated in a fixed
-    # order, so equal depths resolve the same way on every run
-    o = torch.argsort(zz, stable=True)
-    o = o[torch.argsort(pix[o], stable=True)]
-    ps = pix[o]
-    first = torch.ones_like(ps, dtype=torch.bool)
-    first[1:] = ps[1:] != ps[:-1]
-    win = o[first]
+    # nearest fragment per pixel: the smallest depth wins, ties go to the last generated fragment; both are
+    # scatter reductions, which are deterministic (fragments are generated in a fixed order)
+    n_pix = height * width
+    zmin = torch.full((n_pix,), float("inf"), dtype=zz.dtype, device=dev).scatter_reduce(
+        0, pix, zz, reduce="amin", include_self=True
+    )
+    cand = zz <= zmin[pix]
+    order = torch.arange(pix.numel(), device=dev)
+    best = torch.full((n_pix,), -1, dtype=torch.long, device=dev).scatter_reduce(
+        0, pix[cand], order[cand], reduce="amax", include_self=True
+    )
+    win = best[best >= 0]
     face_id[pix[win]] = fidx[win]
     bary[pix[win]] = torch.cat(b_l)[win]
     zbuf[pix[win]] = zz[win]

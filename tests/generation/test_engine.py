@@ -67,6 +67,7 @@ def test_can_cross_section_is_round_not_square(can_result):
 
 def test_box_keeps_its_corners(engine, box_photos):
     res = engine.generate(box_photos, params=SMALL)
+    assert res.stats["faces"] <= SMALL.face_limit and res.stats["watertight"], "flat faces still decimate"
     mesh = _mesh(res.glb)
     lo, hi = mesh.bounds
     mid = (lo[1] + hi[1]) / 2
