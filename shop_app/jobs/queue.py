@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import bindparam, func, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from shop_app.db import begin_immediate, session_scope
 from shop_app.jobs.params import InvalidJobRequest, input_hash_for_keys, normalize_inputs, normalize_params
-from shop_app.models.base import utcnow
+from shop_app.models.base import UTCDateTime, utcnow
 from shop_app.models.jobs import (
     ACTIVE,
     CANCELED,
@@ -384,9 +384,16 @@ def complete_job(
         job.error_retryable = None
         _touch(job, now, "completed (stored result reused)" if cached else "completed")
         session.add(job)
-        if not cached and elapsed is not None:
-            _record_duration(session, job.kind, elapsed, now)
-        return job
+    if not cached and elapsed is not None:
+        # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
+        # for the rest of the completion. A lost sample only makes the ETA slightly staler.
+        try:
+            with session_scope(engine) as session:
+                begin_immediate(session)
+                _record_duration(session, job.kind, elapsed, now)
+        except SQLAlchemyError as err:
+            logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
+    return job
 
 
 def _record_duration(session: Session, kind: str, seconds: float, now: datetime) -> None:
@@ -662,17 +669,36 @@ def get_job(session: Session, job_id: str) -> Job | None:
 # ------------------------------------------------------------------------------ position, ETA, workers
 
 
+# Plain SQL, compiled once: this runs on every poll of every waiting job.
+_POSITION_SQL = text(
+    "SELECT count(*) FROM job WHERE status = 'queued' AND (priority > :p OR (priority = :p AND "
+    "(created_at < :c OR (created_at = :c AND id < :id))))"
+).bindparams(bindparam("c", type_=UTCDateTime()))
+
+
 def queue_position(session: Session, job: Job) -> int | None:
     """How many queued jobs the claim would take before this one (0 = next); None unless queued."""
     if job.status != QUEUED:
         return None
-    ahead = or_(
-        Job.priority > job.priority,
-        and_(Job.priority == job.priority, Job.created_at < job.created_at),
-        and_(Job.priority == job.priority, Job.created_at == job.created_at, Job.id < job.id),
+    return int(
+        session.execute(_POSITION_SQL, {"p": job.priority, "c": job.created_at, "id": job.id}).scalar_one()
     )
-    count = session.exec(select(func.count()).select_from(Job).where(Job.status == QUEUED, ahead)).one()
-    return int(count)
+
+
+# Live workers and the moving average are the same for every job; polls read them at most once a second.
+_SHARED_TTL_S = 1.0
+_shared_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def _cached(session: Session, name: str, compute: Any) -> Any:
+    key = (str(session.get_bind().url), name)
+    hit = _shared_cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _SHARED_TTL_S:
+        return hit[1]
+    value = compute()
+    _shared_cache[key] = (now, value)
+    return value
 
 
 def live_workers(session: Session, *, now: datetime | None = None) -> int:
@@ -695,10 +721,18 @@ class QueueEstimate:
     ewma_s: float | None
 
 
-def estimate(session: Session, job: Job, *, now: datetime | None = None) -> QueueEstimate:
-    now = now or utcnow()
-    workers = live_workers(session, now=now)
-    ewma = kind_ewma(session, job.kind)
+def estimate(
+    session: Session, job: Job, *, now: datetime | None = None, fresh: bool = False
+) -> QueueEstimate:
+    """Position and ETA. Live workers and the average come from a 1 s cache unless `fresh`."""
+    if now is not None or fresh:
+        now = now or utcnow()
+        workers = live_workers(session, now=now)
+        ewma = kind_ewma(session, job.kind)
+    else:
+        now = utcnow()
+        workers = _cached(session, "live_workers", lambda: live_workers(session))
+        ewma = _cached(session, f"ewma:{job.kind}", lambda: kind_ewma(session, job.kind))
     position = queue_position(session, job)
     eta: float | None = None
     if job.status in TERMINAL:
@@ -747,6 +781,7 @@ def register_worker(
     import socket
 
     with session_scope(engine) as session:
+        begin_immediate(session)
         row = session.get(JobWorker, worker_id)
         now = utcnow()
         if row is None:
@@ -764,6 +799,7 @@ def register_worker(
 
 def unregister_worker(engine: Engine, *, worker_id: str) -> None:
     with session_scope(engine) as session:
+        begin_immediate(session)
         row = session.get(JobWorker, worker_id)
         if row is not None:
             session.delete(row)

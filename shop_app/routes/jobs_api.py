@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hmac
 import io
 import json
 import logging
@@ -14,15 +15,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from shop_app.apikeys import find_api_key, key_has_scope
-from shop_app.db import session_scope
+from shop_app.apikeys import KEY_PREFIX, hash_key, key_has_scope
+from shop_app.db import begin_immediate, session_scope
 from shop_app.errors import (
     AuthenticationRequired,
     Conflict,
@@ -56,6 +58,7 @@ T = TypeVar("T")
 MAX_BATCH_FILES = 25
 PAGE_DEFAULT, PAGE_MAX = 20, 50
 SSE_POLL_S = 0.5
+LAST_USED_EVERY_S = 60
 PARAM_FIELDS = (
     "prompt",
     "resolution",
@@ -87,12 +90,36 @@ def authenticate(session: Session, request: Request, scope: str = "jobs") -> Api
             "an API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>' "
             "(create one with: nu3d apikey create)"
         )
-    key = find_api_key(session=session, presented=presented)
+    key = None
+    if presented.startswith(KEY_PREFIX) and len(presented) <= 200:
+        digest = hash_key(presented)
+        key = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
+        if key is not None and (key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest)):
+            key = None
     if key is None:
         raise AuthenticationRequired("the API key is not valid (unknown or revoked)", code="INVALID_API_KEY")
     if not key_has_scope(key, scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope", code="INVALID_API_KEY")
+    _note_key_use(session, request, key)
     return key
+
+
+def _note_key_use(session: Session, request: Request, key: ApiKey) -> None:
+    # last_used_at is refreshed at most once a minute: writing it on every poll would turn each GET into a
+    # write that all requests with this key queue behind. Reads do it in their own short transaction;
+    # a request that already holds the write lock does it in its own transaction.
+    now = utcnow()
+    if key.last_used_at is not None and (now - key.last_used_at).total_seconds() < LAST_USED_EVERY_S:
+        return
+    if session.info.get("write"):
+        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))  # type: ignore[arg-type]
+        return
+    try:
+        with session_scope(request.state.db) as session:
+            begin_immediate(session)
+            session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))  # type: ignore[arg-type]
+    except SQLAlchemyError as err:
+        logger.warning("could not record the use of API key #%s: %s", key.id, str(err).splitlines()[0])
 
 
 def _is_admin(key: ApiKey) -> bool:
@@ -107,11 +134,17 @@ def _owned_job(session: Session, key: ApiKey, job_id: str) -> Job:
     return job
 
 
-async def in_db(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work` with a session (one transaction) in the thread pool."""
+async def in_db(request: Request, work: Callable[[Session], T], *, write: bool = False) -> T:
+    """Run `work` with a session (one transaction) in the thread pool.
+
+    `write=True` takes SQLite's write lock first (BEGIN IMMEDIATE): a transaction that reads and then writes
+    would otherwise fail with "database is locked" when another writer got in between."""
 
     def run() -> T:
         with session_scope(request.state.db) as session:
+            if write:
+                begin_immediate(session)
+                session.info["write"] = True
             return work(session)
 
     return await run_in_threadpool(run)
@@ -254,7 +287,7 @@ async def create_job(request: Request) -> Response:
             raise _invalid(err) from None
         return _snapshot(request, session, job), False, job
 
-    snapshot, replayed, job = await in_db(request, work)
+    snapshot, replayed, job = await in_db(request, work, write=True)
     headers = {"Location": snapshot["urls"]["get"], **_job_headers(job)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -365,7 +398,7 @@ async def cancel(request: Request) -> Response:
         outcome = queue.cancel_job(session, job)
         return outcome, _snapshot(request, session, job)
 
-    outcome, snapshot = await in_db(request, work)
+    outcome, snapshot = await in_db(request, work, write=True)
     _notify(request, job_id)
     messages = {
         queue.CANCELED_NOW: "The job was canceled before it started.",
@@ -397,7 +430,7 @@ async def retry(request: Request) -> Response:
             raise Conflict(str(err), code="INVALID_STATE", details={"status": job.status}) from None
         return _snapshot(request, session, job)
 
-    snapshot = await in_db(request, work)
+    snapshot = await in_db(request, work, write=True)
     _notify(request, job_id)
     return JSONResponse(snapshot, status_code=202)
 
@@ -429,7 +462,7 @@ async def update_job(request: Request) -> Response:
         session.flush()
         return _snapshot(request, session, job)
 
-    snapshot = await in_db(request, work)
+    snapshot = await in_db(request, work, write=True)
     _notify(request, job_id)
     return JSONResponse(snapshot)
 
@@ -451,7 +484,7 @@ async def delete_job(request: Request) -> Response:
         except queue.InvalidTransition as err:
             raise Conflict(str(err), code="INVALID_STATE") from None
 
-    orphaned = await in_db(request, work)
+    orphaned = await in_db(request, work, write=True)
     storage = request.state.storage
 
     def purge() -> int:
@@ -651,7 +684,7 @@ async def create_batch(request: Request) -> Response:
             },
         }
 
-    return JSONResponse(await in_db(request, work), status_code=202)
+    return JSONResponse(await in_db(request, work, write=True), status_code=202)
 
 
 def _owned_batch(session: Session, key: ApiKey, batch_id: str) -> JobBatch:

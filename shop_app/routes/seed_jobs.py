@@ -170,9 +170,9 @@ def _seed_job(session: Session, job_id: str) -> Job:
     return job
 
 
-async def _run(request: Request, work: Any) -> Any:
+async def _run(request: Request, work: Any, *, write: bool = False) -> Any:
     try:
-        return await in_db(request, work)
+        return await in_db(request, work, write=write)
     except SeedError:
         raise
     except AppError as err:
@@ -244,7 +244,7 @@ async def create_job(request: Request) -> Response:
             raise SeedError(str(err), details=f"field: {err.field}" if err.field else None) from None
         return job, queue.estimate(session, job).eta_s
 
-    job, eta = await _run(request, work)
+    job, eta = await _run(request, work, write=True)
     return JSONResponse(
         {
             "success": True,
@@ -385,7 +385,7 @@ async def update_job(request: Request) -> Response:
         session.flush()
         return {"success": True, "job": job_body(request, session, job)}
 
-    result = await _run(request, work)
+    result = await _run(request, work, write=True)
     events = getattr(request.state, "job_events", None)
     if events is not None:
         events.notify(job_id)

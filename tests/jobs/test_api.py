@@ -246,3 +246,21 @@ def test_seed002_status_view(client, auth) -> None:  # noqa: ANN001
     assert body["job"]["status"] == "WAIT" and body["job"]["state"] == "waiting"
     assert (body["queue"]["position"], body["queue"]["jobs_ahead"]) == (2, 1)
     assert a["id"] != b["id"]
+
+
+def test_key_use_is_recorded_on_reads_and_writes(client, db) -> None:  # noqa: ANN001
+    from sqlmodel import select
+
+    from shop_app.db import session_scope
+    from shop_app.models import ApiKey
+
+    def last_used(name: str):  # noqa: ANN202
+        with session_scope(db) as session:
+            return session.exec(select(ApiKey.last_used_at).where(ApiKey.name == name)).one()
+
+    writer = {"X-API-Key": make_key(db, "jobs", name="writer")}
+    assert client.post("/api/v1/jobs", files=files_for(1), headers=writer).status_code == 202
+    assert last_used("writer") is not None
+    reader = {"X-API-Key": make_key(db, "jobs", name="reader")}
+    assert client.get("/api/v1/jobs", headers=reader).status_code == 200
+    assert last_used("reader") is not None

@@ -239,7 +239,7 @@ def test_dedupe_completes_same_input_from_the_stored_result(db: Engine) -> None:
 def test_position_and_eta_follow_the_claim_order(db: Engine) -> None:
     jobs = [enqueue(db) for _ in range(3)]
     with session_scope(db) as session:
-        est = estimate(session, get_job(session, jobs[2].id))
+        est = estimate(session, get_job(session, jobs[2].id), fresh=True)
         assert est.position == 2 and est.eta_s is None  # no live worker, no measurement yet
     # One measured run of ~2 s and two live workers.
     first = claim_job(db, worker_id="w", lease_s=30)
@@ -253,6 +253,6 @@ def test_position_and_eta_follow_the_claim_order(db: Engine) -> None:
     register_worker(db, worker_id="a", device="cpu")
     register_worker(db, worker_id="b", device="cpu")
     with session_scope(db) as session:
-        est = estimate(session, get_job(session, jobs[2].id))
+        est = estimate(session, get_job(session, jobs[2].id), fresh=True)
         assert est.position == 1 and est.live_workers == 2
         assert est.eta_s == pytest.approx(1 * 2.0 / 2 + 2.0, abs=0.5)
