@@ -5,8 +5,9 @@ Frame: +Y up, the rotation axis of the turntable is the Y axis, the camera looks
 counter-clockwise seen from above, starting at the front (+Z): position
 ``(cos e sin a, sin e, cos e cos a)``. Pixels: x right, y down, pixel centres at i + 0.5, principal point
 (cx, cy), square pixels with focal length ``focal`` (pixels). Studio photos do not say their elevation or
-field of view, so they are estimated from the ellipse of a round product's base where possible and otherwise
-taken from the engine's prior (10 deg elevation, 30 deg field of view).
+field of view; the engine uses its prior (10 deg elevation, 30 deg field of view). The reconstruction is
+robust to moderate errors in both (see bench/README.md); the base's front rim gives the depth of a product
+seen in one photo (``base_depth_ratio``).
 """
 
 from __future__ import annotations
@@ -101,72 +102,6 @@ class Rig:
             round(self.height * s),
             self.azimuths,
         )
-
-
-@dataclass
-class BaseArc:
-    """The shape of a silhouette's bottom outline: an arc (1 - |t|^p)^(1/p) of depth ``depth`` px."""
-
-    p: float  # superellipse exponent; inf for a straight (flat-on) base
-    depth: float  # pixels
-    half_width: float  # pixels
-    center_x: float
-    row: float  # row of the arc's ends (the base's widest points)
-    residual: float
-
-
-_P_CHOICES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0, 30.0)
-
-
-def base_arc(mask: np.ndarray, soft: np.ndarray | None = None) -> BaseArc | None:
-    """Fit the bottom outline of a silhouette (rows increase downwards)."""
-    rows = np.nonzero(mask.any(1))[0]
-    if len(rows) < 8:
-        return None
-    top, bot = int(rows[0]), int(rows[-1])
-    band0 = max(top, bot - max(4, int(0.2 * (bot - top + 1))))
-    band = mask[band0 : bot + 1]
-    cols = np.nonzero(band.any(0))[0]
-    if len(cols) < 8:
-        return None
-    ul, ur = cols[0], cols[-1] + 1
-    uc, hw = (ul + ur) / 2, (ur - ul) / 2
-    u = np.arange(ul, ur)
-    t = (u + 0.5 - uc) / hw
-    sel = np.abs(t) <= 0.8
-    src = soft if soft is not None else mask.astype(np.float32)
-    cov = np.clip(src[band0 : bot + 2, ul:ur], 0, 1)
-    yb = band0 + cov.sum(0)
-    t, yb = t[sel], yb[sel]
-    if len(t) < 6:
-        return None
-    best = None
-    for p in _P_CHOICES:
-        g = (1 - np.abs(t) ** p) ** (1 / p)
-        a = np.stack([np.ones_like(g), g], 1)
-        coef, *_ = np.linalg.lstsq(a, yb, rcond=None)
-        res = float(np.sqrt(np.mean((a @ coef - yb) ** 2)))
-        if best is None or res < best[2] - 1e-9:
-            best = (p, coef, res)
-    p, (y0, depth), res = best
-    if depth < max(0.8, 0.02 * hw):
-        p, depth = math.inf, max(0.0, float(depth))
-    return BaseArc(
-        p=float(p), depth=float(depth), half_width=float(hw), center_x=float(uc), row=float(y0), residual=res
-    )
-
-
-def estimate_elevation(arcs: list[BaseArc | None], rig: Rig) -> float | None:
-    """Elevation (degrees) from round bases: the base ellipse's minor/major ratio is sin(viewing angle)."""
-    est = []
-    for arc in arcs:
-        if arc is None or not (1.5 <= arc.p <= 3.0) or arc.half_width < 10:
-            continue
-        e_base = math.asin(min(0.95, arc.depth / arc.half_width))
-        est.append(e_base - math.atan((arc.row - rig.cy) / rig.focal))
-    if not est:
-        return None
-    return math.degrees(float(np.median(est)))
 
 
 def base_depth_ratio(mask: np.ndarray, soft: np.ndarray | None, rig: Rig) -> float | None:

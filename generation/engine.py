@@ -22,7 +22,7 @@ import trimesh
 from scipy import ndimage
 
 from . import export
-from .cameras import Rig, base_arc, base_depth_ratio, estimate_elevation
+from .cameras import Rig, base_depth_ratio
 from .config import EngineConfig, GenerationParams
 from .errors import DeviceUnavailable, GenerationCanceled, InconsistentViews
 from .geometry import apply_priors, carve, extract_mesh
@@ -194,8 +194,6 @@ class Engine:
         rig = Rig.turntable(
             n, elevation_deg=cfg.default_elevation_deg, fov_deg=cfg.default_fov_deg, width=ww, height=wh
         )
-        arcs = [base_arc(s.mask, s.soft) for s in segs]
-        elev_est = estimate_elevation(arcs, rig)
         elevation = cfg.default_elevation_deg
         carve_masks = list(masks)
         single = n <= 2
@@ -328,7 +326,6 @@ class Engine:
             "device": str(dev),
             "views": n,
             "elevation_deg": round(math.degrees(rig.elevation), 3),
-            "elevation_estimate_deg": None if elev_est is None else round(elev_est, 3),
             "fov_deg": round(rig.fov_deg, 3),
             "shape_prior": prior_name,
             "cross_section_exponent": None if not math.isfinite(info.p_used) else info.p_used,
