@@ -99,7 +99,14 @@ def bake(
         zrig = rig.scaled(zs)
         zx, zy, zz = zrig.project(vt, k)
         _, _, zbuf = rasterize(torch.stack([zx, zy], 1), zz, ft, zrig.width, zrig.height)
-        px, py, pz = rig.project(pos, k)
+        r, c = rig.pose(k)
+        cam_c = torch.as_tensor(c, dtype=torch.float32, device=device)
+        cos_all = (nrm * F.normalize(cam_c - pos, dim=1)).sum(1)
+        sel = (cos_all > 0.02).nonzero().view(-1)  # only texels facing this photo can take colour from it
+        if sel.numel() == 0:
+            continue
+        p_sel = pos[sel]
+        px, py, pz = rig.project(p_sel, k)
         gx = px / w * 2 - 1
         gy = py / h * 2 - 1
         grid = torch.stack([gx, gy], -1).view(1, 1, -1, 2)
@@ -107,22 +114,18 @@ def bake(
             _min_pool(zbuf)[None, None], grid, mode="nearest", padding_mode="border", align_corners=False
         ).view(-1)
         visible = (pz <= zb + 0.01 * extent) & (gx.abs() < 1) & (gy.abs() < 1)
-        r, c = rig.pose(k)
-        cam_c = torch.as_tensor(c, dtype=torch.float32, device=device)
-        vdir = F.normalize(cam_c - pos, dim=1)
-        cos = (nrm * vdir).sum(1).clamp_min(0)
         inner = ndimage.distance_transform_edt(mask).astype(np.float32)
         inner_t = torch.as_tensor(inner, device=device)[None, None]
         edge_w = F.grid_sample(
             inner_t, grid, mode="bilinear", padding_mode="zeros", align_corners=False
         ).view(-1)
         edge_w = (edge_w * (w / mask.shape[1]) / 3.0).clamp(0, 1)  # 3 photo pixels from the silhouette edge
-        wk = cos**4 * edge_w * visible.float() * (1.0 if view_weights is None else view_weights[k])
+        wk = cos_all[sel] ** 4 * edge_w * visible.float() * (1.0 if view_weights is None else view_weights[k])
         img_t = torch.as_tensor(np.array(img, dtype=np.float32), device=device).permute(2, 0, 1)[None]
         col = F.grid_sample(img_t, grid, mode="bilinear", padding_mode="border", align_corners=False)
         col = col.view(3, -1).T
-        acc += col * wk[:, None]
-        wsum += wk
+        acc.index_add_(0, sel, col * wk[:, None])
+        wsum.index_add_(0, sel, wk)
     tex = torch.zeros((t * t, 3), dtype=torch.float32, device=device)
     good = torch.zeros(t * t, dtype=torch.bool, device=device)
     cov_idx = covered.view(-1).nonzero().view(-1)
