@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -198,3 +199,23 @@ def test_postgres_restart_mid_run(
     assert set(statuses(db, ids).values()) == {"succeeded"}, workers.logs()
     # The web app recovers too: its pool replaces dead connections (pre-ping).
     assert app_client.get("/health/ready").status_code == 200
+
+
+def test_worker_cli_refuses_bad_options() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))}
+    bad = subprocess.run(
+        [sys.executable, "-m", "shop_app.cli", "worker", "--concurrency", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--concurrency must be between 1 and 64" in bad.stderr
+    help_ = subprocess.run(
+        [sys.executable, "-m", "shop_app.cli", "worker", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert help_.returncode == 0 and "--device" in help_.stdout and "--concurrency" in help_.stdout
