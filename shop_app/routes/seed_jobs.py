@@ -27,7 +27,7 @@ from shop_app.jobs.intake import read_uploads
 from shop_app.jobs.params import InvalidJobRequest
 from shop_app.jobs.views import SEED000_STATUS, STATUS_ALIASES, iso_ms, result_urls
 from shop_app.models.base import utcnow
-from shop_app.models.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
+from shop_app.models.jobs import FAILED, RUNNING, SUCCEEDED, Generation, Job
 from shop_app.routes.jobs_api import in_db, presented_key
 
 logger = logging.getLogger(__name__)
@@ -399,4 +399,4 @@ routes: list[BaseRoute] = [
     Route("/store/threed-jobs/{job_id}", update_job, methods=["POST"]),
 ]
 
-__all__ = ["routes", "SeedError", "seed_rate_limit_body", "QUEUED"]
+__all__ = ["routes", "SeedError", "seed_rate_limit_body"]
