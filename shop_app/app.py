@@ -51,7 +51,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 "http": http,
                 "shopify": make_shopify_services(settings, db, http),
                 "job_events": job_events,
-                "readiness_checks": {"database": health.database_check, "storage": health.storage_check},
+                "readiness_checks": {
+                    "database": health.database_check,
+                    "storage": health.storage_check,
+                    "queue": jobs_api.queue_check,
+                },
             }
             logger.info("nu3d web app started (database=%s, storage=%r)", db.url.get_backend_name(), store)
             try:

@@ -14,7 +14,7 @@ def test_health_and_ready(app_client: TestClient) -> None:
     assert app_client.get("/health").json() == {"status": "healthy"}
     resp = app_client.get("/health/ready")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
+    assert resp.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok", "queue": "ok"}}
 
 
 def test_ready_names_the_failing_storage(settings, tmp_path: Path) -> None:  # noqa: ANN001
@@ -38,7 +38,7 @@ def test_ready_names_the_failing_database(make_settings) -> None:  # noqa: ANN00
     with TestClient(create_app(settings)) as client:
         resp = client.get("/health/ready")
     assert resp.status_code == 503
-    assert resp.json()["failing"] == ["database"]
+    assert resp.json()["failing"] == ["database", "queue"]
     assert resp.json()["checks"]["database"].startswith("error:")
 
 
