@@ -22,7 +22,7 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable and is safe to print."""
 
 
-def _env_name(field_name: str, model: type[BaseSettings]) -> str:
+def env_var_name(field_name: str, model: type[BaseSettings]) -> str:
     for field in model.model_fields.values():
         if isinstance(field.validation_alias, AliasChoices) and field_name in field.validation_alias.choices:
             return field_name
@@ -36,7 +36,7 @@ def _env_name(field_name: str, model: type[BaseSettings]) -> str:
 def _explain(err: ValidationError, model: type[BaseSettings]) -> ConfigError:
     problems = []
     for item in err.errors():
-        name = _env_name(str(item["loc"][0]), model) if item["loc"] else "settings"
+        name = env_var_name(str(item["loc"][0]), model) if item["loc"] else "settings"
         if item["type"] == "missing":
             problems.append(f"{name} is required but not set (environment or .env)")
         else:
@@ -184,7 +184,7 @@ def _load(model: type[T], environ: dict[str, str] | None, env_file: str | None) 
         # An explicit mapping: read it instead of os.environ (and no .env), for tests and tools.
         values = {}
         for name in model.model_fields:
-            key = _env_name(name, model)
+            key = env_var_name(name, model)
             alt = f"NU3D_{name}".upper()
             if key in environ:
                 values[name] = environ[key]
