@@ -239,7 +239,9 @@ class Engine:
         p_override = None
         if prior_name is not None:
             p_override = _PRIORS[prior_name][1]
-        info = apply_priors(vol, rig.elevation, p_override=p_override)
+        info = apply_priors(
+            vol, rig.elevation, p_override=p_override, p_fallback=_round_fallback(carve_masks)
+        )
 
         st.start("mesh", 45)
         # marching cubes near 160 cells a side is plenty for <= 40k faces; the carve keeps full resolution
@@ -340,6 +342,27 @@ class Engine:
         if progress_done := st.progress:
             progress_done("done", 100.0)
         return GenerationResult(glb=glb, splat_ply=splat, preview_png=preview, metadata=metadata, stats=stats)
+
+
+def _round_fallback(masks: list[np.ndarray]) -> float | None:
+    """2.0 (round) when every view shows the same mirror-symmetric silhouette, as a surface of revolution does."""
+    if len(masks) < 2:
+        return None
+    widths = []
+    for m in masks:
+        cols = np.nonzero(m.any(0))[0]
+        if len(cols) < 4:
+            return None
+        cx = (cols[0] + cols[-1] + 1) / 2
+        if float((m & _mirror(m, cx)).sum() / max(1, (m | _mirror(m, cx)).sum())) < 0.95:
+            return None
+        widths.append(m.sum(1).astype(np.float64))
+    ref = widths[0]
+    rows = ref > 0
+    for w in widths[1:]:
+        if np.abs(w[rows] - ref[rows]).mean() > 0.04 * ref[rows].mean():
+            return None
+    return 2.0
 
 
 def _largest_component(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -192,7 +192,9 @@ class ShapeInfo:
     p_used: float
 
 
-def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = None) -> ShapeInfo:
+def apply_priors(
+    vol: Volume, elevation: float, *, p_override: float | None = None, p_fallback: float | None = None
+) -> ShapeInfo:
     """Cut the floor/lid pyramids and intersect slices with the inscribed superellipse (in place)."""
     f = vol.field
     occ = (f < 0).cpu().numpy()
@@ -218,6 +220,10 @@ def apply_priors(vol: Volume, elevation: float, *, p_override: float | None = No
     if 1.4 <= p_base <= 3.2:
         p_base = 2.0  # round within the estimator's noise: a surface of revolution (or an oval)
     p = p_override if p_override is not None else p_base
+    if p_override is None and p_fallback is not None and (nb < 2 or p_base <= 6.0):
+        # no floor pyramid to read (camera at the product's height), or a roundish one while every view shows
+        # the same symmetric silhouette: trust the caller's surface-of-revolution guess
+        p = p_fallback
     y = torch.arange(f.shape[1], device=f.device, dtype=f.dtype) * vol.voxel
     if nb > 0:
         floor_j = rows[nb]
