@@ -84,20 +84,19 @@ def _in_thread(func: Callable[..., object], *args: object) -> object:
         return pool.submit(func, *args).result()
 
 
-def _product_row_id(app: RunningApp) -> int:
-    with session_scope(app.db) as session:
-        return session.exec(select(ProductImage)).one().product_id
-
-
 def test_merchant_sees_the_model_approves_it_and_it_reaches_the_product(
     devstore: DevstoreServer, running_app: RunningApp, browser: object
 ) -> None:
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200  # install (token exchange)
     product = devstore.create_product(SHOP, title="Ceramic Mug", images=[png(size=32)])
+    waiting = devstore.create_product(SHOP, title="Tin Can", images=[png((0, 90, 200), size=32)])
     assert devstore.wait_for_webhooks(timeout=10)
     with session_scope(running_app.db) as session:
-        image_id = session.exec(select(ProductImage)).one().id
+        by_product = {i.gid: i for i in session.exec(select(ProductImage)).all()}
+        image_id = by_product[product["images"][0]["admin_graphql_api_id"]].id
+        waiting_image = by_product[waiting["images"][0]["admin_graphql_api_id"]]
+        waiting_id, waiting_job = waiting_image.id, waiting_image.job_id
     assert image_id is not None
     glb_key, _ = _complete_generation(running_app, image_id)
 
@@ -116,11 +115,22 @@ def test_merchant_sees_the_model_approves_it_and_it_reaches_the_product(
     app_frame = page.frame_locator("iframe")
     card = app_frame.locator(f'[data-group="{image_id}"]')
     card.wait_for(timeout=20_000)
-    assert (
-        "Ceramic Mug"
-        in app_frame.locator(f'[data-product-id="{product and ""}"], .product').first.inner_text()
-    )
+    assert app_frame.locator(".product", has=card).locator("h3").inner_text().startswith("Ceramic Mug")
     assert card.locator("[data-role=generation]").inner_text() == "model ready"
+
+    # A queued generation shows its state; progress written by the worker appears on the next poll, no reload.
+    waiting_card = app_frame.locator(f'[data-group="{waiting_id}"]')
+    assert waiting_card.locator("[data-role=generation]").inner_text() == "queued"
+    shell = next(f for f in page.frames if f.url.startswith(running_app.url))
+    shell.evaluate("() => { window.__sameDocument = true; }")
+    with session_scope(running_app.db) as session:
+        job = session.get(Job, waiting_job)
+        assert job is not None
+        job.status, job.progress, job.stage = "running", 40, "mesh"
+        session.add(job)
+    waiting_card.locator("[data-role=stage]", has_text="mesh · 40%").wait_for(timeout=15_000)
+    assert waiting_card.locator("[data-role=generation]").inner_text() == "generating"
+    assert shell.evaluate("() => window.__sameDocument === true")
 
     # The preview PNG is drawn and the viewer loads the GLB from a signed storage URL.
     preview = card.locator("img.preview")
