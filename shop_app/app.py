@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
 from shop_app.db import make_engine
-from shop_app.errors import EXCEPTION_HANDLERS
+from shop_app.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.ratelimit import RateLimitMiddleware, RateRule, storage_uri
 from shop_app.request_context import RequestIdMiddleware
@@ -93,7 +93,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         if rule.limit
     ]
     middleware = [
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
         Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
     ]

@@ -181,11 +181,14 @@ def _cmd_apikey_create(args: argparse.Namespace) -> int:
 
 def preflight(settings: Settings) -> None:
     """Fail fast, in one line, on settings that would only break once the server runs."""
-    from shop_app.db import make_engine
+    from shop_app import migrate
     from shop_app.storage import make_storage
 
-    make_engine(settings).dispose()
     make_storage(settings)
+    try:
+        migrate.check_at_head(settings)
+    except migrate.MigrationError as err:
+        raise CliError(str(err)) from None
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -121,7 +121,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:  # noqa
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _unhandled(request: Request, exc: Exception) -> Response:
+async def unhandled_error_response(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = {
         "detail": {
@@ -136,5 +136,5 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     AppError: _app_error,
     HTTPException: _http_exception,
-    Exception: _unhandled,
+    Exception: unhandled_error_response,
 }

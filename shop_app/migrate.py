@@ -52,3 +52,31 @@ def _safe_url(settings: DatabaseSettings) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def check_at_head(settings: DatabaseSettings) -> None:
+    """Raise MigrationError unless the database answers and is migrated to this code's head revision.
+
+    Processes call it at start-up so an unreachable or unmigrated database is a one-line error, not a
+    stream of failing requests.
+    """
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from shop_app.db import make_engine
+
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        raise MigrationError(f"cannot reach the database ({_safe_url(settings)}): {reason}") from None
+    finally:
+        engine.dispose()
+    expected = set(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
+    if current != expected:
+        at = ", ".join(sorted(current)) or "an empty schema"
+        raise MigrationError(
+            f"the database is at {at} but this version needs {', '.join(sorted(expected))}; run 'nu3d db upgrade'"
+        )

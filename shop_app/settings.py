@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,20 @@ def _explain(err: ValidationError, model: type[BaseSettings]) -> ConfigError:
     return ConfigError("; ".join(problems))
 
 
+def mask_url_password(url: str) -> str:
+    """`scheme://user:***@host/...`: URLs may carry credentials, which must not reach logs or reprs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+_URL_FIELDS = frozenset({"database_url", "redis_url", "storage_url", "s3_endpoint_url"})
+
+
 class DatabaseSettings(BaseSettings):
     """What the database commands (`nu3d db ...`) need: no secrets."""
 
@@ -65,6 +79,12 @@ class DatabaseSettings(BaseSettings):
         if scheme in {"sqlite", "sqlite+pysqlite"}:
             return value
         raise ValueError(f"unsupported database scheme {scheme!r}; use sqlite:/// or postgresql://")
+
+    def __repr_args__(self):  # noqa: ANN204 - pydantic's signature
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                value = mask_url_password(value)
+            yield name, value
 
     @property
     def is_sqlite(self) -> bool:

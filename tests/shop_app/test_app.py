@@ -91,3 +91,28 @@ def test_json_log_lines() -> None:
     assert line["message"] == "hello world"
     assert line["request_id"] == "-"
     assert line["level"] == "INFO"
+
+
+def test_unhandled_error_keeps_the_request_id(settings, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+    from starlette.routing import Route
+
+    from shop_app.logconfig import RequestIdFilter
+
+    async def boom(request):  # noqa: ANN001, ANN202
+        raise RuntimeError("kaboom")
+
+    app = create_app(settings)
+    app.router.routes.append(Route("/boom", boom))
+    caplog.handler.addFilter(RequestIdFilter())
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+        resp = client.get("/boom", headers={"X-Request-ID": "req-500"})
+    assert resp.status_code == 500
+    assert resp.headers["x-request-id"] == "req-500"
+    assert resp.json()["detail"] == {
+        "code": "INTERNAL_ERROR",
+        "message": "Internal server error; quote this request id when reporting it.",
+        "details": {"request_id": "req-500"},
+    }
+    assert "kaboom" not in resp.text  # no internals leak to the client
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and all(getattr(r, "request_id", None) == "req-500" for r in errors)

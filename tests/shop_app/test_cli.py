@@ -66,6 +66,33 @@ def test_serve_with_unwritable_storage(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def _serve_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        "NU3D_SECRET_KEY": "a-real-secret-value",
+        "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SHOPIFY_API_KEY": "id",
+        "SHOPIFY_API_SECRET": "a-real-shopify-secret",
+        "NU3D_STORAGE_URL": str(tmp_path / "files"),
+        "NU3D_DATABASE_URL": database_url,
+    }
+
+
+def test_serve_with_unreachable_database(tmp_path: Path) -> None:
+    url = f"postgresql://nu3d:pw-not-shown@127.0.0.1:{free_port()}/nu3d"
+    result = run_nu3d("serve", env=_serve_env(tmp_path, url), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot reach the database" in result.stderr
+    assert "pw-not-shown" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_serve_with_unmigrated_database(tmp_path: Path) -> None:
+    result = run_nu3d("serve", env=_serve_env(tmp_path, f"sqlite:///{tmp_path / 'new.db'}"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "run 'nu3d db upgrade'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_db_upgrade_unreachable_database(tmp_path: Path) -> None:
     env = {"NU3D_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/nu3d"}
     result = run_nu3d("db", "upgrade", env=env, cwd=tmp_path)

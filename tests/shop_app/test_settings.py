@@ -73,3 +73,17 @@ def test_storage_url_validation() -> None:
     with pytest.raises(ConfigError, match="NU3D_STORAGE_URL is invalid"):
         load_settings({**GOOD, "NU3D_STORAGE_URL": "ftp://host/x"})
     assert load_settings({**GOOD, "NU3D_STORAGE_URL": "s3://b/p"}).storage_url == "s3://b/p"
+
+
+def test_url_passwords_never_appear_in_repr() -> None:
+    settings = load_settings(
+        {
+            **GOOD,
+            "NU3D_DATABASE_URL": "postgresql://nu3d:HUNTER2@db.internal:5432/nu3d",
+            "NU3D_REDIS_URL": "redis://:REDISPW@cache:6379/0",
+        }
+    )
+    text = repr(settings) + str(settings)
+    assert "HUNTER2" not in text and "REDISPW" not in text
+    assert "nu3d:***@db.internal:5432" in text
+    assert settings.database_url == "postgresql+psycopg://nu3d:HUNTER2@db.internal:5432/nu3d"  # still usable
