@@ -105,7 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         def on_sigterm(*_: object) -> None:
             stop.set()
             if scheduler.running:
-                scheduler.shutdown(wait=False)
+                # Not from the handler itself: the signal can land while the main thread holds the thread
+                # pool's lock (submitting a job), and shutdown() takes that lock too, a deadlock. A helper
+                # thread waits for the lock; the main loop then sees the shutdown and start() returns.
+                threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
 
         def on_started(_event: object) -> None:
             logger.info(
