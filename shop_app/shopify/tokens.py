@@ -158,7 +158,11 @@ class TokenManager:
         try:
             grant = await self.oauth.refresh(domain, refresh_token)
         except ShopifyAuthError as err:
-            await asyncio.to_thread(self._mark_reauth, shop.id, err.message)
+            flagged = await asyncio.to_thread(self._mark_reauth, shop.id, err.message, used_refresh_enc)
+            if not flagged:
+                # Another process rotated the pair while our refresh failed; its token is the valid one.
+                logger.info("refresh of %s failed but the pair was rotated elsewhere; using it", domain)
+                return self.cipher.decrypt(self._load(domain).access_token_enc or "")
             raise ShopNotInstalled(f"{domain} must re-authorize: {err.message}") from None
         stored = await asyncio.to_thread(self._store_refreshed, shop.id, used_refresh_enc, grant)
         if not stored:
@@ -187,7 +191,16 @@ class TokenManager:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def _mark_reauth(self, shop_id: int | None, reason: str) -> None:
-        logger.warning("shop %s needs re-authorization: %s", shop_id, reason)
+    def _mark_reauth(self, shop_id: int | None, reason: str, used_refresh_enc: str | None = None) -> bool:
+        """Flag the shop for re-authorization; with `used_refresh_enc`, only if no one rotated the pair since.
+
+        Returns whether the flag was set.
+        """
+        condition = Shop.id == shop_id
+        if used_refresh_enc is not None:
+            condition = condition & (Shop.refresh_token_enc == used_refresh_enc)  # type: ignore[assignment]
         with write_scope(self.engine) as session:
-            session.execute(update(Shop).where(Shop.id == shop_id).values(needs_reauth=True))  # type: ignore[arg-type]
+            result = session.execute(update(Shop).where(condition).values(needs_reauth=True))  # type: ignore[arg-type]
+        if result.rowcount:  # type: ignore[attr-defined]
+            logger.warning("shop %s needs re-authorization: %s", shop_id, reason)
+        return bool(result.rowcount)  # type: ignore[attr-defined]

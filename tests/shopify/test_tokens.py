@@ -192,3 +192,19 @@ def test_two_processes_refreshing_at_once_keep_one_consistent_pair(installed: Ru
         return await services.admin(SHOP).execute(SHOP_INFO)
 
     assert _run(installed, check)["shop"]["myshopifyDomain"] == SHOP
+
+
+def test_failed_refresh_does_not_flag_a_pair_rotated_meanwhile(installed: RunningApp) -> None:
+    """Process A's refresh fails after process B stored a new pair: A must not send the shop to re-auth."""
+    cipher = TokenCipher(installed.settings.token_encryption_key.get_secret_value())
+
+    async def flag(services: ShopifyServices) -> tuple[bool, bool]:
+        shop = _shop(installed)
+        stale = cipher.encrypt("a-refresh-token-process-b-already-rotated")
+        rotated_meanwhile = services.tokens._mark_reauth(shop.id, "invalid_grant", stale)
+        still_current = services.tokens._mark_reauth(shop.id, "invalid_grant", shop.refresh_token_enc)
+        return rotated_meanwhile, still_current
+
+    rotated_meanwhile, still_current = _run(installed, flag)
+    assert rotated_meanwhile is False
+    assert still_current is True and _shop(installed).needs_reauth
