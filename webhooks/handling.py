@@ -61,3 +61,17 @@ def process(engine: Engine, delivery: WebhookDelivery, handler: Handler) -> Outc
         session.add(event)
     logger.info("webhook %s for %s: %s", delivery.topic, delivery.shop_domain, outcome.status)
     return outcome
+
+
+def record_no_customer_data(topic: str) -> Handler:
+    """The handler for customer compliance topics: Nu3D stores no customer data, so it records and logs only."""
+
+    def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:  # noqa: ARG001
+        customer = delivery.payload.get("customer")
+        customer_id = customer.get("id") if isinstance(customer, dict) else None
+        logger.info(
+            "%s for %s, customer %s: Nu3D holds no customer data", topic, delivery.shop_domain, customer_id
+        )
+        return Outcome("no_customer_data")
+
+    return handle
