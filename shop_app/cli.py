@@ -132,26 +132,22 @@ def _configure_logging(settings: Settings | None = None) -> None:
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from shop_app import migrate
-
-    settings = load_database_settings()
-    try:
-        migrate.upgrade(settings, args.revision)
-    except migrate.MigrationError as err:
-        raise CliError(str(err)) from None
-    print(f"database at revision {args.revision}")
-    return 0
+    return _migrate("upgrade", args.revision)
 
 
 def _cmd_db_downgrade(args: argparse.Namespace) -> int:
+    return _migrate("downgrade", args.revision)
+
+
+def _migrate(direction: str, revision: str) -> int:
     from shop_app import migrate
 
     settings = load_database_settings()
     try:
-        migrate.downgrade(settings, args.revision)
+        getattr(migrate, direction)(settings, revision)
     except migrate.MigrationError as err:
         raise CliError(str(err)) from None
-    print(f"database at revision {args.revision}")
+    print(f"database at revision {revision}")
     return 0
 
 
