@@ -96,9 +96,14 @@ class GroupView:
             "image_ids": [i.image.id for i in self.images],
             "multi_view": len(self.images) > 1,
             "photos": [
-                {"id": i.image.id, "url": i.image.url, "alt": i.image.alt, "view": lead_view}
+                {
+                    "id": i.image.id,
+                    "url": i.image.url,
+                    "alt": i.image.alt,
+                    # a lone photo may be named "front" too; only a group's photos are views of the model
+                    "view": view_label(i.image.alt, i.image.url) if len(self.images) > 1 else None,
+                }
                 for i in self.images
-                for lead_view in [view_label(i.image.alt, i.image.url) if len(self.images) > 1 else None]
             ],
             "generation": lead["generation"],
             "approval": lead["approval"],
