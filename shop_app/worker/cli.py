@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
 from shop_app.settings import ConfigError, load_settings
 
 logger = logging.getLogger(__name__)
+
+DEVICE_RE = re.compile(r"auto|cpu|cuda|cuda:\d+")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.poll_s <= 0 or args.fake_stage_s < 0:
         sys.stderr.write("nu3d worker: error: --poll-s must be positive and --fake-stage-s not negative\n")
+        return 2
+    if args.device is not None and not DEVICE_RE.fullmatch(args.device):
+        sys.stderr.write(
+            f"nu3d worker: error: --device must be auto, cpu, cuda or cuda:N (got {args.device!r})\n"
+        )
         return 2
     try:
         settings = load_settings()

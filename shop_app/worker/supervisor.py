@@ -13,7 +13,6 @@ import os
 import secrets
 import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,8 +81,10 @@ class Supervisor:
         self.settings = settings
         self.options = options
         self._ctx = mp.get_context("spawn")
-        self._stop_children = self._ctx.Event()
-        self._stopping = threading.Event()
+        # Lock-free on purpose (see slot.ChildStop): a shared byte the children poll, and a plain flag the
+        # signal handler sets; neither can deadlock when a signal lands mid-wait or a child dies holding a lock.
+        self._stop_children = self._ctx.RawValue("b", 0)
+        self._stopping = False
         self._slots: list[_Slot] = []
         self._db = make_engine(settings)
         self.policy = RetryPolicy(base_s=settings.job_retry_base_s, cap_s=settings.job_retry_cap_s)
@@ -91,7 +92,7 @@ class Supervisor:
         self.exit_code = 0
 
     def request_stop(self, *_: Any) -> None:
-        self._stopping.set()
+        self._stopping = True
 
     def _spawn(self, index: int) -> _Slot:
         worker_id = f"{socket.gethostname()[:60]}-{os.getpid()}-s{index}-{secrets.token_hex(3)}"
@@ -122,13 +123,13 @@ class Supervisor:
         try:
             self._slots = [self._spawn(i) for i in range(self.options.concurrency)]
             next_reap = time.monotonic()
-            while not self._stopping.is_set():
+            while not self._stopping:
                 self._check_children()
                 self._enforce_cancels()
                 if time.monotonic() >= next_reap:
                     self._reap()
                     next_reap = time.monotonic() + self._reap_every
-                self._stopping.wait(TICK_S)
+                time.sleep(TICK_S)
             self._shutdown()
         finally:
             for sig, handler in previous.items():
@@ -145,7 +146,7 @@ class Supervisor:
             if code == EXIT_ENGINE_UNAVAILABLE:
                 logger.error("slot %d cannot load its engine; stopping the worker", slot.index)
                 self.exit_code = 1
-                self._stopping.set()
+                self._stopping = True
                 return
             logger.error(
                 "slot %d (pid %s) exited with code %s; restarting it", slot.index, slot.process.pid, code
@@ -226,7 +227,7 @@ class Supervisor:
     def _shutdown(self) -> None:
         """Ask slots to stop (a running job is released at its next stage boundary); kill after the grace."""
         logger.info("worker stopping: letting running jobs release or finish")
-        self._stop_children.set()
+        self._stop_children.value = 1
         deadline = time.monotonic() + max(self.settings.job_cancel_grace_s, 1.0)
         for slot in self._slots:
             slot.process.join(timeout=max(0.0, deadline - time.monotonic()))

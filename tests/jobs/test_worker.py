@@ -201,6 +201,28 @@ def test_postgres_restart_mid_run(
     assert app_client.get("/health/ready").status_code == 200
 
 
+@pytest.mark.timeout(120)
+def test_sigterm_to_the_whole_process_group_stops_cleanly(
+    db: Engine, fast_settings: Settings, workers: WorkerProcs
+) -> None:
+    # `kill -TERM -- -$PGID` (systemd, docker stop, Ctrl+C in a shell) signals the supervisor and every slot at
+    # once. Two slots: one runs the job, the other idles in its poll wait, where a signal handler that touched
+    # the shared stop primitive used to deadlock both slots and then the supervisor.
+    (job_id,) = enqueue_images(db, fast_settings, [12])
+    proc = workers.start(concurrency=2, fake_stage_s=0.5)
+    wait_until(lambda: load(db, job_id).status == "running", timeout=60, what="the job to start")
+    time.sleep(0.3)  # let the idle slot settle into its poll wait (not a timing assert)
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker did not exit after SIGTERM to its process group:\n" + workers.logs())
+    assert code == 0, workers.logs()
+    assert "worker stopped" in workers.logs()
+    job = load(db, job_id)
+    assert (job.status, job.attempt, job.lease_owner) == ("queued", 0, None), workers.logs()
+
+
 def test_worker_cli_refuses_bad_options() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))}
     bad = subprocess.run(
@@ -211,6 +233,18 @@ def test_worker_cli_refuses_bad_options() -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "--concurrency must be between 1 and 64" in bad.stderr
+    for device in ("gpu", "cuda:x", "cuda:0,1"):
+        bad = subprocess.run(
+            [sys.executable, "-m", "shop_app.cli", "worker", "--device", device],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert bad.returncode == 2, bad.stderr
+        assert bad.stderr.strip().splitlines() == [
+            f"nu3d worker: error: --device must be auto, cpu, cuda or cuda:N (got {device!r})"
+        ]
     help_ = subprocess.run(
         [sys.executable, "-m", "shop_app.cli", "worker", "--help"],
         env=env,
