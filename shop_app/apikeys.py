@@ -47,16 +47,18 @@ def create_api_key(
     return row, plaintext
 
 
-def find_api_key(*, session: Session, presented: str) -> ApiKey | None:
-    """The active key matching `presented`, or None. Updates last_used_at."""
+def find_api_key(*, session: Session, presented: str, touch: bool = True) -> ApiKey | None:
+    """The active key matching `presented`, or None. Updates last_used_at unless `touch` is False (callers
+    that throttle that write themselves, or only need to know the key exists)."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
     digest = hash_key(presented)
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    row.last_used_at = utcnow()
-    session.add(row)
+    if touch:
+        row.last_used_at = utcnow()
+        session.add(row)
     return row
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import io
 import json
 import logging
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from shop_app.apikeys import KEY_PREFIX, hash_key, key_has_scope
+from shop_app.apikeys import find_api_key, key_has_scope
 from shop_app.db import begin_immediate, session_scope
 from shop_app.errors import (
     AuthenticationRequired,
@@ -35,7 +34,7 @@ from shop_app.errors import (
 )
 from shop_app.jobs import queue
 from shop_app.jobs.intake import read_uploads
-from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.params import InvalidJobRequest, normalize_params
 from shop_app.jobs.views import SEED002_STATUS, SEED004_STATUS, STATUS_ALIASES, iso, job_snapshot
 from shop_app.models import ApiKey
 from shop_app.models.base import utcnow
@@ -90,12 +89,8 @@ def authenticate(session: Session, request: Request, scope: str = "jobs") -> Api
             "an API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>' "
             "(create one with: nu3d apikey create)"
         )
-    key = None
-    if presented.startswith(KEY_PREFIX) and len(presented) <= 200:
-        digest = hash_key(presented)
-        key = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
-        if key is not None and (key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest)):
-            key = None
+    # touch=False: last_used_at is written by _note_key_use, throttled.
+    key = find_api_key(session=session, presented=presented, touch=False)
     if key is None:
         raise AuthenticationRequired("the API key is not valid (unknown or revoked)", code="INVALID_API_KEY")
     if not key_has_scope(key, scope):
@@ -187,6 +182,23 @@ def _check_active_cap(request: Request, session: Session, key: ApiKey, adding: i
         )
 
 
+async def authenticate_first(request: Request, *, adding: int = 1) -> None:
+    """Authenticate (and check the key's active-jobs cap) before the body is read: an anonymous or bogus
+    request must not get to upload anything into storage. The write transaction checks both again."""
+
+    def check(session: Session) -> None:
+        key = authenticate(session, request)
+        _check_active_cap(request, session, key, adding=adding)
+
+    await in_db(request, check)
+
+
+async def store_uploads(request: Request, uploads: list[Any]) -> list[str]:
+    # storage.put is blocking I/O (disk or S3): keep it off the event loop.
+    storage = request.state.storage
+    return await run_in_threadpool(lambda: [storage.put(u.data, suffix=u.info.suffix) for u in uploads])
+
+
 def _invalid(err: InvalidJobRequest) -> ValidationError:
     return ValidationError(str(err), details={"field": err.field} if err.field else None)
 
@@ -221,10 +233,10 @@ async def create_job(request: Request) -> Response:
       413: {description: FILE_TOO_LARGE (more than 4 files or a file over 10 MB)}
       429: {description: RATE_LIMIT_EXCEEDED or TOO_MANY_ACTIVE_JOBS}
     """
-    storage = request.state.storage
     content_type = request.headers.get("content-type", "")
     idem = request.headers.get("idempotency-key")
     image_keys: list[str] | None = None
+    await authenticate_first(request)
     if content_type.startswith("application/json"):
         try:
             body = await request.json()
@@ -245,9 +257,13 @@ async def create_job(request: Request) -> Response:
         priority = body.get("priority", 0)
     else:
         uploads, fields = await read_uploads(request, field="files", max_files=4)
-        image_keys = [storage.put(u.data, suffix=u.info.suffix) for u in uploads]
-        inputs = {"image_keys": image_keys}
         params = _params_from_fields(fields)
+        try:
+            normalize_params(params)  # refuse bad params before anything is stored
+        except InvalidJobRequest as err:
+            raise _invalid(err) from None
+        image_keys = await store_uploads(request, uploads)
+        inputs = {"image_keys": image_keys}
         labels = {k: fields.get(k) for k in ("name", "user_id", "session_id")}
         priority = fields.get("priority", 0)
     for label, value in labels.items():
@@ -632,10 +648,14 @@ async def create_batch(request: Request) -> Response:
       202: {description: the batch with its jobs}
       413: {description: more than 25 files or a file over 10 MB}
     """
+    await authenticate_first(request)
     uploads, fields = await read_uploads(request, field="files", max_files=MAX_BATCH_FILES)
-    storage = request.state.storage
-    keys = await run_in_threadpool(lambda: [storage.put(u.data, suffix=u.info.suffix) for u in uploads])
     params = _params_from_fields(fields)
+    try:
+        normalize_params(params)  # refuse bad params before anything is stored
+    except InvalidJobRequest as err:
+        raise _invalid(err) from None
+    keys = await store_uploads(request, uploads)
     session_label = fields.get("session_id")
 
     def work(session: Session) -> dict[str, Any]:

