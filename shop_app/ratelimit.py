@@ -21,7 +21,11 @@ from typing import Any
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shop_app.apikeys import KEY_PREFIX, find_api_key
+from shop_app.db import session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class RateRule:
     name: namespace of the counters.
     prefix: path prefix the rule applies to.
     limit: e.g. "60/minute".
-    per: "ip" (client address) or "key" (API key when one is presented, else the client address).
+    per: "ip" (client address) or "key" (the API key when it is a known one, else the client address).
     error_body: builds the 429 body in the route family's error shape.
     exempt: paths under the prefix that this rule does not count (e.g. SSE streams).
     """
@@ -62,14 +66,59 @@ def storage_uri(redis_url: str | None) -> str:
     return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
 
 
-def _client_key(scope: Scope, per: str) -> str:
-    if per == "key":
-        for name, value in scope.get("headers", []):
-            if name == b"x-api-key" or (name == b"authorization" and value[:7].lower() == b"bearer "):
-                token = value[7:] if name == b"authorization" else value
-                return "key:" + hashlib.sha256(token.strip()).hexdigest()[:24]
+def _client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
+
+
+def _presented_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-api-key" or (name == b"authorization" and value[:7].lower() == b"bearer "):
+            token = (value[7:] if name == b"authorization" else value).strip()
+            return token.decode("latin-1") if token else None
+    return None
+
+
+class KnownKeys:
+    """Whether a presented API key exists (active), cached for `ttl_s` so a burst of requests costs one
+    lookup. Only a known key gets its own counter: a missing or unknown key counts against the client's
+    address, so rotating made-up keys cannot dodge the limit."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[bool, float]] = {}
+
+    async def is_known(self, scope: Scope, token: str) -> bool:
+        if not token.startswith(KEY_PREFIX) or len(token) > 200:
+            return False  # never a valid key: no lookup
+        db = (scope.get("state") or {}).get("db")
+        if db is None:
+            return False
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+
+        def lookup() -> bool:
+            with session_scope(db) as session:
+                return find_api_key(session=session, presented=token, touch=False) is not None
+
+        known = await run_in_threadpool(lookup)
+        if len(self._cache) >= self.MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[digest] = (known, now + self.ttl_s)
+        return known
+
+
+async def _client_key(scope: Scope, per: str, known_keys: KnownKeys) -> str:
+    if per == "key":
+        token = _presented_token(scope)
+        if token is not None and await known_keys.is_known(scope, token):
+            return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    return _client_ip(scope)
 
 
 class RateLimitMiddleware:
@@ -79,6 +128,7 @@ class RateLimitMiddleware:
         # redis-py (already a dependency) instead of limits' default async driver, coredis.
         options: dict[str, Any] = {"implementation": "redispy"} if storage.startswith("async+redis") else {}
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
+        self.known_keys = KnownKeys()
 
     def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
         path = scope.get("path", "")
@@ -98,8 +148,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         rule, item = match
-        key = _client_key(scope, rule.per)
         try:
+            key = await _client_key(scope, rule.per, self.known_keys)
             allowed = await self.limiter.hit(item, rule.name, key)
             stats = await self.limiter.get_window_stats(item, rule.name, key)
         except Exception as err:  # the limiter's store is down: fail open

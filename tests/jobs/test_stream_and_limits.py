@@ -15,7 +15,7 @@ import uvicorn
 from shop_app.app import create_app
 from shop_app.settings import Settings
 from tests.conftest import free_port, wait_for_port
-from tests.jobs.conftest import FAST, Drainer, files_for
+from tests.jobs.conftest import FAST, Drainer, files_for, make_key
 
 
 class LiveServer:
@@ -146,12 +146,12 @@ def test_store_rate_limit_is_per_ip_in_the_seed_format(make_settings) -> None:  
     assert codes == [200, 200, 429]
     assert set(limited.json()) == {"success", "error", "type", "details"}
     assert limited.json()["success"] is False and limited.headers["retry-after"]
+    # The seed has no rate-limit type; FORBIDDEN is the documented type used (see seed_jobs.RATE_LIMIT_TYPE).
+    assert limited.json()["type"] == "FORBIDDEN" and "rate limited" in limited.json()["details"]
     assert health.status_code == 200 and "x-ratelimit-limit" not in health.headers
 
 
 def test_rate_limits_shared_through_redis(make_settings, key) -> None:  # noqa: ANN001
-    import uuid
-
     import redis
     from starlette.testclient import TestClient
 
@@ -161,10 +161,24 @@ def test_rate_limits_shared_through_redis(make_settings, key) -> None:  # noqa: 
         pytest.skip("no Redis on 127.0.0.1:6379")
     # Two app instances (two web processes) share one budget through Redis.
     settings = make_settings(NU3D_RATE_LIMIT_API="3/minute", NU3D_REDIS_URL="redis://127.0.0.1:6379/15")
-    auth = {
-        "X-API-Key": key + uuid.uuid4().hex[:4]
-    }  # a fresh counter for this run (the key need not be valid)
+    auth = {"X-API-Key": key}  # a new valid key each run: a fresh counter (unknown keys count per IP)
     with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
         codes = [a.get("/api/v1/jobs", headers=auth).status_code for _ in range(2)]
         codes += [b.get("/api/v1/jobs", headers=auth).status_code for _ in range(2)]
-    assert codes == [401, 401, 401, 429]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_rotating_bogus_keys_are_rate_limited_by_address(make_settings, db) -> None:  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    good = {"X-API-Key": make_key(db, "jobs")}
+    with TestClient(create_app(make_settings(NU3D_RATE_LIMIT_API="3/minute"))) as c:
+        bogus = [
+            c.get("/api/v1/jobs", headers={"X-API-Key": f"nu3d_made-up-{i}"}).status_code for i in range(3)
+        ]
+        bogus.append(c.get("/api/v1/jobs", headers={"Authorization": "Bearer nu3d_made-up-99"}).status_code)
+        anonymous = c.get("/api/v1/jobs")
+        valid = [c.get("/api/v1/jobs", headers=good).status_code for _ in range(4)]
+    assert bogus == [401, 401, 401, 429]
+    assert anonymous.status_code == 429 and anonymous.json()["detail"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert valid == [200, 200, 200, 429]  # a real key keeps its own budget, not the address's
