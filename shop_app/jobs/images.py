@@ -39,7 +39,8 @@ def inspect_image(data: bytes, *, name: str = "image", max_bytes: int = MAX_FILE
         raise InvalidImage(f"{name} is empty", code="empty_file")
     if len(data) > max_bytes:
         raise InvalidImage(
-            f"{name} is {len(data) / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:g} MB per file",
+            # Uploads are read only to max_bytes + 1, so the real size is unknown: say "over", not a number.
+            f"{name} is over {max_bytes / 1024 / 1024:g} MB; the limit is {max_bytes / 1024 / 1024:g} MB per file",
             code="file_too_large",
             too_large=True,
         )

@@ -8,13 +8,16 @@ Only jobs created through these routes are visible here.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,16 +27,20 @@ from shop_app.errors import AppError
 from shop_app.jobs import queue
 from shop_app.jobs.images import reencode
 from shop_app.jobs.intake import read_uploads
-from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.params import InvalidJobRequest, normalize_params
 from shop_app.jobs.views import SEED000_STATUS, STATUS_ALIASES, iso_ms, result_urls
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import FAILED, RUNNING, SUCCEEDED, Generation, Job
+from shop_app.request_context import current_request_id
 from shop_app.routes.jobs_api import in_db, presented_key
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "store"
 MAX_FILES = 4
+# engine param -> the seed's form field it comes from
+SEED_FIELD = {"resolution": "octree_resolution", "prompt": "caption"}
+Endpoint = Callable[[Request], Awaitable[Response]]
 DEFAULTS = {"steps": 20, "guidance_scale": 7.5, "octree_resolution": "256"}
 
 
@@ -45,26 +52,45 @@ class SeedError(AppError):
         401: "UNAUTHORIZED",
         403: "FORBIDDEN",
         404: "NOT_FOUND",
+        405: "INVALID_DATA",  # no seed type for it; the request (its method) is what is wrong
         413: "INVALID_DATA",
+        422: "INVALID_DATA",
+        429: "FORBIDDEN",  # see RATE_LIMIT_TYPE
     }
 
     def __init__(
-        self, message: str, *, status_code: int = 400, details: str | None = None, type_: str | None = None
+        self,
+        message: str,
+        *,
+        status_code: int = 400,
+        details: str | None = None,
+        type_: str | None = None,
+        headers: dict[str, str] | None = None,
     ):
-        super().__init__(message, status_code=status_code)
+        super().__init__(message, status_code=status_code, headers=headers)
         self.type = type_ or self.TYPES.get(status_code, "INTERNAL_ERROR")
         self.details_text = details
 
     def body(self) -> dict[str, Any]:
         return {"success": False, "error": self.message, "type": self.type, "details": self.details_text}
 
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status_code, headers=self.headers)
+
+
+# Seed 000 documents no type for "too many requests" (its types: INVALID_DATA, NOT_FOUND, UNAUTHORIZED,
+# FORBIDDEN, INTERNAL_ERROR). FORBIDDEN is the closest: the server refuses this client for now; the request is
+# neither malformed (INVALID_DATA) nor a server fault (INTERNAL_ERROR). The status stays 429 with Retry-After,
+# and `error`/`details` say it is the rate limit.
+RATE_LIMIT_TYPE = "FORBIDDEN"
+
 
 def seed_rate_limit_body(message: str, retry_after: int) -> dict[str, Any]:
     return {
         "success": False,
         "error": message,
-        "type": "RATE_LIMITED",
-        "details": f"60 requests per minute per IP address; retry after {retry_after} s",
+        "type": RATE_LIMIT_TYPE,
+        "details": f"rate limited: 60 requests per minute per IP address; retry after {retry_after} s",
     }
 
 
@@ -128,7 +154,6 @@ def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
         for item in seed.get("uploaded_images", [])
     ]
     stored = model_url is not None
-    est = queue.estimate(session, job)
     return {
         "id": job.id,
         "status": SEED000_STATUS[job.status],
@@ -155,11 +180,6 @@ def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
             },
             **({"admin": job.meta["admin"]} if job.meta.get("admin") else {}),
         },
-        "progress": job.progress,
-        "queue_position": est.position,
-        "user_id": job.user_id,
-        "session_id": job.session_id,
-        "username": job.username,
     }
 
 
@@ -189,10 +209,23 @@ async def create_job(request: Request) -> Response:
       413: {description: a file over 10 MB, or more than 4 files}
     """
     try:
-        uploads, fields = await read_uploads(request, field="files", max_files=MAX_FILES)
+        uploads, fields = await read_uploads(request, field="files", min_files=0, max_files=MAX_FILES)
     except AppError as err:
         raise _from_app_error(err) from None
+    if len(uploads) != MAX_FILES:
+        # The seed documents the request as "files=[4 image files]" (one object, four angles).
+        raise SeedError(
+            f"{len(uploads)} image file(s) received; send exactly 4 image files (JPEG or PNG) in the "
+            "'files' field, one per angle of the object",
+            details="files=[4 image files]",
+        )
     params, request_params = _seed_params(fields)
+    try:
+        normalize_params(params)  # refuse bad numbers before anything is stored
+    except InvalidJobRequest as err:
+        field = SEED_FIELD.get(err.field or "", err.field)
+        message = str(err).replace(err.field, field) if err.field and field else str(err)
+        raise SeedError(message, details=f"field: {field}" if field else None) from None
     for label in ("user_id", "session_id", "username"):
         if len(fields.get(label) or "") > 128:
             raise SeedError(f"{label} is longer than 128 characters")
@@ -392,11 +425,67 @@ async def update_job(request: Request) -> Response:
     return JSONResponse(result)
 
 
+def seed_errors(endpoint: Endpoint) -> Endpoint:
+    """Every error from a /store/ route in seed 000's shape, including ones the shared handlers would answer
+    in the /api/v1 shape: a stray AppError or HTTPException, and an unhandled exception (500)."""
+
+    @functools.wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except SeedError as err:
+            return err.response()
+        except AppError as err:
+            return _from_app_error(err).response()
+        except HTTPException as err:
+            return SeedError(
+                str(err.detail), status_code=err.status_code, type_=SeedError.TYPES.get(err.status_code)
+            ).response()
+        except Exception:
+            logger.exception("unhandled error on %s %s", request.method, request.url.path)
+            return SeedError(
+                "Internal server error",
+                status_code=500,
+                details=f"quote request id {current_request_id()} when reporting it",
+            ).response()
+
+    return wrapped
+
+
+def _method_not_allowed(allowed: str) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        return SeedError(
+            f"{request.method} is not supported on {request.url.path}",
+            status_code=405,
+            details=f"allowed methods: {allowed}",
+            headers={"Allow": allowed},
+        ).response()
+
+    return endpoint
+
+
+async def _not_found(request: Request) -> Response:
+    return SeedError(
+        f"{request.url.path} not found",
+        status_code=404,
+        details="endpoints: /store/threed-jobs and /store/threed-jobs/:id",
+    ).response()
+
+
+# A function endpoint without `methods` would be GET-only in Starlette: name every method.
+OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+ALL_METHODS = ["GET", "HEAD", "POST", *OTHER_METHODS]
+
 routes: list[BaseRoute] = [
-    Route("/store/threed-jobs", create_job, methods=["POST"]),
-    Route("/store/threed-jobs", list_jobs, methods=["GET"]),
-    Route("/store/threed-jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/store/threed-jobs/{job_id}", update_job, methods=["POST"]),
+    Route("/store/threed-jobs", seed_errors(create_job), methods=["POST"]),
+    Route("/store/threed-jobs", seed_errors(list_jobs), methods=["GET"]),
+    Route("/store/threed-jobs/{job_id}", seed_errors(get_job), methods=["GET"]),
+    Route("/store/threed-jobs/{job_id}", seed_errors(update_job), methods=["POST"]),
+    # Other methods on these paths, and other paths under /store/, answer in the seed's shape too (Starlette's
+    # own 405/404 would go through the shared /api/v1-shaped handler). Listed after the real routes.
+    Route("/store/threed-jobs", _method_not_allowed("GET, HEAD, POST"), methods=OTHER_METHODS),
+    Route("/store/threed-jobs/{job_id}", _method_not_allowed("GET, HEAD, POST"), methods=OTHER_METHODS),
+    Route("/store/{rest:path}", _not_found, methods=ALL_METHODS),
 ]
 
 __all__ = ["routes", "SeedError", "seed_rate_limit_body"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.jobs.conftest import make_key
@@ -153,3 +154,153 @@ def test_api_v1_jobs_are_not_visible_here(client, db) -> None:  # noqa: ANN001
     other = client.post("/api/v1/jobs", files=four_views()[:1], headers=key).json()["id"]
     assert client.get(f"/store/threed-jobs/{other}").status_code == 404
     assert client.get("/store/threed-jobs").json()["jobs"] == []
+
+
+# The seed's documented error types and its example job body (000_489d3685076eb06e.txt).
+SEED_TYPES = {"INVALID_DATA", "NOT_FOUND", "UNAUTHORIZED", "FORBIDDEN", "INTERNAL_ERROR"}
+SEED_JOB_KEYS = {
+    "id",
+    "status",
+    "prediction_id",
+    "model_url",
+    "original_model_url",
+    "uploaded_images",
+    "compression_stats",
+    "processing_time",
+    "error_message",
+    "created_at",
+    "updated_at",
+    "metadata",
+}
+SEED_METADATA_KEYS = {"request_params", "is_uploaded_to_storage", "synexa_processing_time", "upload_info"}
+SEED_UPLOAD_INFO_KEYS = {
+    "attempted_upload",
+    "upload_successful",
+    "fallback_used",
+    "storage_url",
+    "external_url",
+}
+
+
+def stored_files(settings: Any) -> list[Any]:
+    from pathlib import Path
+
+    root = Path(settings.storage_url)
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")] if root.exists() else []
+
+
+def test_job_bodies_have_exactly_the_seeds_keys(client, drain) -> None:  # noqa: ANN001
+    job_id = create(client)["job_id"]
+    drain()
+    for job in (
+        client.get(f"/store/threed-jobs/{job_id}").json()["job"],
+        client.get("/store/threed-jobs").json()["jobs"][0],  # the open list: no username, user or session ids
+    ):
+        assert set(job) == SEED_JOB_KEYS
+        assert set(job["metadata"]) == SEED_METADATA_KEYS
+        assert set(job["metadata"]["upload_info"]) == SEED_UPLOAD_INFO_KEYS
+        assert set(job["metadata"]["request_params"]) == {
+            "caption",
+            "steps",
+            "guidance_scale",
+            "octree_resolution",
+        }
+        assert set(job["uploaded_images"][0]) == {"url", "filename", "size_mb"}
+        assert "johndoe" not in str(job)
+
+
+def test_method_not_allowed_and_unknown_paths_answer_in_the_seed_shape(client) -> None:  # noqa: ANN001
+    resp = client.delete("/store/threed-jobs/job_x")
+    assert resp.status_code == 405 and resp.headers["allow"] == "GET, HEAD, POST"
+    assert resp.json() == {
+        "success": False,
+        "error": "DELETE is not supported on /store/threed-jobs/job_x",
+        "type": "INVALID_DATA",
+        "details": "allowed methods: GET, HEAD, POST",
+    }
+    put = client.put("/store/threed-jobs", json={})
+    assert (
+        put.status_code == 405 and put.json()["type"] == "INVALID_DATA" and set(put.json()) == SEED_ERROR_KEYS
+    )
+    unknown = client.get("/store/threed-jobs/job_x/extra")
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "success": False,
+        "error": "/store/threed-jobs/job_x/extra not found",
+        "type": "NOT_FOUND",
+        "details": "endpoints: /store/threed-jobs and /store/threed-jobs/:id",
+    }
+
+
+def test_unhandled_error_answers_500_in_the_seed_shape(make_settings, monkeypatch) -> None:  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from shop_app.app import create_app
+    from shop_app.storage import make_storage
+
+    settings = make_settings()
+    storage = make_storage(settings)
+
+    def disk_on_fire(*_: Any, **__: Any) -> str:
+        raise RuntimeError("disk on fire")  # an unexpected failure deep inside the route
+
+    monkeypatch.setattr(storage, "put", disk_on_fire)
+    with TestClient(create_app(settings, storage=storage), raise_server_exceptions=False) as c:
+        resp = c.post("/store/threed-jobs", files=four_views(), data=FORM)
+    assert resp.status_code == 500, resp.text
+    body = resp.json()
+    assert set(body) == SEED_ERROR_KEYS
+    assert (body["success"], body["error"], body["type"]) == (
+        False,
+        "Internal server error",
+        "INTERNAL_ERROR",
+    )
+    assert body["details"].startswith("quote request id ")
+
+
+def test_every_error_type_is_one_the_seed_documents(client, db) -> None:  # noqa: ANN001
+    answers = [
+        client.get("/store/threed-jobs/job_nope"),
+        client.get("/store/threed-jobs?status=whatever"),
+        client.post("/store/threed-jobs/job_nope", json={"status": "cancelled"}),
+        client.post(
+            "/store/threed-jobs/job_nope",
+            json={"status": "cancelled"},
+            headers={"X-API-Key": make_key(db, "jobs")},
+        ),
+        client.patch("/store/threed-jobs/job_nope", json={}),
+        client.post("/store/threed-jobs", files=four_views(), data={"steps": "0"}),
+    ]
+    assert [r.status_code for r in answers] == [404, 400, 401, 403, 405, 400]
+    for resp in answers:
+        assert set(resp.json()) == SEED_ERROR_KEYS and resp.json()["success"] is False
+        assert resp.json()["type"] in SEED_TYPES
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("octree_resolution", "0"), ("steps", "0"), ("steps", "1000"), ("guidance_scale", "99")],
+)
+def test_bad_numbers_are_refused_before_anything_is_stored(client, api_settings, field, value) -> None:  # noqa: ANN001
+    resp = client.post("/store/threed-jobs", files=four_views(), data={**FORM, field: value})
+    assert resp.status_code == 400 and resp.json()["type"] == "INVALID_DATA", resp.text
+    assert field in resp.json()["error"] and resp.json()["details"] == f"field: {field}"
+    assert stored_files(api_settings) == []
+
+
+def test_exactly_four_images_and_the_oversize_message(client, api_settings) -> None:  # noqa: ANN001
+    for count in (1, 3):
+        resp = client.post("/store/threed-jobs", files=four_views()[:count], data=FORM)
+        assert resp.status_code == 400 and resp.json()["type"] == "INVALID_DATA", resp.text
+        assert resp.json()["error"].startswith(f"{count} image file(s) received; send exactly 4 image files")
+    big = client.post(
+        "/store/threed-jobs",
+        files=[
+            *four_views()[:3],
+            ("files", ("big.jpg", b"\xff\xd8" + b"0" * (11 * 1024 * 1024), "image/jpeg")),
+        ],
+    )
+    assert (
+        big.status_code == 413 and big.json()["error"] == "big.jpg is over 10 MB; the limit is 10 MB per file"
+    )
+    assert stored_files(api_settings) == []
