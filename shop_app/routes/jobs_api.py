@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import io
 import json
 import logging
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from shop_app.apikeys import find_api_key, key_has_scope
 from shop_app.db import begin_immediate, session_scope
 from shop_app.errors import (
+    AppError,
     AuthenticationRequired,
     Conflict,
     Forbidden,
@@ -199,6 +201,15 @@ async def store_uploads(request: Request, uploads: list[Any]) -> list[str]:
     return await run_in_threadpool(lambda: [storage.put(u.data, suffix=u.info.suffix) for u in uploads])
 
 
+def request_fingerprint(
+    sources: list[str], params: dict[str, Any], labels: dict[str, Any], priority: int
+) -> str:
+    """What an Idempotency-Key is bound to: the images (SHA-256 of each file, or the URLs), the canonical
+    params, labels and priority."""
+    payload = {"images": sources, "params": params, "labels": labels, "priority": priority}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _invalid(err: InvalidJobRequest) -> ValidationError:
     return ValidationError(str(err), details={"field": err.field} if err.field else None)
 
@@ -225,17 +236,20 @@ async def create_job(request: Request) -> Response:
     """Create a generation job from 1-4 uploaded images (multipart `files`) or JSON `image_urls`.
     ---
     description: Answers 202 at once with the job; poll `urls.get` or stream `urls.stream`. Honours
-      `Idempotency-Key` (a repeat with the same key returns the first job).
+      `Idempotency-Key` (a repeat of the same request with the same key returns the first job; the same key
+      with other images or params answers 422 IDEMPOTENCY_KEY_REUSED).
     responses:
       202: {description: the queued job}
       400: {description: VALIDATION_ERROR}
       401: {description: AUTHENTICATION_REQUIRED}
       413: {description: FILE_TOO_LARGE (more than 4 files or a file over 10 MB)}
+      422: {description: IDEMPOTENCY_KEY_REUSED}
       429: {description: RATE_LIMIT_EXCEEDED or TOO_MANY_ACTIVE_JOBS}
     """
     content_type = request.headers.get("content-type", "")
     idem = request.headers.get("idempotency-key")
-    image_keys: list[str] | None = None
+    uploads: list[Any] = []
+    inputs: dict[str, Any] = {}
     await authenticate_first(request)
     if content_type.startswith("application/json"):
         try:
@@ -247,7 +261,7 @@ async def create_job(request: Request) -> Response:
         urls = body.get("image_urls", body.get("imageUrl"))
         if isinstance(urls, str):
             urls = [urls]
-        inputs: dict[str, Any] = {"image_urls": urls if urls is not None else []}
+        inputs = {"image_urls": urls if urls is not None else []}
         params = body.get("params") or {}
         if not isinstance(params, dict):
             raise ValidationError("params must be an object", details={"field": "params"})
@@ -258,12 +272,6 @@ async def create_job(request: Request) -> Response:
     else:
         uploads, fields = await read_uploads(request, field="files", max_files=4)
         params = _params_from_fields(fields)
-        try:
-            normalize_params(params)  # refuse bad params before anything is stored
-        except InvalidJobRequest as err:
-            raise _invalid(err) from None
-        image_keys = await store_uploads(request, uploads)
-        inputs = {"image_keys": image_keys}
         labels = {k: fields.get(k) for k in ("name", "user_id", "session_id")}
         priority = fields.get("priority", 0)
     for label, value in labels.items():
@@ -277,14 +285,50 @@ async def create_job(request: Request) -> Response:
         raise ValidationError("priority must be an integer", details={"field": "priority"}) from None
     if not -10 <= priority <= 10:
         raise ValidationError("priority must be between -10 and 10", details={"field": "priority"})
+    try:
+        canonical = normalize_params(params)  # refuse bad params before anything is stored
+    except InvalidJobRequest as err:
+        raise _invalid(err) from None
+    from_urls = "image_urls" in inputs
+    sources = inputs["image_urls"] if from_urls else [hashlib.sha256(u.data).hexdigest() for u in uploads]
+    fingerprint = request_fingerprint(sources, canonical, labels, priority)
+
+    def replay(session: Session, key: ApiKey) -> Job | None:
+        if not idem:
+            return None
+        scope = queue.idempotency_scope(api_key_id=key.id, shop_id=None)
+        existing = queue.find_by_idempotency_key(session=session, scope=scope, key=idem)
+        if existing is not None and existing.meta.get("request_hash") not in (None, fingerprint):
+            raise AppError(
+                "this Idempotency-Key was already used with a different request (other images or "
+                "parameters); use a new key for a new job, or resend exactly the first request",
+                code="IDEMPOTENCY_KEY_REUSED",
+                status_code=422,
+                details={"job_id": existing.id},
+            )
+        return existing
+
+    if not from_urls:
+        if idem:
+            # A replay (or a reused key) must not store the files again.
+            def precheck(session: Session) -> dict[str, Any] | None:
+                found = replay(session, authenticate(session, request))
+                return None if found is None else _snapshot(request, session, found)
+
+            first = await in_db(request, precheck)
+            if first is not None:
+                return JSONResponse(
+                    first,
+                    status_code=202,
+                    headers={"Location": first["urls"]["get"], "Idempotent-Replayed": "true"},
+                )
+        inputs = {"image_keys": await store_uploads(request, uploads)}
 
     def work(session: Session) -> tuple[dict[str, Any], bool, Job]:
         key = authenticate(session, request)
-        if idem:
-            scope = queue.idempotency_scope(api_key_id=key.id, shop_id=None)
-            existing = queue.find_by_idempotency_key(session=session, scope=scope, key=idem)
-            if existing is not None:
-                return _snapshot(request, session, existing), True, existing
+        existing = replay(session, key)
+        if existing is not None:
+            return _snapshot(request, session, existing), True, existing
         _check_active_cap(request, session, key)
         try:
             job = queue.enqueue_job(
@@ -297,6 +341,7 @@ async def create_job(request: Request) -> Response:
                 idempotency_key=idem,
                 max_attempts=request.state.settings.job_max_attempts,
                 source="api",
+                meta={"request_hash": fingerprint} if idem else None,
                 **labels,
             )
         except InvalidJobRequest as err:

@@ -43,3 +43,30 @@ def test_key_over_its_active_cap_stores_nothing(client: Any, api_settings: Setti
     resp = client.post("/api/v1/jobs", files=files_for(999), headers=auth)
     assert resp.status_code == 429 and resp.json()["detail"]["code"] == "TOO_MANY_ACTIVE_JOBS"
     assert sorted(stored_files(api_settings)) == before
+
+
+def test_idempotency_key_with_a_different_request_is_refused(
+    client: Any, api_settings: Settings, auth: dict[str, str]
+) -> None:
+    headers = {**auth, "Idempotency-Key": "order-7"}
+    first = client.post("/api/v1/jobs", files=files_for(1), data={"steps": "12"}, headers=headers)
+    assert first.status_code == 202
+    files_after_first = sorted(stored_files(api_settings))
+    same = client.post("/api/v1/jobs", files=files_for(1), data={"steps": "12"}, headers=headers)
+    assert same.status_code == 202 and same.json()["id"] == first.json()["id"]
+    assert same.headers["idempotent-replayed"] == "true"
+    for files, data in ((files_for(2), {"steps": "12"}), (files_for(1), {"steps": "13"})):
+        other = client.post("/api/v1/jobs", files=files, data=data, headers=headers)
+        assert other.status_code == 422, other.text
+        detail = other.json()["detail"]
+        assert detail["code"] == "IDEMPOTENCY_KEY_REUSED" and "different request" in detail["message"]
+        assert detail["details"] == {"job_id": first.json()["id"]}
+    assert sorted(stored_files(api_settings)) == files_after_first  # nothing stored for refused requests
+    url_headers = {**auth, "Idempotency-Key": "order-8"}
+    body = {"image_urls": ["https://example.com/a.png"]}
+    assert client.post("/api/v1/jobs", json=body, headers=url_headers).status_code == 202
+    assert client.post("/api/v1/jobs", json=body, headers=url_headers).status_code == 202
+    changed = client.post(
+        "/api/v1/jobs", json={"image_urls": ["https://example.com/b.png"]}, headers=url_headers
+    )
+    assert changed.status_code == 422 and changed.json()["detail"]["code"] == "IDEMPOTENCY_KEY_REUSED"
