@@ -88,10 +88,10 @@ async def get_product(request: Request, auth: ShopSession) -> Response:
 
 @session_token_required
 async def get_image(request: Request, auth: ShopSession) -> Response:
-    """One product photo of the shop and its generation.
+    """One product photo of the shop, its generation, and the photo group it is generated with.
     ---
     responses:
-      200: {description: 'the image and its generation'}
+      200: {description: 'the image, its generation and `group` (lead_image_id, image_ids)'}
       404: {description: 'no such image in this shop'}
     """
     sign = _signer(request)
@@ -100,7 +100,14 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
     def load() -> dict[str, Any] | None:
         with session_scope(request.state.db) as session:
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return view.as_json(sign) if view else None
+            if view is None:
+                return None
+            # the photos generated with this one; the group's decision is the lead's `approval`
+            group = sync.group_of(session=session, shop=auth.shop, image=view.image)
+            return {
+                **view.as_json(sign),
+                "group": {"lead_image_id": group[0].id, "image_ids": [i.id for i in group]},
+            }
 
     body = await asyncio.to_thread(load)
     if body is None:

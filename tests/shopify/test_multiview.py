@@ -117,6 +117,14 @@ def test_labelled_views_make_one_generation_in_engine_order(
     assert [p["view"] for p in group["photos"]] == ["front", "left", "back", "right"]
     assert group["lead_image_id"] == views[0].id and group["generation"]["status"] == QUEUED
 
+    # Each member names its group and lead; a photo outside the group is its own.
+    member = _call(devstore, running_app, "GET", f"/app/api/images/{views[2].id}").json()
+    assert member["group"] == {"lead_image_id": views[0].id, "image_ids": [i.id for i in views]}
+    assert member["view"] == "back" and member["generation"]["job_id"] == views[0].job_id
+    table = images["Ceramic Mug on a table"]
+    alone = _call(devstore, running_app, "GET", f"/app/api/images/{table.id}").json()
+    assert alone["group"] == {"lead_image_id": table.id, "image_ids": [table.id]}
+
     # The scan reads the same product over GraphQL and agrees: nothing new to queue.
     reports = scheduler_jobs.scan_products(running_app.settings, running_app.db)
     assert [r.queued for r in reports] == [0]
