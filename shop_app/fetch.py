@@ -75,6 +75,35 @@ def address_is_public(address: str) -> bool:
     )
 
 
+def check_url_early(url: str, policy: FetchPolicy) -> None:
+    """Refuse at once (no DNS) what can never be fetched: another scheme than http(s), no host, a cloud
+    metadata host name, or a literal non-public IP address not in the allow list. Host names are checked
+    again, with every resolved address, when the URL is fetched. Raises FetchError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise FetchError(f"{url[:200]!r} is not a valid URL", code="invalid_url") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise FetchError(f"{url[:200]!r} is not an http(s) URL", code="invalid_url")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise FetchError(f"{url[:200]!r} has no host", code="invalid_url")
+    if policy.allows(host, port):
+        return
+    if host in _METADATA_HOSTS:
+        raise FetchError(f"refusing to fetch from {host}: a cloud metadata host", code="blocked_address")
+    try:
+        # Literal addresses, including the all-digits form resolvers accept ("2130706433" is 127.0.0.1).
+        literal = str(ipaddress.ip_address(int(host) if host.isdigit() else host))
+    except ValueError:
+        return  # a host name: resolved and checked at fetch time
+    if not address_is_public(literal):
+        raise FetchError(
+            f"refusing to fetch from {host}: {literal} is not a public address", code="blocked_address"
+        )
+
+
 def resolve_checked(host: str, port: int, policy: FetchPolicy) -> list[str]:
     """The host's addresses, after refusing any that are not public (unless the host is allowed)."""
     bare = host.strip("[]")

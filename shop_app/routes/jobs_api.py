@@ -34,6 +34,7 @@ from shop_app.errors import (
     RateLimited,
     ValidationError,
 )
+from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import queue
 from shop_app.jobs.intake import read_uploads
 from shop_app.jobs.params import InvalidJobRequest, normalize_params
@@ -290,6 +291,18 @@ async def create_job(request: Request) -> Response:
     except InvalidJobRequest as err:
         raise _invalid(err) from None
     from_urls = "image_urls" in inputs
+    if from_urls and isinstance(inputs["image_urls"], list):
+        # Refuse unfetchable URLs now, not after the job waited in the queue (host names: at fetch time).
+        policy = FetchPolicy.from_settings(request.state.settings)
+        for url in inputs["image_urls"]:
+            if isinstance(url, str):
+                try:
+                    check_url_early(url, policy)
+                except FetchError as err:
+                    raise ValidationError(
+                        f"image URL {url[:200]!r} is refused: {err}",
+                        details={"field": "image_urls", "url": url[:2048], "reason": err.code},
+                    ) from None
     sources = inputs["image_urls"] if from_urls else [hashlib.sha256(u.data).hexdigest() for u in uploads]
     fingerprint = request_fingerprint(sources, canonical, labels, priority)
 

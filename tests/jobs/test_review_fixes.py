@@ -70,3 +70,48 @@ def test_idempotency_key_with_a_different_request_is_refused(
         "/api/v1/jobs", json={"image_urls": ["https://example.com/b.png"]}, headers=url_headers
     )
     assert changed.status_code == 422 and changed.json()["detail"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "blocked_address"),
+        ("http://127.0.0.1:8080/a.png", "blocked_address"),
+        ("https://10.1.2.3/a.png", "blocked_address"),
+        ("http://[::1]/a.png", "blocked_address"),
+        ("http://2130706433/a.png", "blocked_address"),  # 127.0.0.1 written as one number
+        ("http://metadata.google.internal/a.png", "blocked_address"),
+        ("file:///etc/passwd", "invalid_url"),
+        ("gopher://example.com/a.png", "invalid_url"),
+    ],
+)
+def test_unfetchable_image_urls_are_refused_at_post(
+    client: Any, auth: dict[str, str], url: str, reason: str
+) -> None:
+    resp = client.post(
+        "/api/v1/jobs", json={"image_urls": ["https://cdn.example.com/ok.png", url]}, headers=auth
+    )
+    assert resp.status_code == 400, resp.text
+    detail = resp.json()["detail"]
+    assert detail["code"] == "VALIDATION_ERROR" and url[:40] in detail["message"]
+    assert detail["details"] == {"field": "image_urls", "url": url, "reason": reason}
+    assert client.get("/api/v1/jobs", headers=auth).json()["jobs"] == []
+
+
+def test_allowed_hosts_and_host_names_pass_the_early_check(make_settings: Any, db: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from shop_app.app import create_app
+
+    auth = {"X-API-Key": make_key(db, "jobs")}
+    settings = make_settings(NU3D_FETCH_ALLOW_HOSTS="127.0.0.1:9999")
+    with TestClient(create_app(settings)) as c:
+        allowed = c.post("/api/v1/jobs", json={"image_urls": ["http://127.0.0.1:9999/a.png"]}, headers=auth)
+        other_port = c.post(
+            "/api/v1/jobs", json={"image_urls": ["http://127.0.0.1:9998/a.png"]}, headers=auth
+        )
+        # a DNS name is not resolved here (the worker checks every address it resolves to at fetch time)
+        named = c.post("/api/v1/jobs", json={"image_urls": ["http://localhost/a.png"]}, headers=auth)
+    assert allowed.status_code == 202, allowed.text
+    assert other_port.status_code == 400
+    assert named.status_code == 202
