@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import signal
 import sys
 import time
 import tomllib
@@ -157,6 +158,8 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
         raise DemoError(str(err)) from None
 
     group = ProcessGroup()
+    # SIGTERM (a service manager, `kill`) stops the demo the same way Ctrl+C does: children included.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         devstore_args = ["devstore", "--port", str(plan.devstore_port), "--snapshot", "var/devstore.json"]
         if seed:
@@ -185,3 +188,8 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
         return 0
     finally:
         group.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt

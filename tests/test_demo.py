@@ -68,13 +68,13 @@ def test_demo_generates_models_for_the_demo_shop(tmp_path: Path) -> None:
         assert queued_or_done >= 12  # at least the 12 products created "today"
         assert any((tmp_path / "var" / "files").rglob("*.glb"))
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGTERM)  # as a service manager stops it; Ctrl+C takes the same path
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-    # Ctrl+C stops every child: nothing keeps listening on the demo's ports.
+    # Stopping the demo stops every child: nothing keeps listening on the demo's ports.
     for p in (port, port + 1):
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{p}/health", timeout=2)
