@@ -65,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         sys.stderr.write(f"nu3d: configuration error: {err}\n")
         return 2
+    # An unreachable or unmigrated database at start-up is a configuration problem: say so once and stop.
+    # (Outages after start-up are ridden out by the supervisor's retries.)
+    from shop_app.migrate import MigrationError, check_at_head
+
+    try:
+        check_at_head(settings)
+    except MigrationError as err:
+        sys.stderr.write(f"nu3d worker: error: {err}\n")
+        return 1
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     options = WorkerOptions(
         concurrency=args.concurrency,
