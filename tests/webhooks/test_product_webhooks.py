@@ -59,6 +59,8 @@ def test_new_product_arrives_as_queued_generations(devstore: DevstoreServer, run
         assert job.inputs == {"image_urls": [image.url]}
         assert "v=" in image.url and image.content_version.startswith("v:")
         assert job.shop_id == images[0].shop_id
+    # The app commits before it answers, so the jobs can be visible before the devstore has recorded the answer.
+    assert devstore.wait_for_webhooks(timeout=10)
     delivery = devstore.webhook_deliveries(shop=SHOP, topic="products/create")[0]
     # Accepted on the first attempt (Shopify's timeout is 5 s; the answer comes from a DB write, not the work).
     assert delivery["state"] == "delivered" and len(delivery["attempts"]) == 1, delivery
