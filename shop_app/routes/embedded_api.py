@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -38,6 +39,16 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
     if not raw.isdigit() or not lo <= int(raw) <= hi:
         raise ValidationError(f"{name} must be an integer from {lo} to {hi}", details={"field": name})
     return int(raw)
+
+
+async def _json_or_404(
+    work: Callable[[], dict[str, Any] | None], missing: str, status_code: int = 200
+) -> Response:
+    """Run a blocking DB unit of work off the event loop; None means the shop has no such thing (404)."""
+    body = await asyncio.to_thread(work)
+    if body is None:
+        raise NotFound(missing)
+    return JSONResponse(body, status_code=status_code)
 
 
 @session_token_required
@@ -80,10 +91,7 @@ async def get_product(request: Request, auth: ShopSession) -> Response:
             view = catalog.get_product_view(session=session, shop=auth.shop, product_id=product_id)
             return view.as_json(sign) if view else None
 
-    body = await asyncio.to_thread(load)
-    if body is None:
-        raise NotFound(f"no product {product_id} in this shop")
-    return JSONResponse(body)
+    return await _json_or_404(load, f"no product {product_id} in this shop")
 
 
 @session_token_required
@@ -109,10 +117,7 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
                 "group": {"lead_image_id": group[0].id, "image_ids": [i.id for i in group]},
             }
 
-    body = await asyncio.to_thread(load)
-    if body is None:
-        raise NotFound(f"no image {image_id} in this shop")
-    return JSONResponse(body)
+    return await _json_or_404(load, f"no image {image_id} in this shop")
 
 
 @session_token_required
@@ -152,10 +157,7 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
             return view.as_json(sign) if view else None
 
-    body = await asyncio.to_thread(run)
-    if body is None:
-        raise NotFound(f"no image {image_id} in this shop")
-    return JSONResponse(body, status_code=202)
+    return await _json_or_404(run, f"no image {image_id} in this shop", status_code=202)
 
 
 @session_token_required
@@ -181,10 +183,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
             return {"result": result, "image": view.as_json(sign) if view else None}
 
-    body = await asyncio.to_thread(run)
-    if body is None:
-        raise NotFound(f"no generation for image {image_id} in this shop")
-    return JSONResponse(body)
+    return await _json_or_404(run, f"no generation for image {image_id} in this shop")
 
 
 def _decide(action: str) -> object:
@@ -213,10 +212,7 @@ def _decide(action: str) -> object:
                 )
                 return {"result": result, "image": view.as_json(sign) if view else None}
 
-        body = await asyncio.to_thread(run)
-        if body is None:
-            raise NotFound(f"no image {image_id} in this shop")
-        return JSONResponse(body)
+        return await _json_or_404(run, f"no image {image_id} in this shop")
 
     endpoint.__name__ = f"{action}_image"
     endpoint.__doc__ = {
