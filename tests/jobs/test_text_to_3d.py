@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from shop_app.db import session_scope
+from shop_app.jobs.owners import PrincipalOwner
 from shop_app.jobs.params import InvalidJobRequest
-from shop_app.jobs.queue import enqueue_job
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
 from shop_app.models.jobs import FAILED, QUEUED, SUCCEEDED, Generation, Job
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
@@ -23,10 +24,16 @@ def images_api() -> Iterator[ImagesApi]:
         yield api
 
 
-def _enqueue(db: Any, prompt: str, **extra: Any) -> str:
+def _enqueue(db: Any, prompt: str, user_id: str | None = None) -> str:
     with session_scope(db) as session:
-        job = enqueue_job(session=session, inputs={"text_prompt": prompt}, params={"prompt": prompt}, **extra)
-        return job.id
+        request = SubmitRequest(
+            family="test",
+            owner=PrincipalOwner(family="test", subject=user_id),
+            images=Images.from_prompt(prompt),
+            params={"prompt": prompt},
+            labels=Labels(user_id=user_id),
+        )
+        return submit(session, request).id
 
 
 def _job(db: Any, job_id: str) -> Job:
@@ -99,7 +106,16 @@ def test_a_provider_outage_puts_the_job_back_for_a_later_attempt(
     assert job.error_code == "image_provider_unavailable"
 
 
-@pytest.mark.parametrize("bad", [{"text_prompt": ""}, {"text_prompt": 3}, {"text_prompt": "x" * 1001}])
-def test_bad_text_prompts_are_refused_at_submit(db: Any, bad: dict[str, Any]) -> None:
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 1001])
+def test_bad_text_prompts_are_refused_at_submit(db: Any, bad: str) -> None:
     with session_scope(db) as session, pytest.raises(InvalidJobRequest, match="text_prompt"):
-        enqueue_job(session=session, inputs=bad)
+        submit(
+            session,
+            SubmitRequest(family="test", owner=PrincipalOwner(family="test"), images=Images.from_prompt(bad)),
+        )
+
+
+def test_images_and_a_prompt_together_are_refused(db: Any) -> None:
+    images = Images(urls=("https://example.com/a.png",), text_prompt="A cup")
+    with session_scope(db) as session, pytest.raises(InvalidJobRequest, match="not both"):
+        submit(session, SubmitRequest(family="test", owner=PrincipalOwner(family="test"), images=images))

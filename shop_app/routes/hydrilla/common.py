@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from shop_app.auth_jwt import KeySetUnavailable, TokenPrincipal, TokenRejected, bearer_token
 from shop_app.errors import AppError
 from shop_app.jobs.image_provider import NOT_CONFIGURED, OpenAIImages
-from shop_app.jobs.queue import estimate, queue_stats
+from shop_app.jobs.stats import estimate, queue_stats
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
 
@@ -82,7 +82,9 @@ async def principal(request: Request, *, required: bool) -> TokenPrincipal | Non
 def image_provider(request: Request) -> OpenAIImages:
     provider = request.state.image_provider
     if provider is None:
-        raise HydrillaError(f"Text prompts are not available on this server: {NOT_CONFIGURED}", status_code=501)
+        raise HydrillaError(
+            f"Text prompts are not available on this server: {NOT_CONFIGURED}", status_code=501
+        )
     return provider
 
 
@@ -186,7 +188,9 @@ class PreviewQueue:
         try:
             yield ticket
             took = time.monotonic() - started
-            self.average_s = took if self.average_s is None else self.ALPHA * took + (1 - self.ALPHA) * self.average_s
+            self.average_s = (
+                took if self.average_s is None else self.ALPHA * took + (1 - self.ALPHA) * self.average_s
+            )
         finally:
             self.generating -= 1
             self._slots.release()
@@ -196,9 +200,7 @@ def queue_info_body(session: Session, previews: PreviewQueue) -> dict[str, Any]:
     """`GET /queue/info` (both APIs): the generation queue's figures and the preview queue's."""
     stats = queue_stats(session)
     waiting, running = stats.counts[QUEUED], stats.counts[RUNNING]
-    wait = stats.new_job_wait_s() if hasattr(stats, "new_job_wait_s") else None
-    if wait is None and stats.ewma_s is not None and stats.live_workers:
-        wait = (waiting + running) * stats.ewma_s / stats.live_workers
+    wait = stats.new_job_wait_s()
     return {
         "queue_length": waiting,
         "currently_processing": running > 0,
