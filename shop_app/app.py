@@ -15,15 +15,28 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.jobs.image_provider import OpenAIImages
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
-from shop_app.routes import api_v1, auth, embedded, embedded_api, files, health, openapi, store_threed_jobs
+from shop_app.routes import (
+    api_v1,
+    auth,
+    embedded,
+    embedded_api,
+    files,
+    health,
+    hydrilla,
+    openapi,
+    store_threed_jobs,
+)
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.web.family import ApiFamily
+from shop_app.web.previews import PreviewQueue
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
 
@@ -34,6 +47,8 @@ logger = logging.getLogger(__name__)
 FAMILIES: list[ApiFamily] = [
     api_v1.family,
     store_threed_jobs.family,
+    hydrilla.api3d_family,
+    hydrilla.backend_family,
 ]
 
 
@@ -60,6 +75,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
                 readiness_checks=dict(health.CHECKS),
+                jwt_verifier=JwtVerifier.from_settings(settings),
+                image_provider=OpenAIImages.from_settings(settings),
+                previews=PreviewQueue(settings.image_api_concurrency),
             )
             for family in FAMILIES:
                 state.readiness_checks.update(family.readiness)
@@ -77,7 +95,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
-        *(route for family in FAMILIES for route in family.routes),
+        *(route for family in FAMILIES for route in family.mounted_routes(settings)),
         # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]

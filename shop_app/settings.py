@@ -163,6 +163,10 @@ class Settings(DatabaseSettings):
     )
     image_api_timeout_s: float = Field(default=120.0, gt=0)
     image_api_max_attempts: int = Field(default=3, ge=1, le=10)
+    image_api_concurrency: int = Field(default=2, ge=1, le=64)  # previews drawn at once per web process
+
+    # Where Hydrilla's generation-backend API is mounted ("" = the root, as its document has it).
+    hydrilla_backend_prefix: str = ""
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod
@@ -215,6 +219,31 @@ class Settings(DatabaseSettings):
                 f"expected a comma-separated subset of {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}"
             )
         return ",".join(names)
+
+    @field_validator("hydrilla_backend_prefix")
+    @classmethod
+    def _mount_prefix(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (
+            not value.startswith("/")
+            or "//" in value
+            or not value[1:].replace("-", "").replace("_", "").replace("/", "").isalnum()
+        ):
+            raise ValueError('expected "" (the root) or a path such as /hydrilla')
+        taken = (
+            "/api",
+            "/app",
+            "/auth",
+            "/files",
+            "/health",
+            "/static",
+            "/store",
+            "/webhooks",
+            "/openapi.json",
+        )
+        if any(value == t or value.startswith(t + "/") for t in taken):
+            raise ValueError(f"{value} is one of the app's own paths; pick another, such as /hydrilla")
+        return value
 
     @field_validator("image_api_response_format")
     @classmethod

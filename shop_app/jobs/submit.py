@@ -221,3 +221,52 @@ def active_job_count(session: Session, *, owner: Owner) -> int:
     mine = col(Job.api_key_id) == owner.api_key_id if isinstance(owner, ApiKeyOwner) else owner_clause(owner)
     query = select(func.count()).select_from(Job).where(col(Job.status).in_(list(ACTIVE)), mine)
     return int(session.exec(query).one())
+
+
+def record_finished(
+    session: Session,
+    *,
+    family: str,
+    owner: Owner,
+    job_id: str | None = None,
+    kind: str = "preview",
+    params: dict[str, Any] | None = None,
+    labels: Labels = Labels(),
+    meta: dict[str, Any] | None = None,
+) -> Job:
+    """A job that is already done when it is recorded: work that happened elsewhere (e.g. a text-to-image
+    preview drawn by the web process) entered into the owner's history. It never reaches a worker.
+
+    With `job_id` (the id the client was handed for that work) a second call returns the first record.
+    Raises InvalidJobRequest for an unusable id or params."""
+    if job_id is not None:
+        if not 1 <= len(job_id) <= 40 or not job_id.replace("-", "").replace("_", "").isalnum():
+            raise InvalidJobRequest("job_id must be 1 to 40 letters, digits, '-' or '_'", field="job_id")
+        existing = session.get(Job, job_id)
+        if existing is not None:
+            return existing
+    if isinstance(owner, PrincipalOwner) and owner.family != family:
+        raise ValueError(f"a {owner.family} principal cannot record for the {family} family")
+    now = utcnow()
+    job = Job(
+        id=job_id or new_id("job"),
+        kind=kind,
+        status=SUCCEEDED,
+        inputs={},
+        params=normalize_params(params),
+        family=family,
+        meta=dict(meta or {}),
+        progress=100,
+        stage="done",
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        finished_at=now,
+        duration_s=0.0,
+        logs=[log_line(now, f"recorded as finished ({kind})")],
+        **owner_columns(owner),
+        **labels.columns(),
+    )
+    session.add(job)
+    session.flush()
+    return job

@@ -57,18 +57,23 @@ def no_rate_rules(_settings: Settings) -> list[RateRule]:
 class ApiFamily:
     """name: short, stored on the family's jobs (`job.family`); prefix: where its paths start (docs, 404s);
     routes: its Starlette routes; render_error: its error body; statuses: core status -> its word;
-    rate_rules: its limits from settings; readiness: extra checks for /health/ready."""
+    rate_rules: its limits from settings; readiness: extra checks for /health/ready;
+    routes_for: instead of fixed `routes`, a function of settings (a family whose mount point is a setting)."""
 
     name: str
     prefix: str
-    routes: Sequence[BaseRoute]
+    routes: Sequence[BaseRoute] = ()
     render_error: ErrorRenderer = default_error_response
     statuses: Mapping[str, str] = field(default_factory=dict)
     rate_rules: Callable[[Settings], list[RateRule]] = no_rate_rules
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    routes_for: Callable[[Settings], Sequence[BaseRoute]] | None = None
 
     def status(self, core_status: str) -> str:
         return self.statuses.get(core_status, core_status)
+
+    def mounted_routes(self, settings: Settings) -> Sequence[BaseRoute]:
+        return self.routes_for(settings) if self.routes_for is not None else self.routes
 
 
 def family_errors(render: ErrorRenderer) -> Callable[[Endpoint], Endpoint]:

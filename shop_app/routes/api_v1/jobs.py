@@ -42,7 +42,7 @@ from shop_app.routes.api_v1.common import (
     store_uploads,
 )
 from shop_app.web.db import notify
-from shop_app.web.files import stored_file_response
+from shop_app.web.files import purge_files, stored_file_response
 from shop_app.web.streaming import Pinger, sse, sse_response
 from shop_app.web.uploads import read_uploads
 
@@ -339,17 +339,7 @@ async def delete_job(request: Request) -> Response:
         return commands.delete(session, owned_job(session, owner(session, request), job_id))
 
     orphaned = await run(request, work, write=True)
-    storage = request.state.storage
-
-    def purge() -> int:
-        for key in orphaned:
-            try:
-                storage.delete(key)
-            except Exception as err:  # the row is gone; a leftover file is only wasted space
-                logger.warning("could not delete %s: %s", key, err)
-        return len(orphaned)
-
-    purged = await run_in_threadpool(purge)
+    purged = await run_in_threadpool(purge_files, request.state.storage, orphaned)
     return JSONResponse({"id": job_id, "deleted": True, "purged_files": purged})
 
 

@@ -3,11 +3,7 @@ bearer-JWT auth (requireAuth / optionalAuth), the queue object, and the previews
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -19,9 +15,13 @@ from starlette.responses import JSONResponse, Response
 from shop_app.auth_jwt import KeySetUnavailable, TokenPrincipal, TokenRejected, bearer_token
 from shop_app.errors import AppError
 from shop_app.jobs.image_provider import NOT_CONFIGURED, OpenAIImages
+from shop_app.jobs.owners import PrincipalOwner, owns
+from shop_app.jobs.queries import get_job
 from shop_app.jobs.stats import estimate, queue_stats
-from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
+from shop_app.web.previews import PreviewQueue
+from shop_app.web.render import iso_ms
 
 FAMILY = "hydrilla"
 # The document's table: Node backend word ← core status → Python backend word.
@@ -112,90 +112,6 @@ def queue_object(session: Session, job: Job) -> dict[str, Any]:
     }
 
 
-@dataclass
-class PreviewTicket:
-    position: int
-    ahead: int
-    queue_length: int
-    generating: bool
-    wait_s: float | None
-    total_s: float | None
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "position": self.position,
-            "previews_ahead": self.ahead,
-            "estimated_wait_seconds": self.wait_s,
-            "estimated_total_seconds": self.total_s,
-            "queue_length": self.queue_length,
-            "currently_generating": self.generating,
-        }
-
-
-class PreviewQueue:
-    """Text-to-image previews in this web process: at most `concurrency` provider calls at once, the rest wait.
-
-    Figures are real: counts of waiting and generating previews, and a moving average of measured generation
-    times (none until the first preview finished). Each web process keeps its own."""
-
-    ALPHA = 0.3
-
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = max(1, concurrency)
-        self._slots = asyncio.Semaphore(self.concurrency)
-        self.waiting = 0
-        self.generating = 0
-        self.average_s: float | None = None
-
-    def _eta(self, ahead: int) -> tuple[float | None, float | None]:
-        """(wait before starting, wait until done) for a preview with `ahead` previews before it."""
-        if self.average_s is None:
-            return None, None
-        rounds = 0 if ahead < self.concurrency else (ahead - self.concurrency) // self.concurrency + 1
-        wait = round(rounds * self.average_s, 1)
-        return wait, round(wait + self.average_s, 1)
-
-    def info(self) -> dict[str, Any]:
-        wait, _ = self._eta(self.waiting + self.generating)
-        return {
-            "preview_queue_length": self.waiting,
-            "currently_generating_preview": self.generating > 0,
-            "preview_waiting": self.waiting,
-            "estimated_wait_for_preview_seconds": wait,
-            "estimated_preview_time_seconds": None if self.average_s is None else round(self.average_s, 1),
-        }
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[PreviewTicket]:
-        ahead = self.waiting + self.generating
-        wait, total = self._eta(ahead)
-        in_line = self.waiting if ahead >= self.concurrency else 0  # 0: a slot is free, it starts at once
-        ticket = PreviewTicket(
-            position=in_line + 1 if ahead >= self.concurrency else 0,
-            ahead=in_line,
-            queue_length=self.waiting,
-            generating=self.generating > 0,
-            wait_s=wait,
-            total_s=total,
-        )
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        self.generating += 1
-        started = time.monotonic()
-        try:
-            yield ticket
-            took = time.monotonic() - started
-            self.average_s = (
-                took if self.average_s is None else self.ALPHA * took + (1 - self.ALPHA) * self.average_s
-            )
-        finally:
-            self.generating -= 1
-            self._slots.release()
-
-
 def queue_info_body(session: Session, previews: PreviewQueue) -> dict[str, Any]:
     """`GET /queue/info` (both APIs): the generation queue's figures and the preview queue's."""
     stats = queue_stats(session)
@@ -231,3 +147,71 @@ def own_file_key(storage: Storage, url: str) -> str | None:
     if not storage.verify(key, (query.get("expires") or [None])[0], (query.get("sig") or [None])[0]):
         return None
     return key if storage.exists(key) else None
+
+
+# ----------------------------------------------------------------------------------------------- jobs
+
+
+def owner_of(who: TokenPrincipal | None) -> PrincipalOwner:
+    """A signed-in user owns what they submit; anonymous work sits in the family's shared space."""
+    return PrincipalOwner(family=FAMILY, subject=who.owner_id if who is not None else None)
+
+
+def hydrilla_job(session: Session, job_id: str) -> Job:
+    """A job submitted through either Hydrilla API, else 404 "Job not found"."""
+    job = get_job(session, job_id)
+    if job is None or job.family != FAMILY:
+        raise HydrillaError("Job not found", status_code=404)
+    return job
+
+
+def check_access(job: Job, who: TokenPrincipal | None, *, action: str) -> None:
+    """A job with an owner answers only to that owner (403); an anonymous one to anyone holding its id."""
+    if job.principal is None:
+        return
+    if who is None or not owns(owner_of(who), job):
+        raise HydrillaError(f"You don't have permission to {action} this job", status_code=403)
+
+
+def file_url(storage: Storage, key: str | None, ttl_s: int) -> str | None:
+    return storage.url(key, ttl_s=ttl_s) if key else None
+
+
+def node_job(job: Job, generation: Generation | None, storage: Storage, ttl_s: int) -> dict[str, Any]:
+    """The document's BackendJob record."""
+    done = generation is not None
+    failed = job.status in {FAILED, CANCELED}
+    return {
+        "id": job.id,
+        "userId": job.principal or job.user_id,
+        "status": NODE_STATUS[job.status],
+        "prompt": job.params.get("prompt"),
+        "imageUrl": job.meta.get("image_url"),
+        "generateType": "Normal",
+        "faceCount": job.params.get("face_limit"),
+        "enablePBR": False,
+        "polygonType": None,
+        "resultGlbUrl": file_url(storage, generation.glb_key, ttl_s) if done else None,
+        "previewImageUrl": job.meta.get("preview_image_url")
+        or (file_url(storage, generation.preview_key, ttl_s) if done else None),
+        "errorCode": job.error_code if failed else None,
+        "errorMessage": job.error_message if failed else None,
+        "name": job.name,
+        "createdAt": iso_ms(job.created_at),
+        "updatedAt": iso_ms(job.updated_at),
+    }
+
+
+def profile(who: TokenPrincipal) -> dict[str, Any]:
+    """The user as the token's profile claims describe them (the document's `user`)."""
+    created = who.claims.get("created_at") or who.claims.get("createdAt")
+    if isinstance(created, int | float):
+        created = iso_ms(datetime.fromtimestamp(created / 1000 if created > 1e11 else created, UTC))
+    return {
+        "id": who.subject,
+        "email": who.email,
+        "firstName": who.first_name,
+        "lastName": who.last_name,
+        "imageUrl": who.image_url,
+        "createdAt": created if isinstance(created, str) else None,
+    }
