@@ -200,6 +200,15 @@ class Settings(DatabaseSettings):
             raise ValueError("expected a directory path, file://path or s3://bucket/prefix")
         return value
 
+    @field_validator(
+        "jwt_jwks_url", "jwt_hs256_secret", "jwt_issuer", "jwt_audience", "image_api_base_url", "image_api_key",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `NU3D_JWT_JWKS_URL=` in an env file switches the feature off, like leaving it out.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("jwt_hs256_secret")
     @classmethod
     def _long_hmac_secret(cls, value: SecretStr | None) -> SecretStr | None:

@@ -69,7 +69,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 
 
 def _invalid(err: InvalidJobRequest) -> HydrillaError:
-    return HydrillaError(str(err), status_code=400)
+    # Our parameter names, spoken in the document's (faceCount is the core's face_limit).
+    return HydrillaError(str(err).replace("face_limit", "faceCount"), status_code=400)
 
 
 async def generate(request: Request) -> Response:
