@@ -138,6 +138,7 @@ class Settings(DatabaseSettings):
     # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
+    rate_limit_text: str = "20/minute"  # per IP on the open text-to-image / text-to-3d routes (paid calls)
     sse_ping_s: float = Field(default=15.0, gt=0)
 
     # Bearer JWTs from the operator's identity provider (Clerk or any OIDC issuer): exactly one key source.

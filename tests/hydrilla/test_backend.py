@@ -254,3 +254,15 @@ def test_a_prefix_that_collides_or_is_not_a_path_is_refused(
 ) -> None:
     with pytest.raises(ConfigError, match="NU3D_HYDRILLA_BACKEND_PREFIX"):
         make_settings(NU3D_HYDRILLA_BACKEND_PREFIX=prefix)
+
+
+def test_text_routes_are_rate_limited_per_ip(
+    start_hydrilla: Callable[..., Hydrilla], images_api: ImagesApi
+) -> None:
+    app = start_hydrilla(images_api, NU3D_RATE_LIMIT_TEXT="2/minute")
+    for _ in range(2):
+        assert app.http.post("/text-to-image", data={"prompt": "A lamp"}).status_code == 200
+    limited = app.http.post("/text-to-image", data={"prompt": "A lamp"})
+    assert "retry after" in error(limited, 429)
+    assert len(images_api.requests) == 2  # the refused call never reached the paid provider
+    assert app.http.get("/queue/info").status_code == 200  # other routes are not limited

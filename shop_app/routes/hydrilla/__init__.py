@@ -11,9 +11,11 @@ Both submit jobs as the `hydrilla` family, so a job made through either is visib
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute
 
+from shop_app.ratelimit import RateRule
 from shop_app.routes.hydrilla import api3d, backend
 from shop_app.routes.hydrilla.common import BACKEND_STATUS, FAMILY, NODE_STATUS, render_error
 from shop_app.settings import Settings
@@ -24,6 +26,23 @@ _errors = family_errors(render_error)
 
 def _backend_routes(settings: Settings) -> Sequence[BaseRoute]:
     return backend.routes_with(_errors, settings.hydrilla_backend_prefix)
+
+
+def _rate_limit_body(message: str, retry_after: int) -> dict[str, Any]:
+    return {"error": f"{message}; retry after {retry_after} s"}
+
+
+def _text_rate_rules(settings: Settings) -> list[RateRule]:
+    """Text routes are open and each call costs a paid image generation: a per-IP limit on both."""
+    if not settings.rate_limit_text:
+        return []
+    prefix = settings.hydrilla_backend_prefix
+    return [
+        RateRule(
+            f"hydrilla{path}", prefix + path, settings.rate_limit_text, per="ip", error_body=_rate_limit_body
+        )
+        for path in ("/text-to-image", "/text-to-3d")
+    ]
 
 
 api3d_family = ApiFamily(
@@ -39,6 +58,7 @@ backend_family = ApiFamily(
     routes_for=_backend_routes,
     render_error=render_error,
     statuses=BACKEND_STATUS,
+    rate_rules=_text_rate_rules,
 )
 
 __all__ = ["api3d_family", "backend_family"]
