@@ -77,7 +77,7 @@ MAX_FILES = 4
 # engine param -> the seed's form field it comes from
 SEED_FIELD = {"resolution": "octree_resolution", "prompt": "caption"}
 Endpoint = Callable[[Request], Awaitable[Response]]
-DEFAULTS = {"steps": 20, "guidance_scale": 7.5, "octree_resolution": "256"}
+DEFAULT_STEPS, DEFAULT_GUIDANCE, DEFAULT_OCTREE = 20, 7.5, "256"
 
 
 class SeedError(AppError):
@@ -152,13 +152,13 @@ def _seed_params(fields: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]
     """(engine params, the request_params echoed in metadata)."""
     request_params: dict[str, Any] = {"caption": fields.get("caption") or None}
     try:
-        request_params["steps"] = int(fields.get("steps") or DEFAULTS["steps"])
-        request_params["guidance_scale"] = float(fields.get("guidance_scale") or DEFAULTS["guidance_scale"])
+        request_params["steps"] = int(fields.get("steps") or DEFAULT_STEPS)
+        request_params["guidance_scale"] = float(fields.get("guidance_scale") or DEFAULT_GUIDANCE)
     except ValueError:
         raise SeedError(
             "steps must be a whole number and guidance_scale a number", details="steps=20, guidance_scale=7.5"
         ) from None
-    octree = fields.get("octree_resolution") or DEFAULTS["octree_resolution"]
+    octree = fields.get("octree_resolution") or DEFAULT_OCTREE
     if not octree.isdigit():
         raise SeedError('octree_resolution must be a number such as "256"', details="one of 128, 256, 384")
     request_params["octree_resolution"] = octree
