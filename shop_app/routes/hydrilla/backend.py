@@ -45,6 +45,7 @@ from shop_app.routes.hydrilla.common import (
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.streaming import Pinger, sse, sse_response
+from shop_app.web.state import app_state
 from shop_app.web.uploads import Upload, read_uploads
 
 # What a job is doing, in the document's words ("Generating 3D mesh..."), by the worker's stage names.
@@ -94,7 +95,7 @@ def _user_id(fields: dict[str, str]) -> str | None:
 
 
 def _prefix(request: Request) -> str:
-    return request.state.settings.hydrilla_backend_prefix
+    return app_state(request).settings.hydrilla_backend_prefix
 
 
 async def _submit(

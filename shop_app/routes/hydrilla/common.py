@@ -22,6 +22,7 @@ from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, G
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
 from shop_app.web.previews import PreviewQueue
 from shop_app.web.render import iso_ms
+from shop_app.web.state import app_state
 
 FAMILY = "hydrilla"
 # The document's table: Node backend word ← core status → Python backend word.
@@ -65,7 +66,7 @@ async def principal(request: Request, *, required: bool) -> TokenPrincipal | Non
         if required:
             raise HydrillaError("Authentication required", status_code=401)
         return None
-    verifier = request.state.jwt_verifier
+    verifier = app_state(request).jwt_verifier
     if verifier is None:
         raise HydrillaError(
             f"Bearer tokens cannot be checked: no identity provider is configured (set {JWT_SETTINGS})",
@@ -80,7 +81,7 @@ async def principal(request: Request, *, required: bool) -> TokenPrincipal | Non
 
 
 def image_provider(request: Request) -> OpenAIImages:
-    provider = request.state.image_provider
+    provider: OpenAIImages | None = app_state(request).image_provider
     if provider is None:
         raise HydrillaError(
             f"Text prompts are not available on this server: {NOT_CONFIGURED}", status_code=501
@@ -144,7 +145,8 @@ def own_file_key(storage: Storage, url: str) -> str | None:
         validate_key(key)
     except ObjectNotFound:
         return None
-    if not storage.verify(key, (query.get("expires") or [None])[0], (query.get("sig") or [None])[0]):
+    expires, sig = query.get("expires") or [""], query.get("sig") or [""]
+    if not storage.verify(key, expires[0], sig[0]):
         return None
     return key if storage.exists(key) else None
 
@@ -179,7 +181,6 @@ def file_url(storage: Storage, key: str | None, ttl_s: int) -> str | None:
 
 def node_job(job: Job, generation: Generation | None, storage: Storage, ttl_s: int) -> dict[str, Any]:
     """The document's BackendJob record."""
-    done = generation is not None
     failed = job.status in {FAILED, CANCELED}
     return {
         "id": job.id,
@@ -191,9 +192,9 @@ def node_job(job: Job, generation: Generation | None, storage: Storage, ttl_s: i
         "faceCount": job.params.get("face_limit"),
         "enablePBR": False,
         "polygonType": None,
-        "resultGlbUrl": file_url(storage, generation.glb_key, ttl_s) if done else None,
+        "resultGlbUrl": file_url(storage, generation.glb_key, ttl_s) if generation else None,
         "previewImageUrl": job.meta.get("preview_image_url")
-        or (file_url(storage, generation.preview_key, ttl_s) if done else None),
+        or (file_url(storage, generation.preview_key, ttl_s) if generation else None),
         "errorCode": job.error_code if failed else None,
         "errorMessage": job.error_message if failed else None,
         "name": job.name,
