@@ -44,8 +44,8 @@ from shop_app.routes.hydrilla.common import (
     queue_object,
 )
 from shop_app.web.db import in_db, notify
-from shop_app.web.streaming import Pinger, sse, sse_response
 from shop_app.web.state import app_state
+from shop_app.web.streaming import Pinger, sse, sse_response
 from shop_app.web.uploads import Upload, read_uploads
 
 # What a job is doing, in the document's words ("Generating 3D mesh..."), by the worker's stage names.
