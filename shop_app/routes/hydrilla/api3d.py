@@ -9,14 +9,16 @@ Statuses are WAIT/RUN/DONE/FAIL (canceled jobs are FAIL); every error is `{"erro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from shop_app.auth_jwt import TokenPrincipal
 from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import commands
 from shop_app.jobs.errors import InvalidTransition
@@ -27,6 +29,7 @@ from shop_app.jobs.submit import Images, Labels, SubmitRequest, record_finished,
 from shop_app.models.jobs import SUCCEEDED
 from shop_app.routes.hydrilla.common import (
     FAMILY,
+    Endpoint,
     HydrillaError,
     check_access,
     hydrilla_job,
@@ -36,8 +39,10 @@ from shop_app.routes.hydrilla.common import (
     owner_of,
     principal,
     profile,
-    queue_info_body,
+    queue_info,
     queue_object,
+    routes,
+    signed_in,
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.files import purge_files
@@ -82,7 +87,7 @@ async def generate(request: Request) -> Response:
       401: {description: '{"error": "Authentication required"}'}
       501: {description: a prompt without an image provider configured (names the setting)}
     """
-    who = await principal(request, required=True)
+    who = await signed_in(request)
     body = await _json_body(request)
     prompt, image_url = _text(body, "prompt"), _text(body, "imageUrl")
     if prompt is None and image_url is None:
@@ -175,7 +180,7 @@ async def rename(request: Request) -> Response:
     responses:
       200: {description: '{"success": true, "message": "Job name updated"}'}
     """
-    who = await principal(request, required=True)
+    who = await signed_in(request)
     job_id = request.path_params["job_id"]
     body = await _json_body(request)
     name = body.get("name")
@@ -199,7 +204,7 @@ async def delete(request: Request) -> Response:
       200: {description: '{"success": true, "message": "Job deleted"}'}
       400: {description: the job is still processing}
     """
-    who = await principal(request, required=True)
+    who = await signed_in(request)
     job_id = request.path_params["job_id"]
 
     def work(session: Session) -> list[str]:
@@ -271,17 +276,7 @@ async def upload_image(request: Request) -> Response:
     return JSONResponse({"success": True, "url": storage.url(key, ttl_s=settings.signed_url_ttl_s)})
 
 
-async def queue_info(request: Request) -> Response:
-    """Queue figures for time estimates (no auth).
-    ---
-    responses:
-      200: {description: '{"queue_length", "currently_processing", "waiting_jobs", ..., "preview_queue_length", ...}'}
-    """
-    previews = request.state.previews
-    return JSONResponse(await in_db(request, lambda session: queue_info_body(session, previews)))
-
-
-def _stats(session: Session, who: Any) -> dict[str, int]:
+def _stats(session: Session, who: TokenPrincipal) -> dict[str, int]:
     page = list_jobs(session, JobFilter(owner=owner_of(who), family=FAMILY), limit=10_000)
     return {"totalJobs": len(page.jobs), "completedJobs": sum(1 for j in page.jobs if j.status == SUCCEEDED)}
 
@@ -292,8 +287,7 @@ async def me(request: Request) -> Response:
     responses:
       200: {description: '{"user": {...}, "stats": {"totalJobs", "completedJobs"}}'}
     """
-    who = await principal(request, required=True)
-    assert who is not None  # noqa: S101 - required=True
+    who = await signed_in(request)
     stats = await in_db(request, lambda session: _stats(session, who))
     return JSONResponse({"user": profile(who), "stats": stats})
 
@@ -304,8 +298,7 @@ async def sync_user(request: Request) -> Response:
     responses:
       200: {description: '{"success": true, "user": {"id", "email", "firstName", "lastName"}}'}
     """
-    who = await principal(request, required=True)
-    assert who is not None  # noqa: S101 - required=True
+    who = await signed_in(request)
     user = profile(who)
     return JSONResponse(
         {"success": True, "user": {k: user[k] for k in ("id", "email", "firstName", "lastName")}}
@@ -313,7 +306,7 @@ async def sync_user(request: Request) -> Response:
 
 
 PREFIX = "/api/3d"
-ENDPOINTS: list[tuple[str, Any, list[str]]] = [
+ENDPOINTS: list[tuple[str, Endpoint, list[str]]] = [
     ("/generate", generate, ["POST"]),
     ("/status/{job_id}", status, ["GET"]),
     ("/history", history, ["GET"]),
@@ -327,5 +320,5 @@ ENDPOINTS: list[tuple[str, Any, list[str]]] = [
 ]
 
 
-def routes_with(wrap: Any) -> list[BaseRoute]:
-    return [Route(PREFIX + path, wrap(endpoint), methods=methods) for path, endpoint, methods in ENDPOINTS]
+def routes_with(wrap: Callable[[Endpoint], Endpoint]) -> list[BaseRoute]:
+    return routes(PREFIX, ENDPOINTS, wrap)

@@ -13,14 +13,14 @@ pending/processing/completed/failed/cancelled; errors are `{"error": "..."}`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import commands
@@ -34,14 +34,16 @@ from shop_app.routes.hydrilla.common import (
     BACKEND_STATUS,
     FAMILY,
     UNAVAILABLE,
+    Endpoint,
     HydrillaError,
     file_url,
     hydrilla_job,
     image_provider,
     own_file_key,
     owner_of,
-    queue_info_body,
+    queue_info,
     queue_object,
+    routes,
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.state import app_state
@@ -296,16 +298,6 @@ async def stream(request: Request) -> Response:
     return sse_response(events())
 
 
-async def queue_info(request: Request) -> Response:
-    """The generation queue's and the preview queue's figures.
-    ---
-    responses:
-      200: {description: '{"queue_length", "currently_processing", "waiting_jobs", ..., "preview_queue_length", ...}'}
-    """
-    previews = request.state.previews
-    return JSONResponse(await in_db(request, lambda session: queue_info_body(session, previews)))
-
-
 async def cancel(request: Request) -> Response:
     """Cancel a pending or running job (a running one stops at its next checkpoint).
     ---
@@ -340,7 +332,7 @@ async def health(request: Request) -> Response:  # noqa: ARG001
     return JSONResponse({"status": "ok"})
 
 
-ENDPOINTS: list[tuple[str, Any, list[str]]] = [
+ENDPOINTS: list[tuple[str, Endpoint, list[str]]] = [
     ("/image-to-3d", image_to_3d, ["POST"]),
     ("/text-to-3d", text_to_3d, ["POST"]),
     ("/text-to-image", text_to_image, ["POST"]),
@@ -351,6 +343,5 @@ ENDPOINTS: list[tuple[str, Any, list[str]]] = [
 ]
 
 
-def routes_with(wrap: Any, prefix: str) -> list[BaseRoute]:
-    endpoints = ENDPOINTS + ([("/health", health, ["GET"])] if prefix else [])
-    return [Route(prefix + path, wrap(endpoint), methods=methods) for path, endpoint, methods in endpoints]
+def routes_with(wrap: Callable[[Endpoint], Endpoint], prefix: str) -> list[BaseRoute]:
+    return routes(prefix, ENDPOINTS + ([("/health", health, ["GET"])] if prefix else []), wrap)

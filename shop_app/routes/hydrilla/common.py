@@ -3,6 +3,7 @@ bearer-JWT auth (requireAuth / optionalAuth), the queue object, and the previews
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from shop_app.auth_jwt import KeySetUnavailable, TokenPrincipal, TokenRejected, bearer_token
 from shop_app.errors import AppError
@@ -20,6 +22,7 @@ from shop_app.jobs.queries import get_job
 from shop_app.jobs.stats import estimate, queue_stats
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
+from shop_app.web.db import in_db
 from shop_app.web.previews import PreviewQueue
 from shop_app.web.render import iso_ms
 from shop_app.web.state import app_state
@@ -54,6 +57,14 @@ def render_error(err: AppError) -> Response:
 
 
 # ----------------------------------------------------------------------------------------------- auth
+
+
+async def signed_in(request: Request) -> TokenPrincipal:
+    """requireAuth: the token's principal, or 401 "Authentication required"."""
+    who = await principal(request, required=True)
+    if who is None:  # principal(required=True) raises instead; this narrows the type
+        raise HydrillaError("Authentication required", status_code=401)
+    return who
 
 
 async def principal(request: Request, *, required: bool) -> TokenPrincipal | None:
@@ -216,3 +227,23 @@ def profile(who: TokenPrincipal) -> dict[str, Any]:
         "imageUrl": who.image_url,
         "createdAt": created if isinstance(created, str) else None,
     }
+
+
+async def queue_info(request: Request) -> Response:
+    """Queue figures for time estimates (no auth; the same on both APIs).
+    ---
+    responses:
+      200: {description: '{"queue_length", "currently_processing", "waiting_jobs", ..., "preview_queue_length", ...}'}
+    """
+    previews = app_state(request).previews
+    return JSONResponse(await in_db(request, lambda session: queue_info_body(session, previews)))
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def routes(
+    prefix: str, endpoints: list[tuple[str, Endpoint, list[str]]], wrap: Callable[[Endpoint], Endpoint]
+) -> list[BaseRoute]:
+    """Routes under `prefix`, each endpoint wrapped (the family's error rendering)."""
+    return [Route(prefix + path, wrap(endpoint), methods=methods) for path, endpoint, methods in endpoints]
