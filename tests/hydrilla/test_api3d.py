@@ -317,3 +317,35 @@ def test_queue_info_has_every_documented_key(
     assert isinstance(after["estimated_preview_time_seconds"], float) and after["preview_queue_length"] == 0
     assert after["currently_generating_preview"] is False
     assert app.http.get("/queue/info").json().keys() == after.keys()
+
+
+def test_unknown_paths_and_methods_answer_in_the_documents_shape(
+    start_hydrilla: Callable[..., Hydrilla],
+) -> None:
+    app = start_hydrilla()
+    assert "Not found" in error(app.http.get("/api/3d/nope"), 404)
+    wrong = app.http.get("/api/3d/generate")
+    assert "use POST" in error(wrong, 405) and wrong.headers["allow"] == "POST"
+    assert error(app.http.put("/cancel/x"), 405).startswith("PUT is not supported")
+
+
+def test_an_unexpected_failure_answers_500_in_the_documents_shape(
+    make_settings: Callable[..., Any], idp: Any, monkeypatch: Any
+) -> None:
+    from starlette.testclient import TestClient
+
+    from shop_app.app import create_app
+    from shop_app.routes.hydrilla import api3d
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database melted")
+
+    monkeypatch.setattr(api3d, "list_jobs", broken)
+    key = idp.add_key("RS256")
+    settings = make_settings(NU3D_JWT_JWKS_URL=idp.jwks_url, NU3D_JWT_ISSUER=idp.issuer)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/api/3d/history", headers={"Authorization": f"Bearer {idp.token(key)}"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": f"Internal server error; quote request id {response.headers['x-request-id']} when reporting it"
+    }

@@ -321,4 +321,4 @@ ENDPOINTS: list[tuple[str, Endpoint, list[str]]] = [
 
 
 def routes_with(wrap: Callable[[Endpoint], Endpoint]) -> list[BaseRoute]:
-    return routes(PREFIX, ENDPOINTS, wrap)
+    return routes(PREFIX, ENDPOINTS, wrap, catch_all=True)

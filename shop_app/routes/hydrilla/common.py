@@ -52,7 +52,10 @@ def render_error(err: AppError) -> Response:
     """Every error raised inside a Hydrilla endpoint answers `{"error": ...}` (the document's one shape)."""
     message = err.message
     if err.status_code == 500:
-        message = "Internal server error"
+        request_id = (err.details or {}).get("request_id")
+        message = "Internal server error" + (
+            f"; quote request id {request_id} when reporting it" if request_id else ""
+        )
     return JSONResponse({"error": message}, status_code=err.status_code, headers=err.headers)
 
 
@@ -242,8 +245,43 @@ async def queue_info(request: Request) -> Response:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _method_not_allowed(allowed: list[str]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        raise HydrillaError(
+            f"{request.method} is not supported on {request.url.path}; use {', '.join(allowed)}",
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
+
+    return endpoint
+
+
+async def _not_found(request: Request) -> Response:
+    raise HydrillaError(f"Not found: {request.url.path}", status_code=404)
+
+
 def routes(
-    prefix: str, endpoints: list[tuple[str, Endpoint, list[str]]], wrap: Callable[[Endpoint], Endpoint]
+    prefix: str,
+    endpoints: list[tuple[str, Endpoint, list[str]]],
+    wrap: Callable[[Endpoint], Endpoint],
+    *,
+    catch_all: bool = False,
 ) -> list[BaseRoute]:
-    """Routes under `prefix`, each endpoint wrapped (the family's error rendering)."""
-    return [Route(prefix + path, wrap(endpoint), methods=methods) for path, endpoint, methods in endpoints]
+    """Routes under `prefix`, each endpoint wrapped (the family's error rendering). Other methods on those
+    paths answer 405, and with `catch_all` other paths under the prefix 404, in the family's shape too
+    (Starlette's own answers would take the default `{"detail": ...}` shape)."""
+    out: list[BaseRoute] = [
+        Route(prefix + path, wrap(fn), methods=methods) for path, fn, methods in endpoints
+    ]
+    allowed: dict[str, list[str]] = {}
+    for path, _, methods in endpoints:
+        allowed.setdefault(path, []).extend(methods)
+    for path, methods in allowed.items():
+        others = [m for m in ALL_METHODS if m not in methods and not (m == "HEAD" and "GET" in methods)]
+        out.append(Route(prefix + path, wrap(_method_not_allowed(methods)), methods=others))
+    if catch_all:
+        out.append(Route(prefix + "/{rest:path}", wrap(_not_found), methods=list(ALL_METHODS)))
+    return out
