@@ -37,7 +37,7 @@ from devstore.graphql_api import handle_graphql
 from devstore.oauth import TokenService, host_param, mint_session_token, parse_token_body, query_hmac
 from devstore.resolvers import staged_signature
 from devstore.schema import API_VERSION
-from devstore.state import COMPLIANCE_TOPICS, Shop, Store, parse_dt
+from devstore.state import COMPLIANCE_TOPICS, FAULT_TARGETS, Shop, Store, parse_dt
 from devstore.webhooks import WebhookDispatcher, product_payload
 
 logger = logging.getLogger(__name__)
@@ -313,6 +313,9 @@ def _accept_upload(request: Request, key: str, data: bytes, content_type: str | 
 
 async def staged_upload_post(request: Request) -> Response:
     store = _store(request)
+    if store.take_fault("staged_upload"):
+        # what Google Cloud Storage answers when it is briefly unavailable
+        return _gcs_error("ServiceUnavailable", "We encountered an internal error. Please try again.", 503)
     form = await request.form(max_part_size=request.app.state.config.max_model3d_bytes + 1)
     try:
         items = list(form.multi_items())
@@ -389,6 +392,17 @@ async def control_reset(request: Request) -> Response:
     request.app.state.dispatcher.reset()
     request.app.state.bucket.reset()
     return JSONResponse({"ok": True})
+
+
+async def control_faults(request: Request) -> Response:
+    """Make the next `count` requests of a kind fail (tests of the app's error handling and retries).
+    Body: {"target": "staged_upload", "count": 1}."""
+    body = await _json(request)
+    target, count = body.get("target"), body.get("count", 1)
+    if target not in FAULT_TARGETS or not isinstance(count, int) or not 0 <= count <= 1000:
+        raise DevstoreError(f"target must be one of {sorted(FAULT_TARGETS)} and count 0..1000")
+    _store(request).set_fault(target, count)
+    return JSONResponse({"target": target, "count": count})
 
 
 async def control_shops(request: Request) -> Response:
@@ -725,6 +739,7 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/_devstore/snapshot", control_snapshot, methods=["POST"]),
         Route("/_devstore/apps", control_apps, methods=["POST"]),
         Route("/_devstore/webhooks", control_webhooks, methods=["GET"]),
+        Route("/_devstore/faults", control_faults, methods=["POST"]),
         Route("/_devstore/shops", control_shops, methods=["GET", "POST"]),
         Route("/_devstore/shops/{shop}", control_shop, methods=["GET"]),
         Route("/_devstore/shops/{shop}/installs", control_installs, methods=["POST"]),

@@ -189,6 +189,7 @@ DEFAULT_SUBSCRIPTIONS: list[dict[str, Any]] = [
 SUPPORTED_TOPICS = frozenset(
     "app/uninstalled app/scopes_update products/create products/update products/delete".split()
 )
+FAULT_TARGETS = frozenset({"staged_upload"})
 COMPLIANCE_TOPICS = frozenset(["customers/data_request", "customers/redact", "shop/redact"])
 
 
@@ -304,6 +305,7 @@ class Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.auth_codes: dict[str, AuthCode] = {}
         self.staged: dict[str, StagedUpload] = {}
+        self.faults: dict[str, int] = {}  # target -> how many of the next requests fail (control API)
         self.blobs: dict[str, Blob] = {}
         self.apps: dict[str, AppRegistration] = {}
         # token exchange migrations: old token -> (answer, retryable until)
@@ -339,8 +341,21 @@ class Store:
         for listener in list(self._listeners):
             listener(topic, shop, payload)
 
+    def set_fault(self, target: str, count: int) -> None:
+        with self.lock:
+            self.faults[target] = count
+
+    def take_fault(self, target: str) -> bool:
+        """True (and one fewer left) when the next request of `target` should fail."""
+        with self.lock:
+            left = self.faults.get(target, 0)
+            if left > 0:
+                self.faults[target] = left - 1
+            return left > 0
+
     def reset(self) -> None:
         with self.lock:
+            self.faults.clear()
             self.shops.clear()
             self.access_tokens.clear()
             self.refresh_tokens.clear()

@@ -278,6 +278,10 @@ class DevstoreServer:
         params = {k: v for k, v in (("shop", shop), ("topic", topic)) if v}
         return self._call("GET", "/_devstore/webhooks", params=params)["deliveries"]
 
+    def inject_fault(self, target: str, count: int = 1) -> None:
+        """Make the next `count` requests of `target` fail (``staged_upload``: a 503 from the upload host)."""
+        self._call("POST", "/_devstore/faults", {"target": target, "count": count})
+
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
         """Wait until no delivery is pending (delivered or given up); False on timeout."""
         return self.dispatcher.wait_idle(timeout)

@@ -146,6 +146,8 @@ async def _publish(services: ShopifyServices, storage: Storage, work: _Work) -> 
         )
     except Exception as err:  # network trouble: retried on the next run
         raise ShopifyError(f"staged upload failed: {err!r}", shop=work.shop) from None
+    if upload.status_code >= 500:  # the upload host is briefly unavailable: retried on the next run
+        raise ShopifyError(f"staged upload failed ({upload.status_code})", shop=work.shop)
     if upload.status_code not in (200, 201, 204):
         raise _Permanent(f"staged upload refused ({upload.status_code}): {upload.text[:200]}")
     attached = await admin.execute(
