@@ -254,6 +254,16 @@ class DevstoreServer:
             body["images"] = [_image_spec(i) for i in images]
         return self._call("PATCH", f"/_devstore/shops/{shop}/products/{product_id}", body)["product"]
 
+    def set_rate_limit(self, shop: str, *, bucket_size: float, restore_rate: float) -> dict[str, Any]:
+        """Give one shop its own GraphQL bucket (a small one makes an app meet THROTTLED mid-scan)."""
+        body = {"bucket_size": bucket_size, "restore_rate": restore_rate}
+        return self._call("PUT", f"/_devstore/shops/{shop}/rate-limit", body)
+
+    def create_collection(self, shop: str, *, title: str, product_ids: list[int]) -> dict[str, Any]:
+        """A manual collection of the given (numeric) product ids, in that order."""
+        body = {"title": title, "product_ids": product_ids}
+        return self._call("POST", f"/_devstore/shops/{shop}/collections", body)["collection"]
+
     def delete_product(self, shop: str, product_id: int) -> None:
         self._call("DELETE", f"/_devstore/shops/{shop}/products/{product_id}")
 

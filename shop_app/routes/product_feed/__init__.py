@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from shop_app.routes.product_feed import products, review
+from shop_app.routes.product_feed import backfills, products, review
 from shop_app.routes.product_feed.common import FAMILY, PREFIX, render_error
 from shop_app.web.family import ApiFamily, family_errors
 
@@ -19,6 +19,8 @@ IMAGE = PREFIX + "/images/{image_id:int}"
 
 routes: list[BaseRoute] = [
     Route(PREFIX, _wrap(products.nu3d_products), methods=["GET"]),
+    Route(f"{PREFIX}/backfill", _wrap(backfills.start), methods=["POST"]),
+    Route(f"{PREFIX}/backfill", _wrap(backfills.latest), methods=["GET"]),
     Route(f"{IMAGE}/generations", _wrap(review.generations), methods=["GET"]),
     Route(f"{IMAGE}/approve", _wrap(review.approve), methods=["POST"]),
     Route(f"{IMAGE}/reject", _wrap(review.reject), methods=["POST"]),
