@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel import select
@@ -67,8 +68,11 @@ def _page(data: dict[str, Any], collection: bool) -> dict[str, Any] | None:
     return data["products"]
 
 
-async def run_backfill(services: ShopifyServices, backfill_id: str) -> str:
-    """Advance one backfill to its end (or until Shopify fails); returns its status."""
+async def run_backfill(
+    services: ShopifyServices, backfill_id: str, *, after_page: Callable[[int], Awaitable[None]] | None = None
+) -> str:
+    """Advance one backfill to its end (or until Shopify fails); returns its status. `after_page(seen)` runs
+    after each saved page (tests uninstall the app there)."""
     loaded = await asyncio.to_thread(_load, services, backfill_id)
     if loaded is None:
         return "gone"
@@ -115,6 +119,8 @@ async def run_backfill(services: ShopifyServices, backfill_id: str) -> str:
             )
             if cursor is None:
                 break
+            if after_page is not None:
+                await after_page(seen)
             if await asyncio.to_thread(_uninstalled, services, shop.id):  # type: ignore[arg-type]
                 raise ShopNotInstalled(UNINSTALLED)
     except ShopNotInstalled:
