@@ -24,6 +24,7 @@ from shop_app.routes import (
     embedded,
     embedded_api,
     files,
+    generate3d,
     health,
     openapi,
     product_feed,
@@ -45,6 +46,7 @@ FAMILIES: list[ApiFamily] = [
     api_v1.family,
     store_threed_jobs.family,
     product_feed.family,
+    generate3d.family,
 ]
 
 
