@@ -344,3 +344,33 @@ def test_production_needs_an_api_key_unless_opened(devstore: DevstoreServer, app
 def _cache_rows(app: RunningApp) -> int:
     with session_scope(app.db) as session:
         return len(session.exec(select(ProductModelCache)).all())
+
+
+def test_product_deleted_while_generating(devstore: DevstoreServer, running_app: RunningApp) -> None:
+    _install(devstore, running_app)
+    keep = devstore.create_product(SHOP, title="Keeper", images=[png((5, 5, 5))])
+    gone = devstore.create_product(SHOP, title="Doomed", images=[png((250, 5, 5))])
+    images = _wait_images(running_app, 2)
+    with session_scope(running_app.db) as session:  # a worker has claimed the doomed product's generation
+        doomed = next(i for i in images if i.gid == gone["images"][0]["admin_graphql_api_id"])
+        job = session.get(Job, doomed.job_id)
+        assert job is not None
+        job.status, job.lease_owner, job.started_at = "running", "worker-1", datetime.now(UTC)
+        session.add(job)
+    finish(running_app, next(i for i in images if i.id != doomed.id).id)  # type: ignore[arg-type]
+    assert [p["title"] for p in feed(running_app).json()["data"]["products"]] == ["Keeper", "Doomed"]
+
+    devstore.delete_product(SHOP, gone["id"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with session_scope(running_app.db) as session:
+            job = session.get(Job, doomed.job_id)
+            if job is not None and job.cancel_requested:
+                break
+        time.sleep(0.05)
+    assert job is not None and job.cancel_requested, "the running generation is asked to stop"
+    assert [p["title"] for p in feed(running_app).json()["data"]["products"]] == ["Keeper"]
+    with session_scope(running_app.db) as session:
+        rows = session.exec(select(ProductModelCache)).all()
+        assert [r.payload["title"] for r in rows] == ["Keeper"], "only the kept product is cached"
+    del keep
