@@ -20,15 +20,15 @@ from shop_app.db import session_scope, write_scope
 from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs import commands
 from shop_app.models.jobs import Job
-from shop_app.routes.session_auth import ShopSession, session_token_required
 from shop_app.shopify import backfill, catalog, review, sync
+from shop_app.web.session_auth import ShopSession, session_token_required
 
 logger = logging.getLogger(__name__)
 
 
 def _signer(request: Request) -> catalog.SignUrl:
     """Signed, expiring storage URLs for the browser (the model viewer fetches the GLB with them)."""
-    return request.state.storage.url  # type: ignore[no-any-return]
+    return request.state.storage.url
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:

@@ -134,9 +134,10 @@ async def generate(request: Request) -> Response:
                 )
             except InvalidJobRequest as err:
                 raise AppError(str(err), status_code=400) from None
+            assert account.id is not None  # noqa: S101 - a stored account
             row = GenerationRequest(
                 account_id=account.id, job_id=job.id, image_url=image_url[:2048], prompt=prompt
-            )  # type: ignore[arg-type]
+            )
             session.add(row)
             session.flush()
             return _status_body(request, session, row, job)

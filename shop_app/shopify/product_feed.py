@@ -118,7 +118,7 @@ def feed_page(
     products, in_flight = [], 0
     for product in rows:
         if product.id in cached:
-            products.append(render(cached[product.id], sign, cached=True))  # type: ignore[index]
+            products.append(render(cached[product.id], sign, cached=True))
             continue
         payload, state = built[product.id]  # type: ignore[index]
         in_flight += state.in_flight

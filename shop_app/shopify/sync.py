@@ -125,7 +125,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
             src = ((media.get("preview_image") or {}) or {}).get("src")
             if isinstance(src, str) and isinstance(media.get("admin_graphql_api_id"), str):
                 media_by_src[_strip_query(src)] = media["admin_graphql_api_id"]
-    images = []
+    images: list[ImageSnapshot] = []
     for raw in payload.get("images") or []:
         if not isinstance(raw, dict):
             continue
@@ -167,7 +167,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
 
 def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, Any]]) -> ProductSnapshot:
     """Build a snapshot from ProductDetail's `product` and all pages of its media nodes."""
-    images = []
+    images: list[ImageSnapshot] = []
     for node in media_nodes:
         image = node.get("image") if node.get("mediaContentType") == "IMAGE" else None
         if not isinstance(image, dict) or not image.get("id") or not image.get("url"):
@@ -334,7 +334,14 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
                 logger.warning("image %s moved from product %s to %s", snap.gid, other.product_id, product.id)
                 image = other
             else:
-                image = ProductImage(shop_id=shop.id, product_id=product.id, gid=snap.gid, created_at=now)  # type: ignore[arg-type]
+                image = ProductImage(
+                    shop_id=shop.id,  # type: ignore[arg-type]  # stored rows: ids are set
+                    product_id=product.id,  # type: ignore[arg-type]
+                    gid=snap.gid,
+                    url=snap.url,
+                    content_version=snap.content_version,
+                    created_at=now,
+                )
         image.product_id = product.id  # type: ignore[assignment]
         image.gid = snap.gid
         image.url = snap.url
