@@ -321,6 +321,24 @@ def resolve_products(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict
     return connection(ordered, sort_value=None, item_id=None, wrap=lambda p: Obj("Product", p), args=args)
 
 
+@resolves("QueryRoot.productsCount")
+def resolve_products_count(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    del source
+    c = ctx(info)
+    try:
+        parsed = parse_query(args.get("query"))
+        if not parsed.has_field("status"):
+            parsed.terms.append(parse_query("status:active").terms[0])
+        matches = compile_product_filter(parsed, c.shop, c.now)
+    except SearchError as exc:
+        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from exc
+    count = sum(1 for p in c.shop.products.values() if matches(p))
+    limit = args.get("limit")
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
 FILE_SORT: dict[str, Callable[[Media], Any]] = {
     "ID": lambda m: m.id,
     "RELEVANCE": lambda m: m.id,
