@@ -43,6 +43,7 @@ from shop_app.models.jobs import (
     JobWorker,
     KindStats,
 )
+from shop_app.models.renders import PlatformRender
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ def enqueue_job(
     job is created as succeeded from the stored result (`cached=True`).
     Raises InvalidJobRequest for unusable inputs or params.
     """
-    inputs = normalize_inputs(inputs)
+    if kind == "generate":
+        inputs = normalize_inputs(inputs)  # other kinds are validated by their own module before this
     params = normalize_params(params)
     if not 1 <= max_attempts <= 20:
         raise InvalidJobRequest("max_attempts must be between 1 and 20", field="max_attempts")
@@ -369,31 +371,44 @@ def complete_job(
                 cached = True
         else:
             cached = True
-        elapsed = (now - job.started_at).total_seconds() if job.started_at else None
-        job.status = SUCCEEDED
         job.generation_id = generation.id
         job.input_hash = key
         job.cached = cached
-        job.progress = 100
-        job.stage = "done"
-        job.finished_at = now
-        job.duration_s = elapsed
-        job.lease_owner = None
-        job.lease_expires_at = None
-        job.error_code = job.error_message = None
-        job.error_retryable = None
-        _touch(job, now, "completed (stored result reused)" if cached else "completed")
+        elapsed = mark_succeeded(job, now, "completed (stored result reused)" if cached else "completed")
         session.add(job)
-    if not cached and elapsed is not None:
-        # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
-        # for the rest of the completion. A lost sample only makes the ETA slightly staler.
-        try:
-            with session_scope(engine) as session:
-                begin_immediate(session)
-                _record_duration(session, job.kind, elapsed, now)
-        except SQLAlchemyError as err:
-            logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
+    if not cached:
+        record_run_time(engine, job, elapsed, now)
     return job
+
+
+def mark_succeeded(job: Job, now: datetime, log: str) -> float | None:
+    """Set a leased job's final succeeded state; returns its run time in seconds."""
+    elapsed = (now - job.started_at).total_seconds() if job.started_at else None
+    job.status = SUCCEEDED
+    job.progress = 100
+    job.stage = "done"
+    job.finished_at = now
+    job.duration_s = elapsed
+    job.lease_owner = None
+    job.lease_expires_at = None
+    job.error_code = job.error_message = None
+    job.error_retryable = None
+    _touch(job, now, log)
+    return elapsed
+
+
+def record_run_time(engine: Engine, job: Job, elapsed: float | None, now: datetime) -> None:
+    """Fold a finished run into its kind's moving average (queue ETAs)."""
+    if elapsed is None:
+        return
+    # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
+    # for the rest of the completion. A lost sample only makes the ETA slightly staler.
+    try:
+        with session_scope(engine) as session:
+            begin_immediate(session)
+            _record_duration(session, job.kind, elapsed, now)
+    except SQLAlchemyError as err:
+        logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
 
 
 def _record_duration(session: Session, kind: str, seconds: float, now: datetime) -> None:
@@ -872,8 +887,15 @@ def delete_job(session: Session, job: Job) -> list[str]:
     orphaned: list[str] = []
     generation_id = job.generation_id
     image_keys = list(job.inputs.get("image_keys", []))
+    render_keys = session.exec(
+        select(PlatformRender.storage_key).where(PlatformRender.job_id == job.id)
+    ).all()
     session.delete(job)
-    session.flush()
+    session.flush()  # the job's platform_render rows go with it (ON DELETE CASCADE)
+    for key in set(render_keys):
+        shared = session.exec(select(func.count()).where(PlatformRender.storage_key == key)).one()
+        if not shared:
+            orphaned.append(key)
     if generation_id is not None:
         others = session.exec(
             select(func.count()).select_from(Job).where(Job.generation_id == generation_id)

@@ -39,16 +39,19 @@ from shop_app.jobs.queue import (
     release_job,
     unregister_worker,
 )
+from shop_app.jobs.renders import PLATFORM_RENDER_KIND
 from shop_app.models.jobs import Job
 from shop_app.settings import Settings
 from shop_app.storage import ObjectNotFound, Storage, StorageError, make_storage
 from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, EngineUnavailable, LoadedEngine, load_engine
+from shop_app.worker.platform_job import run_platform_render
 
 logger = logging.getLogger(__name__)
 
 EXIT_ENGINE_UNAVAILABLE = 78  # the supervisor stops instead of respawning a slot that cannot load its engine
 PRESENCE_EVERY_S = 5.0
 T = TypeVar("T")
+WORKER_KINDS = ("generate", PLATFORM_RENDER_KIND)  # what a slot runs unless told otherwise
 
 
 @dataclass
@@ -71,7 +74,7 @@ class SlotConfig:
     engine: str = "real"
     fake_stage_s: float = 0.0
     poll_s: float = 0.5
-    kinds: tuple[str, ...] = ("generate",)
+    kinds: tuple[str, ...] = WORKER_KINDS
 
 
 class _Stop(Exception):
@@ -262,7 +265,10 @@ class SlotRunner:
         )
         keeper.start()
         try:
-            self._run(job, keeper)
+            if job.kind == PLATFORM_RENDER_KIND:
+                run_platform_render(self, job, keeper)
+            else:
+                self._run(job, keeper)
         except _Stop:
             self._stopped(job, keeper)
         except LeaseLost as err:
@@ -275,7 +281,7 @@ class SlotRunner:
         finally:
             keeper.finish()
 
-    def _check(self, keeper: LeaseKeeper) -> None:
+    def check_stop(self, keeper: LeaseKeeper) -> None:
         if keeper.should_stop():
             raise _Stop
 
@@ -287,14 +293,14 @@ class SlotRunner:
         with session_scope(self.db) as session:
             existing = find_generation(session, digest)
         if existing is not None:
-            self._retry_db(
+            self.retry_db(
                 lambda: complete_job(
                     self.db, job_id=job.id, worker_id=self.config.worker_id, input_hash=digest
                 )
             )
             logger.info("job %s: same input already generated, completed from the stored result", job.id)
             return
-        self._check(keeper)
+        self.check_stop(keeper)
         keeper.report("generating", 5)
         params = dict(job.params)
         result = self.engine.engine.generate(
@@ -305,7 +311,7 @@ class SlotRunner:
             progress=keeper.engine_progress,
             should_cancel=keeper.should_stop,
         )
-        self._check(keeper)
+        self.check_stop(keeper)
         keeper.report("storing", 96)
         record = ArtifactRecord(
             input_hash=digest,
@@ -319,10 +325,10 @@ class SlotRunner:
             duration_s=round(time.monotonic() - started, 3),
         )
         record.meta = _jsonable(record.meta)
-        self._check(keeper)
+        self.check_stop(keeper)
         keeper.finish(flush=True)
-        self._check(keeper)
-        self._retry_db(
+        self.check_stop(keeper)
+        self.retry_db(
             lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
         )
         logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
@@ -349,12 +355,12 @@ class SlotRunner:
         if keeper.lost:
             logger.warning("job %s: lease lost; nothing written", job.id)
         elif keeper.cancel_requested:
-            self._retry_db(
+            self.retry_db(
                 lambda: finish_canceled(self.db, job_id=job.id, worker_id=wid, log="canceled by the worker")
             )
             logger.info("job %s canceled on request", job.id)
         else:
-            self._retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
+            self.retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
             logger.info("job %s released back to the queue (worker stopping)", job.id)
 
     def _record_failure(self, job: Job, err: Exception) -> None:
@@ -365,7 +371,7 @@ class SlotRunner:
         else:
             logger.info("job %s failed: %s: %s", job.id, code, message)
         try:
-            self._retry_db(
+            self.retry_db(
                 lambda: fail_job(
                     self.db,
                     job_id=job.id,
@@ -379,7 +385,7 @@ class SlotRunner:
         except LeaseLost:
             logger.warning("job %s: lease lost before the failure could be recorded", job.id)
 
-    def _retry_db(self, fn: Callable[[], T]) -> T:
+    def retry_db(self, fn: Callable[[], T]) -> T:
         """Run a final write, riding out a database restart for up to one lease period."""
         deadline = time.monotonic() + self.settings.job_lease_s
         delay = 0.25

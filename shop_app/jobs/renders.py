@@ -1,0 +1,169 @@
+"""Platform-render jobs: social-media images of a finished 3D model (seed 004's "platforms" step).
+
+A `platform_render` job names the model to render (a finished job, or a generation id) and the platforms; a
+worker renders one JPEG per platform (generation/platform_render.py), stores them and completes the job with
+`complete_platform_render`, which records one `platform_render` row per image. The web process reads them with
+`platform_images`. Platform sizes are mirrored here because the web process never imports the engine (a test
+checks that both tables agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from shop_app.db import session_scope
+from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.queue import _check_owner, _lock_job, enqueue_job, mark_succeeded, record_run_time
+from shop_app.models.base import utcnow
+from shop_app.models.jobs import SUCCEEDED, Generation, Job
+from shop_app.models.renders import PlatformRender
+
+PLATFORM_RENDER_KIND = "platform_render"
+
+
+@dataclass(frozen=True)
+class PlatformSize:
+    key: str
+    label: str
+    width: int
+    height: int
+
+
+# The same table as generation.platform_render.PLATFORMS (torch-free copy for the web process).
+PLATFORM_SIZES: dict[str, PlatformSize] = {
+    p.key: p
+    for p in (
+        PlatformSize("instagram-post", "Instagram Post", 1080, 1080),
+        PlatformSize("instagram-story", "Instagram Story", 1080, 1920),
+        PlatformSize("twitter-post", "Twitter Post", 1200, 675),
+        PlatformSize("facebook-post", "Facebook Post", 1200, 630),
+    )
+}
+
+
+class SourceModelError(InvalidJobRequest):
+    """The model to render is unknown or not finished; `code` says which."""
+
+    def __init__(self, message: str, *, code: str, field: str) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
+def validate_platforms(platforms: Any) -> list[str]:
+    """The requested platform keys in order, each once. Raises InvalidJobRequest naming a bad one."""
+    if not isinstance(platforms, list) or not platforms:
+        raise InvalidJobRequest("At least one platform is required", field="platforms")
+    out: list[str] = []
+    for key in platforms:
+        if not isinstance(key, str) or key not in PLATFORM_SIZES:
+            raise InvalidJobRequest(
+                f"Invalid platform: {key}; use one of {', '.join(PLATFORM_SIZES)}", field="platforms"
+            )
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def resolve_source(
+    session: Session, *, source_job_id: str | None = None, generation_id: int | None = None
+) -> Generation:
+    """The finished model a render starts from: a succeeded job's, or a generation by id."""
+    if (source_job_id is None) == (generation_id is None):
+        raise InvalidJobRequest("give exactly one of a source job id or a model id", field="source")
+    if source_job_id is not None:
+        job = session.get(Job, source_job_id)
+        if job is None:
+            raise SourceModelError(
+                f"source job {source_job_id} does not exist", code="source_not_found", field="source_job_id"
+            )
+        if job.status != SUCCEEDED or job.generation_id is None:
+            raise SourceModelError(
+                f"source job {source_job_id} has no finished model yet (it is {job.status}); "
+                "wait until it has succeeded",
+                code="source_not_finished",
+                field="source_job_id",
+            )
+        generation_id = job.generation_id
+    generation = session.get(Generation, generation_id)
+    if generation is None:
+        raise SourceModelError(
+            f"model {generation_id} does not exist", code="source_not_found", field="model_id"
+        )
+    return generation
+
+
+def enqueue_platform_render(
+    *,
+    session: Session,
+    platforms: Any,
+    source_job_id: str | None = None,
+    generation_id: int | None = None,
+    extra_inputs: dict[str, Any] | None = None,
+    **enqueue: Any,
+) -> Job:
+    """Queue a render of a finished model (validated now, so a bad request never reaches a worker)."""
+    keys = validate_platforms(platforms)
+    generation = resolve_source(session, source_job_id=source_job_id, generation_id=generation_id)
+    inputs = {
+        **(extra_inputs or {}),
+        "generation_id": generation.id,
+        "source_job_id": source_job_id,
+        "platforms": keys,
+    }
+    return enqueue_job(session=session, kind=PLATFORM_RENDER_KIND, inputs=inputs, **enqueue)
+
+
+@dataclass
+class RenderedImage:
+    platform: str
+    storage_key: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+def complete_platform_render(
+    engine: Engine,
+    *,
+    job_id: str,
+    worker_id: str,
+    generation_id: int,
+    images: Sequence[RenderedImage],
+    now: datetime | None = None,
+) -> Job:
+    """Record the stored images and mark the job succeeded (fenced: only the lease owner may)."""
+    with session_scope(engine) as session:
+        job = _lock_job(session, job_id)
+        now = now or utcnow()
+        _check_owner(job, worker_id)
+        assert job is not None  # noqa: S101 - _check_owner raised otherwise
+        for position, image in enumerate(images):
+            session.add(
+                PlatformRender(
+                    job_id=job.id,
+                    generation_id=generation_id,
+                    position=position,
+                    platform=image.platform,
+                    storage_key=image.storage_key,
+                    width=image.width,
+                    height=image.height,
+                    size_bytes=image.size_bytes,
+                    created_at=now,
+                )
+            )
+        elapsed = mark_succeeded(job, now, f"completed: {len(images)} platform image(s)")
+        session.add(job)
+    record_run_time(engine, job, elapsed, now)
+    return job
+
+
+def platform_images(session: Session, job_id: str) -> list[PlatformRender]:
+    """A job's stored images, in the order the client asked for them."""
+    query = select(PlatformRender).where(PlatformRender.job_id == job_id).order_by(PlatformRender.position)  # type: ignore[arg-type]
+    return list(session.exec(query).all())

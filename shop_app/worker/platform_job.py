@@ -1,0 +1,79 @@
+"""The worker side of a `platform_render` job: load the finished model, render each platform, store, complete.
+
+Progress: 5% once the model is loaded, 5-95% across the platforms, 96% while storing. Render errors carry the
+renderer's code (`model_unreadable`, `empty_model`, `unknown_platform`: not retryable).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from shop_app.db import session_scope
+from shop_app.jobs.renders import RenderedImage, complete_platform_render
+from shop_app.models.jobs import Generation, Job
+
+if TYPE_CHECKING:
+    from shop_app.worker.slot import LeaseKeeper, SlotRunner
+
+logger = logging.getLogger(__name__)
+
+
+class SourceModelMissing(Exception):
+    """The model the job was queued for has been deleted since."""
+
+    code = "source_missing"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> None:
+    from generation.platform_render import render_platforms  # torch loads in the worker only
+
+    started = time.monotonic()
+    keeper.report("loading_model", 1)
+    generation_id = int(job.inputs["generation_id"])
+    with session_scope(runner.db) as session:
+        generation = session.get(Generation, generation_id)
+        glb_key = generation.glb_key if generation is not None else None
+    if glb_key is None:
+        raise SourceModelMissing(
+            f"model {generation_id} no longer exists; it was deleted after this job was queued"
+        )
+    glb = runner.storage.get(glb_key)
+    keeper.report("rendering", 5)
+    rendered = render_platforms(
+        glb,
+        list(job.inputs["platforms"]),
+        device=runner.config.device,
+        progress=lambda key, pct: keeper.report(f"rendering {key}", 5 + int(pct * 0.9)),
+        should_cancel=keeper.should_stop,
+    )
+    runner.check_stop(keeper)
+    keeper.report("storing", 96)
+    images = [
+        RenderedImage(
+            platform=image.platform.key,
+            storage_key=runner.storage.put(image.jpeg, suffix=".jpg", content_type="image/jpeg"),
+            width=image.width,
+            height=image.height,
+            size_bytes=len(image.jpeg),
+        )
+        for image in rendered
+    ]
+    runner.check_stop(keeper)
+    keeper.finish(flush=True)
+    runner.check_stop(keeper)
+    runner.retry_db(
+        lambda: complete_platform_render(
+            runner.db,
+            job_id=job.id,
+            worker_id=runner.config.worker_id,
+            generation_id=generation_id,
+            images=images,
+        )
+    )
+    logger.info("job %s: %d platform image(s) in %.1f s", job.id, len(images), time.monotonic() - started)
