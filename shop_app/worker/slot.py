@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop_app.db import make_engine, session_scope
 from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
+from shop_app.jobs.image_provider import ImageProviderError, ImageProviderNotConfigured, OpenAIImages
 from shop_app.jobs.images import InvalidImage, inspect_image
 from shop_app.jobs.params import input_hash_for_images
 from shop_app.jobs.queue import (
@@ -188,6 +189,7 @@ class SlotRunner:
         self.current = current
         self.policy = RetryPolicy(base_s=self.settings.job_retry_base_s, cap_s=self.settings.job_retry_cap_s)
         self.fetch_policy = FetchPolicy.from_settings(self.settings)
+        self.image_provider = OpenAIImages.from_settings(self.settings)
         self._presence_at = 0.0
         self._db_backoff = 0.5
 
@@ -288,7 +290,7 @@ class SlotRunner:
     def _run(self, job: Job, keeper: LeaseKeeper) -> None:
         started = time.monotonic()
         keeper.report("fetching_inputs", 1)
-        images, image_keys = self._load_inputs(job)
+        images, image_keys = self._load_inputs(job, keeper)
         digest = input_hash_for_images(images, job.params)
         with session_scope(self.db) as session:
             existing = find_generation(session, digest)
@@ -333,9 +335,16 @@ class SlotRunner:
         )
         logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
 
-    def _load_inputs(self, job: Job) -> tuple[list[bytes], list[str]]:
+    def _load_inputs(self, job: Job, keeper: LeaseKeeper) -> tuple[list[bytes], list[str]]:
         images: list[bytes] = []
         keys: list[str] = []
+        if "text_prompt" in job.inputs:
+            # Text-to-3D: the provider draws the photo, which is stored like an upload (the job's input image).
+            if self.image_provider is None:
+                raise ImageProviderNotConfigured()
+            keeper.report("generating_image", 2)
+            image = self.image_provider.generate(job.inputs["text_prompt"], user=job.user_id)
+            return [image.data], [self.storage.put(image.data, suffix=image.suffix)]
         if "image_keys" in job.inputs:
             for key in job.inputs["image_keys"]:
                 images.append(self.storage.get(key))
@@ -406,6 +415,8 @@ def _classify(err: Exception) -> tuple[str, bool]:
     """(error code, retryable) for a failed run."""
     if isinstance(err, FetchError):
         return f"fetch_{err.code}", err.retryable
+    if isinstance(err, ImageProviderError):
+        return err.code, err.retryable
     if isinstance(err, InvalidImage):
         return err.code, False
     if isinstance(err, ObjectNotFound):
