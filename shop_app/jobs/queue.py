@@ -324,6 +324,46 @@ def find_generation(session: Session, input_hash: str) -> Generation | None:
     return session.exec(select(Generation).where(Generation.input_hash == input_hash)).first()
 
 
+def _save_generation(session: Session, artifacts: ArtifactRecord, now: datetime) -> tuple[Generation, bool]:
+    """Insert the generation for an input hash; (generation, True) if this call created it. When another
+    worker stored the same input first, its row wins and is returned with False."""
+    generation = Generation(
+        input_hash=artifacts.input_hash,
+        params=artifacts.params,
+        glb_key=artifacts.glb_key,
+        splat_key=artifacts.splat_key,
+        preview_key=artifacts.preview_key,
+        image_keys=artifacts.image_keys,
+        meta=artifacts.meta,
+        stats=artifacts.stats,
+        duration_s=artifacts.duration_s,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(generation)
+        return generation, True
+    except IntegrityError:
+        existing = find_generation(session, artifacts.input_hash)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def store_generation(engine: Engine, *, input_hash: str, artifacts: ArtifactRecord | None) -> int:
+    """The generation id for an input: stored now from `artifacts`, or the one stored before (for jobs that
+    make a model on the way to another result, e.g. platform renders from a prompt)."""
+    with session_scope(engine) as session:
+        existing = find_generation(session, input_hash)
+        if existing is not None:
+            return int(existing.id or 0)
+        if artifacts is None:
+            raise LookupError(f"no stored generation for input {input_hash}")
+        generation, _ = _save_generation(session, artifacts, utcnow())
+        session.flush()
+        return int(generation.id or 0)
+
+
 def complete_job(
     engine: Engine,
     *,
@@ -349,26 +389,8 @@ def complete_job(
         if generation is None:
             if artifacts is None:
                 raise LookupError(f"no stored generation for input {key}")
-            generation = Generation(
-                input_hash=artifacts.input_hash,
-                params=artifacts.params,
-                glb_key=artifacts.glb_key,
-                splat_key=artifacts.splat_key,
-                preview_key=artifacts.preview_key,
-                image_keys=artifacts.image_keys,
-                meta=artifacts.meta,
-                stats=artifacts.stats,
-                duration_s=artifacts.duration_s,
-                created_at=now,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(generation)
-            except IntegrityError:
-                generation = find_generation(session, key)
-                if generation is None:
-                    raise
-                cached = True
+            generation, created = _save_generation(session, artifacts, now)
+            cached = not created
         else:
             cached = True
         job.generation_id = generation.id

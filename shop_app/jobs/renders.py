@@ -1,7 +1,7 @@
 """Platform-render jobs: social-media images of a finished 3D model (seed 004's "platforms" step).
 
-A `platform_render` job names the model to render (a finished job, or a generation id) and the platforms; a
-worker renders one JPEG per platform (generation/platform_render.py), stores them and completes the job with
+A `platform_render` job names the model to render (a finished job, a generation id, or a text prompt the
+worker first turns into a model) and the platforms; a worker renders one JPEG per platform (generation/platform_render.py), stores them and completes the job with
 `complete_platform_render`, which records one `platform_render` row per image. The web process reads them with
 `platform_images`. Platform sizes are mirrored here because the web process never imports the engine (a test
 checks that both tables agree).
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from shop_app.db import session_scope
-from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.params import InvalidJobRequest, normalize_inputs
 from shop_app.jobs.queue import _check_owner, _lock_job, enqueue_job, mark_succeeded, record_run_time
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
@@ -104,18 +104,19 @@ def enqueue_platform_render(
     platforms: Any,
     source_job_id: str | None = None,
     generation_id: int | None = None,
-    extra_inputs: dict[str, Any] | None = None,
+    text_prompt: str | None = None,
     **enqueue: Any,
 ) -> Job:
-    """Queue a render of a finished model (validated now, so a bad request never reaches a worker)."""
+    """Queue a render of a finished model (a source job's or a generation by id), or of a model the worker
+    first makes from `text_prompt` (image provider -> engine). Validated now, so a bad request never reaches
+    a worker."""
     keys = validate_platforms(platforms)
-    generation = resolve_source(session, source_job_id=source_job_id, generation_id=generation_id)
-    inputs = {
-        **(extra_inputs or {}),
-        "generation_id": generation.id,
-        "source_job_id": source_job_id,
-        "platforms": keys,
-    }
+    inputs: dict[str, Any] = {"platforms": keys}
+    if text_prompt is not None and source_job_id is None and generation_id is None:
+        inputs.update(normalize_inputs({"text_prompt": text_prompt}))
+    else:
+        generation = resolve_source(session, source_job_id=source_job_id, generation_id=generation_id)
+        inputs.update({"generation_id": generation.id, "source_job_id": source_job_id})
     return enqueue_job(session=session, kind=PLATFORM_RENDER_KIND, inputs=inputs, **enqueue)
 
 
@@ -157,6 +158,7 @@ def complete_platform_render(
                     created_at=now,
                 )
             )
+        job.generation_id = generation_id  # the model this job shows (kept while the job exists)
         elapsed = mark_succeeded(job, now, f"completed: {len(images)} platform image(s)")
         session.add(job)
     record_run_time(engine, job, elapsed, now)

@@ -1,6 +1,7 @@
 """The worker side of a `platform_render` job: load the finished model, render each platform, store, complete.
 
-Progress: 5% once the model is loaded, 5-95% across the platforms, 96% while storing. Render errors carry the
+Progress (seed 004's bands): up to 30% drawing the photo when the model comes from a prompt, 30-48% the engine,
+50-95% across the platforms, 96% while storing. Render errors carry the
 renderer's code (`model_unreadable`, `empty_model`, `unknown_platform`: not retryable).
 """
 
@@ -11,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from shop_app.db import session_scope
+from shop_app.jobs.queue import store_generation
 from shop_app.jobs.renders import RenderedImage, complete_platform_render
 from shop_app.models.jobs import Generation, Job
 
@@ -34,8 +36,14 @@ def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> No
     from generation.platform_render import render_platforms  # torch loads in the worker only
 
     started = time.monotonic()
-    keeper.report("loading_model", 1)
-    generation_id = int(job.inputs["generation_id"])
+    if "generation_id" in job.inputs:
+        generation_id = int(job.inputs["generation_id"])
+    else:  # a model from a prompt first: provider image, then the engine (seed 004's generation step)
+        digest, record = runner.make_model(job, keeper, band=(30, 48))
+        generation_id = runner.retry_db(
+            lambda: store_generation(runner.db, input_hash=digest, artifacts=record)
+        )
+    keeper.report("loading_model", 49)
     with session_scope(runner.db) as session:
         generation = session.get(Generation, generation_id)
         glb_key = generation.glb_key if generation is not None else None
@@ -44,12 +52,12 @@ def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> No
             f"model {generation_id} no longer exists; it was deleted after this job was queued"
         )
     glb = runner.storage.get(glb_key)
-    keeper.report("rendering", 5)
+    keeper.report("rendering", 50)
     rendered = render_platforms(
         glb,
         list(job.inputs["platforms"]),
         device=runner.config.device,
-        progress=lambda key, pct: keeper.report(f"rendering {key}", 5 + int(pct * 0.9)),
+        progress=lambda key, pct: keeper.report(f"rendering {key}", 50 + int(pct * 0.45)),
         should_cancel=keeper.should_stop,
     )
     runner.check_stop(keeper)

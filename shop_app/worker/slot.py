@@ -114,10 +114,6 @@ class LeaseKeeper(threading.Thread):
             self._stage, self._progress = stage, progress
         self._wake.set()
 
-    def engine_progress(self, stage: str, percent: float) -> None:
-        # The engine's 0-100 maps to 5-95: fetching comes before it, storing after it.
-        self.report(stage, 5 + int(max(0.0, min(100.0, percent)) * 0.9))
-
     def should_stop(self) -> bool:
         return self.lost or self.cancel_requested or self._stop_event.is_set()
 
@@ -289,12 +285,8 @@ class SlotRunner:
 
     def _run(self, job: Job, keeper: LeaseKeeper) -> None:
         started = time.monotonic()
-        keeper.report("fetching_inputs", 1)
-        images, image_keys = self._load_inputs(job, keeper)
-        digest = input_hash_for_images(images, job.params)
-        with session_scope(self.db) as session:
-            existing = find_generation(session, digest)
-        if existing is not None:
+        digest, record = self.make_model(job, keeper, band=(5, 95))
+        if record is None:
             self.retry_db(
                 lambda: complete_job(
                     self.db, job_id=job.id, worker_id=self.config.worker_id, input_hash=digest
@@ -303,18 +295,43 @@ class SlotRunner:
             logger.info("job %s: same input already generated, completed from the stored result", job.id)
             return
         self.check_stop(keeper)
-        keeper.report("generating", 5)
+        keeper.finish(flush=True)
+        self.check_stop(keeper)
+        self.retry_db(
+            lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
+        )
+        logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
+
+    def make_model(
+        self, job: Job, keeper: LeaseKeeper, *, band: tuple[int, int]
+    ) -> tuple[str, ArtifactRecord | None]:
+        """Fetch (or draw) the job's photos and run the engine, its progress mapped into `band` percent.
+
+        Returns the input hash and the stored artifacts, or None for the artifacts when the same input was
+        generated before (its stored model is reused)."""
+        started = time.monotonic()
+        keeper.report("fetching_inputs", 1)
+        images, image_keys = self._load_inputs(job, keeper)
+        digest = input_hash_for_images(images, job.params)
+        with session_scope(self.db) as session:
+            if find_generation(session, digest) is not None:
+                return digest, None
+        self.check_stop(keeper)
+        low, high = band
+        keeper.report("generating", low)
         params = dict(job.params)
         result = self.engine.engine.generate(
             images,
             prompt=params.get("prompt"),
             params=self.engine.make_params(params),
             device=self.config.device,
-            progress=keeper.engine_progress,
+            progress=lambda stage, pct: keeper.report(
+                stage, low + int(max(0.0, min(100.0, pct)) * (high - low) / 100)
+            ),
             should_cancel=keeper.should_stop,
         )
         self.check_stop(keeper)
-        keeper.report("storing", 96)
+        keeper.report("storing", high + 1)
         record = ArtifactRecord(
             input_hash=digest,
             glb_key=self.storage.put(result.glb, suffix=".glb", content_type="model/gltf-binary"),
@@ -322,18 +339,11 @@ class SlotRunner:
             preview_key=self.storage.put(result.preview_png, suffix=".png") if result.preview_png else None,
             image_keys=image_keys,
             params=params,
-            meta={**dict(result.metadata or {}), "engine": self.engine.name},
+            meta=_jsonable({**dict(result.metadata or {}), "engine": self.engine.name}),
             stats=_jsonable(dict(result.stats or {})),
             duration_s=round(time.monotonic() - started, 3),
         )
-        record.meta = _jsonable(record.meta)
-        self.check_stop(keeper)
-        keeper.finish(flush=True)
-        self.check_stop(keeper)
-        self.retry_db(
-            lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
-        )
-        logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
+        return digest, record
 
     def _load_inputs(self, job: Job, keeper: LeaseKeeper) -> tuple[list[bytes], list[str]]:
         images: list[bytes] = []

@@ -23,7 +23,8 @@ from shop_app.models.jobs import Generation
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
 from tests.generation.conftest import box_glb
-from tests.jobs.conftest import Drainer, WorkerProcs, png_bytes, wait_until
+from tests.images_api import ImagesApi, prompt_png
+from tests.jobs.conftest import FAST, Drainer, WorkerProcs, png_bytes, wait_until
 
 
 def finished_model(db: Engine, settings: Settings, glb: bytes, seed: int = 1) -> tuple[str, int]:
@@ -164,3 +165,24 @@ def test_worker_process_runs_render_jobs_by_default(
     with session_scope(db) as session:
         assert get_job(session, job_id).status == "succeeded", workers.logs()
         assert len(platform_images(session, job_id)) == 1
+
+
+def test_a_prompt_becomes_a_model_then_platform_images(make_settings, db: Engine):
+    prompt = "A red ceramic mug on a wooden table"
+    with ImagesApi() as api:
+        settings = make_settings(
+            **FAST,
+            image_api_base_url=api.base_url,
+            image_api_key="sk-test-images",
+            image_api_max_attempts="1",
+        )
+        job_id = queue_render(db, platforms=["instagram-story"], text_prompt=prompt)
+        assert Drainer(settings, db)() == 1
+        assert [r["prompt"] for r in api.requests] == [prompt]
+    with session_scope(db) as session:
+        job = get_job(session, job_id)
+        assert job.status == "succeeded", job.error_message
+        generation = session.get(Generation, job.generation_id)
+        assert make_storage(settings).get(generation.image_keys[0]) == prompt_png(prompt)
+        images = platform_images(session, job_id)
+        assert [(i.width, i.height, i.generation_id) for i in images] == [(1080, 1920, generation.id)]

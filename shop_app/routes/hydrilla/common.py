@@ -82,7 +82,9 @@ async def principal(request: Request, *, required: bool) -> TokenPrincipal | Non
 def image_provider(request: Request) -> OpenAIImages:
     provider = request.state.image_provider
     if provider is None:
-        raise HydrillaError(f"Text prompts are not available on this server: {NOT_CONFIGURED}", status_code=501)
+        raise HydrillaError(
+            f"Text prompts are not available on this server: {NOT_CONFIGURED}", status_code=501
+        )
     return provider
 
 
@@ -186,7 +188,9 @@ class PreviewQueue:
         try:
             yield ticket
             took = time.monotonic() - started
-            self.average_s = took if self.average_s is None else self.ALPHA * took + (1 - self.ALPHA) * self.average_s
+            self.average_s = (
+                took if self.average_s is None else self.ALPHA * took + (1 - self.ALPHA) * self.average_s
+            )
         finally:
             self.generating -= 1
             self._slots.release()
