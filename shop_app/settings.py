@@ -26,9 +26,9 @@ def env_var_name(field_name: str, model: type[BaseSettings]) -> str:
     for field in model.model_fields.values():
         if isinstance(field.validation_alias, AliasChoices) and field_name in field.validation_alias.choices:
             return field_name
-    field = model.model_fields.get(field_name)
-    if field is not None and isinstance(field.validation_alias, AliasChoices):
-        return str(field.validation_alias.choices[0])
+    named = model.model_fields.get(field_name)
+    if named is not None and isinstance(named.validation_alias, AliasChoices):
+        return str(named.validation_alias.choices[0])
     prefix = model.model_config.get("env_prefix", "")
     return f"{prefix}{field_name}".upper()
 

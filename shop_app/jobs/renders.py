@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from shop_app.db import session_scope
+from shop_app.db import write_scope
+from shop_app.jobs.lease import mark_succeeded, owned_lease, record_run_time
 from shop_app.jobs.params import InvalidJobRequest, normalize_inputs
-from shop_app.jobs.queue import _check_owner, _lock_job, enqueue_job, mark_succeeded, record_run_time
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.renders import PlatformRender
@@ -98,26 +98,41 @@ def resolve_source(
     return generation
 
 
-def enqueue_platform_render(
-    *,
+@dataclass(frozen=True)
+class RenderInputs:
+    """A render job's inputs (`SubmitRequest.images` for kind `platform_render`): the platforms, and the
+    model: a generation (found from a source job or by id) or a text prompt the worker turns into one."""
+
+    platforms: tuple[str, ...]
+    generation_id: int | None = None
+    source_job_id: str | None = None
+    text_prompt: str | None = None
+
+    def inputs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"platforms": list(self.platforms)}
+        if self.generation_id is not None:
+            return {**out, "generation_id": self.generation_id, "source_job_id": self.source_job_id}
+        return {**out, **normalize_inputs({"text_prompt": self.text_prompt})}
+
+
+def render_inputs(
     session: Session,
+    *,
     platforms: Any,
     source_job_id: str | None = None,
     generation_id: int | None = None,
     text_prompt: str | None = None,
-    **enqueue: Any,
-) -> Job:
-    """Queue a render of a finished model (a source job's or a generation by id), or of a model the worker
-    first makes from `text_prompt` (image provider -> engine). Validated now, so a bad request never reaches
-    a worker."""
-    keys = validate_platforms(platforms)
-    inputs: dict[str, Any] = {"platforms": keys}
+) -> RenderInputs:
+    """Validated render inputs (checked now, so a bad request never reaches a worker): the model of a
+    finished source job or a generation by id; without either, a model the worker makes from `text_prompt`
+    (image provider, then the engine)."""
+    keys = tuple(validate_platforms(platforms))
     if text_prompt is not None and source_job_id is None and generation_id is None:
-        inputs.update(normalize_inputs({"text_prompt": text_prompt}))
-    else:
-        generation = resolve_source(session, source_job_id=source_job_id, generation_id=generation_id)
-        inputs.update({"generation_id": generation.id, "source_job_id": source_job_id})
-    return enqueue_job(session=session, kind=PLATFORM_RENDER_KIND, inputs=inputs, **enqueue)
+        inputs = RenderInputs(platforms=keys, text_prompt=text_prompt)
+        inputs.inputs()  # validates the prompt
+        return inputs
+    generation = resolve_source(session, source_job_id=source_job_id, generation_id=generation_id)
+    return RenderInputs(platforms=keys, generation_id=generation.id, source_job_id=source_job_id)
 
 
 @dataclass
@@ -139,11 +154,9 @@ def complete_platform_render(
     now: datetime | None = None,
 ) -> Job:
     """Record the stored images and mark the job succeeded (fenced: only the lease owner may)."""
-    with session_scope(engine) as session:
-        job = _lock_job(session, job_id)
+    with write_scope(engine) as session:
+        job = owned_lease(session, job_id, worker_id)
         now = now or utcnow()
-        _check_owner(job, worker_id)
-        assert job is not None  # noqa: S101 - _check_owner raised otherwise
         for position, image in enumerate(images):
             session.add(
                 PlatformRender(
@@ -167,5 +180,9 @@ def complete_platform_render(
 
 def platform_images(session: Session, job_id: str) -> list[PlatformRender]:
     """A job's stored images, in the order the client asked for them."""
-    query = select(PlatformRender).where(PlatformRender.job_id == job_id).order_by(PlatformRender.position)  # type: ignore[arg-type]
+    query = (
+        select(PlatformRender)
+        .where(col(PlatformRender.job_id) == job_id)
+        .order_by(col(PlatformRender.position))
+    )
     return list(session.exec(query).all())

@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlmodel import Session, select
 
-from shop_app.jobs.queue import cancel_job, enqueue_job
+from shop_app.jobs import commands
+from shop_app.jobs.owners import ShopOwner
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import ACTIVE, QUEUED, Job
@@ -27,6 +29,7 @@ from shop_app.models.shopify import Product, ProductImage
 
 logger = logging.getLogger(__name__)
 
+FAMILY = "shop"  # the job family of the embedded app's own generations
 PRODUCT_GID = "gid://shopify/Product/"
 IMAGE_GID = "gid://shopify/ProductImage/"
 STATUSES = {"ACTIVE", "DRAFT", "ARCHIVED", "UNLISTED"}
@@ -118,7 +121,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
             src = ((media.get("preview_image") or {}) or {}).get("src")
             if isinstance(src, str) and isinstance(media.get("admin_graphql_api_id"), str):
                 media_by_src[_strip_query(src)] = media["admin_graphql_api_id"]
-    images = []
+    images: list[ImageSnapshot] = []
     for raw in payload.get("images") or []:
         if not isinstance(raw, dict):
             continue
@@ -159,7 +162,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
 
 def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, Any]]) -> ProductSnapshot:
     """Build a snapshot from ProductDetail's `product` and all pages of its media nodes."""
-    images = []
+    images: list[ImageSnapshot] = []
     for node in media_nodes:
         image = node.get("image") if node.get("mediaContentType") == "IMAGE" else None
         if not isinstance(image, dict) or not image.get("id") or not image.get("url"):
@@ -259,7 +262,14 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
                 logger.warning("image %s moved from product %s to %s", snap.gid, other.product_id, product.id)
                 image = other
             else:
-                image = ProductImage(shop_id=shop.id, product_id=product.id, gid=snap.gid, created_at=now)  # type: ignore[arg-type]
+                image = ProductImage(
+                    shop_id=shop.id,  # type: ignore[arg-type]  # stored rows: ids are set
+                    product_id=product.id,  # type: ignore[arg-type]
+                    gid=snap.gid,
+                    url=snap.url,
+                    content_version=snap.content_version,
+                    created_at=now,
+                )
         image.product_id = product.id  # type: ignore[assignment]
         image.gid = snap.gid
         image.url = snap.url
@@ -383,7 +393,7 @@ def queue_group(
         if merchant and image.job_id:
             old = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
             if old is not None and old.status in ACTIVE:
-                cancel_job(session, old)
+                commands.cancel(session, old)
         else:
             _drop_pending(session, shop, image)
     if len(group) == 1:
@@ -391,17 +401,21 @@ def queue_group(
     else:
         digest = hashlib.sha256("\n".join(f"{i.gid}:{i.content_version}" for i in group).encode()).hexdigest()
         key = f"shopify-views:{group[0].gid}:{digest[:40]}"
-    job = enqueue_job(
-        session=session,
-        kind="generate",
-        inputs={"image_urls": [image.url for image in group]},
-        params={},
-        shop_id=shop.id,
-        idempotency_key=None if merchant else key[:255],
-        source=group[0].gid,
-        name=(product.title or product.handle or product.gid)[:255],
-        priority=priority,
-        user_id=user_id,
+    assert shop.id is not None  # noqa: S101 - a stored shop
+    job = submit(
+        session,
+        SubmitRequest(
+            family=FAMILY,
+            owner=ShopOwner(shop_id=shop.id),
+            images=Images.from_urls([image.url for image in group]),
+            idempotency_key=None if merchant else key[:255],
+            labels=Labels(
+                name=(product.title or product.handle or product.gid)[:255],
+                user_id=user_id,
+                image_gid=group[0].gid,
+            ),
+            priority=priority,
+        ),
     )
     now = utcnow()
     for image in group:
@@ -440,7 +454,7 @@ def _drop_pending(session: Session, shop: Shop, image: ProductImage) -> list[str
     job = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
     if job is None or job.status != QUEUED:
         return []
-    cancel_job(session, job)
+    commands.cancel(session, job)
     logger.info("dropped queued generation %s of %s", job.id, image.gid)
     return [job.id]
 

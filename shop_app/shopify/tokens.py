@@ -18,10 +18,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyAuthError, ShopNotInstalled
 from shop_app.shopify.oauth import OAuthClient, TokenGrant
 
@@ -198,7 +197,7 @@ class TokenManager:
         """
         condition = Shop.id == shop_id
         if used_refresh_enc is not None:
-            condition = condition & (Shop.refresh_token_enc == used_refresh_enc)  # type: ignore[assignment]
+            condition = condition & (Shop.refresh_token_enc == used_refresh_enc)
         with write_scope(self.engine) as session:
             result = session.execute(update(Shop).where(condition).values(needs_reauth=True))  # type: ignore[arg-type]
         if result.rowcount:  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from shop_app.db import session_scope
-from shop_app.jobs.queue import store_generation
+from shop_app.jobs.lease import store_generation
 from shop_app.jobs.renders import RenderedImage, complete_platform_render
 from shop_app.models.jobs import Generation, Job
 

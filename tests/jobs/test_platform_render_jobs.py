@@ -10,20 +10,24 @@ from sqlalchemy.engine import Engine
 
 from generation.platform_render import PLATFORMS
 from shop_app.db import session_scope
+from shop_app.jobs.commands import delete as delete_job
+from shop_app.jobs.lease import ArtifactRecord, claim_job, complete_job
 from shop_app.jobs.params import InvalidJobRequest
-from shop_app.jobs.queue import ArtifactRecord, claim_job, complete_job, delete_job, enqueue_job, get_job
+from shop_app.jobs.queries import get_job
 from shop_app.jobs.renders import (
     PLATFORM_RENDER_KIND,
     PLATFORM_SIZES,
     SourceModelError,
-    enqueue_platform_render,
     platform_images,
+    render_inputs,
 )
+from shop_app.jobs.submit import SubmitRequest, submit
 from shop_app.models.jobs import Generation
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
 from tests.generation.conftest import box_glb
 from tests.images_api import ImagesApi, prompt_png
+from tests.job_requests import ANYONE, TEST_FAMILY, enqueue_job
 from tests.jobs.conftest import FAST, Drainer, WorkerProcs, png_bytes, wait_until
 
 
@@ -39,6 +43,14 @@ def finished_model(db: Engine, settings: Settings, glb: bytes, seed: int = 1) ->
     job = complete_job(db, job_id=job_id, worker_id="model-maker", artifacts=record)
     assert job.generation_id is not None
     return job_id, job.generation_id
+
+
+def enqueue_platform_render(*, session, **kwargs):  # noqa: ANN003, ANN202
+    """What a family does: validated render inputs, submitted as a platform_render job."""
+    inputs = render_inputs(session, **kwargs)
+    return submit(
+        session, SubmitRequest(family=TEST_FAMILY, owner=ANYONE, images=inputs, kind=PLATFORM_RENDER_KIND)
+    )
 
 
 def queue_render(db: Engine, **kwargs) -> str:  # noqa: ANN003

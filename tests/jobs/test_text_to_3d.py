@@ -9,11 +9,12 @@ import pytest
 
 from shop_app.db import session_scope
 from shop_app.jobs.params import InvalidJobRequest
-from shop_app.jobs.queue import enqueue_job
+from shop_app.jobs.submit import Labels
 from shop_app.models.jobs import FAILED, QUEUED, SUCCEEDED, Generation, Job
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
 from tests.images_api import ImagesApi, prompt_png
+from tests.job_requests import enqueue_job
 from tests.jobs.conftest import FAST, Drainer
 
 
@@ -51,7 +52,7 @@ def test_a_prompt_job_runs_prompt_to_image_to_engine(
     make_settings: Callable[..., Settings], db: Any, images_api: ImagesApi
 ) -> None:
     settings = _provider_settings(make_settings, images_api)
-    job_id = _enqueue(db, "A red sports car", user_id="user_9")
+    job_id = _enqueue(db, "A red sports car", labels=Labels(user_id="user_9"))
     assert Drainer(settings, db)() == 1
     job = _job(db, job_id)
     assert job.status == SUCCEEDED, job.error_message

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from shop_app.auth_jwt import KeySetUnavailable, TokenPrincipal, TokenRejected, bearer_token
 from shop_app.errors import AppError
 from shop_app.jobs.image_provider import NOT_CONFIGURED, OpenAIImages
-from shop_app.jobs.queue import estimate, queue_stats
+from shop_app.jobs.stats import estimate, queue_stats
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
 
