@@ -15,10 +15,21 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
-from shop_app.routes import api_v1, auth, embedded, embedded_api, files, health, openapi, store_threed_jobs
+from shop_app.routes import (
+    api_v1,
+    auth,
+    embedded,
+    embedded_api,
+    files,
+    health,
+    openapi,
+    snapasset,
+    store_threed_jobs,
+)
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
@@ -34,6 +45,7 @@ logger = logging.getLogger(__name__)
 FAMILIES: list[ApiFamily] = [
     api_v1.family,
     store_threed_jobs.family,
+    snapasset.family,
 ]
 
 
@@ -59,6 +71,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 http=http,
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
+                jwt_verifier=JwtVerifier.from_settings(settings),
                 readiness_checks=dict(health.CHECKS),
             )
             for family in FAMILIES:

@@ -130,60 +130,46 @@ class RateLimitMiddleware:
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
         self.known_keys = KnownKeys()
 
-    def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
+    def _rules_for(self, scope: Scope) -> list[tuple[RateRule, RateLimitItem]]:
+        """Every rule that counts this request, in order (e.g. a family's general limit, then its
+        job-creation limit); the first one's figures go in the headers of an allowed response."""
         path = scope.get("path", "")
-        for rule, item in self.rules:
-            if path.startswith(rule.prefix):
-                if rule.exempt is not None and rule.exempt(scope.get("method", "GET"), path):
-                    return None
-                return rule, item
-        return None
+        method = scope.get("method", "GET")
+        return [
+            (rule, item)
+            for rule, item in self.rules
+            if path.startswith(rule.prefix) and not (rule.exempt is not None and rule.exempt(method, path))
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        match = self._rule_for(scope)
-        if match is None:
+        matches = self._rules_for(scope)
+        if not matches:
             await self.app(scope, receive, send)
             return
-        rule, item = match
-        try:
-            key = await _client_key(scope, rule.per, self.known_keys)
-            allowed = await self.limiter.hit(item, rule.name, key)
-            stats = await self.limiter.get_window_stats(item, rule.name, key)
-        except Exception as err:  # the limiter's store is down: fail open
-            logger.warning("rate limiter unavailable, request allowed: %s", err)
-            await self.app(scope, receive, send)
-            return
-        reset = math.ceil(stats.reset_time)
-        headers = [
-            (b"x-ratelimit-limit", str(item.amount).encode()),
-            (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
-            (b"x-ratelimit-reset", str(reset).encode()),
-        ]
-        if not allowed:
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            body = json.dumps(
-                rule.error_body(
-                    f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
-                    retry_after,
-                )
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", str(retry_after).encode()),
-                        *headers,
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
+        headers: list[tuple[bytes, bytes]] = []
+        for index, (rule, item) in enumerate(matches):
+            try:
+                key = await _client_key(scope, rule.per, self.known_keys)
+                allowed = await self.limiter.hit(item, rule.name, key)
+                stats = await self.limiter.get_window_stats(item, rule.name, key)
+            except Exception as err:  # the limiter's store is down: fail open
+                logger.warning("rate limiter unavailable, request allowed: %s", err)
+                await self.app(scope, receive, send)
+                return
+            reset = math.ceil(stats.reset_time)
+            rule_headers = [
+                (b"x-ratelimit-limit", str(item.amount).encode()),
+                (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+                (b"x-ratelimit-reset", str(reset).encode()),
+            ]
+            if index == 0:
+                headers = rule_headers
+            if not allowed:
+                await self._refuse(send, rule, item, stats.reset_time, rule_headers)
+                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -191,6 +177,35 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(
+        self,
+        send: Send,
+        rule: RateRule,
+        item: RateLimitItem,
+        reset_time: float,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        retry_after = max(1, math.ceil(reset_time - time.time()))
+        body = json.dumps(
+            rule.error_body(
+                f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
+                retry_after,
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _per(item: RateLimitItem) -> str:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from shop_app.db import write_scope
 from shop_app.jobs.lease import mark_succeeded, owned_lease, record_run_time
+from shop_app.jobs.owners import Owner, owner_clause
 from shop_app.jobs.params import InvalidJobRequest, normalize_inputs
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
@@ -96,6 +97,13 @@ def resolve_source(
             f"model {generation_id} does not exist", code="source_not_found", field="model_id"
         )
     return generation
+
+
+def owns_model(session: Session, owner: Owner, generation_id: int) -> bool:
+    """Whether `owner` has a job whose model is `generation_id` (models are shared by every job with the
+    same input, so a model id is usable only by someone who made or was shown it)."""
+    query = select(Job.id).where(col(Job.generation_id) == generation_id, owner_clause(owner)).limit(1)
+    return session.exec(query).first() is not None
 
 
 @dataclass(frozen=True)

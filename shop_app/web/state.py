@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
@@ -31,6 +32,9 @@ class AppState:
     http: httpx.AsyncClient
     shopify: ShopifyServices
     job_events: JobBroadcaster
+    jwt_verifier: JwtVerifier | None = (
+        None  # bearer JWTs of the operator's identity provider, when configured
+    )
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
     def scope_state(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class SourceModelMissing(Exception):
 
 
 def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> None:
-    from generation.platform_render import render_platforms  # torch loads in the worker only
+    from generation.platform_render import RenderConfig, render_platforms  # torch loads in the worker only
 
     started = time.monotonic()
     if "generation_id" in job.inputs:
@@ -57,6 +57,7 @@ def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> No
         glb,
         list(job.inputs["platforms"]),
         device=runner.config.device,
+        config=RenderConfig(supersample=runner.settings.platform_render_supersample),
         progress=lambda key, pct: keeper.report(f"rendering {key}", 50 + int(pct * 0.45)),
         should_cancel=keeper.should_stop,
     )
