@@ -44,7 +44,9 @@ class Snap:
     def start_worker(self, **env: str) -> None:
         self.workers.start(extra_env=env)
 
-    def wait_status(self, job_id: str, wanted: set[str], *, headers: dict[str, str], timeout: float = 90) -> dict:
+    def wait_status(
+        self, job_id: str, wanted: set[str], *, headers: dict[str, str], timeout: float = 90
+    ) -> dict:
         deadline = time.monotonic() + timeout
         body: dict = {}
         while time.monotonic() < deadline:
@@ -57,7 +59,9 @@ class Snap:
 
 class _Server:
     def __init__(self, settings: Settings, port: int) -> None:
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_config=None, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.port = port
@@ -73,11 +77,13 @@ class _Server:
 
 
 @pytest.fixture
-def make_snap(make_settings: Callable[..., Settings], db: Any, tmp_path: Path) -> Iterator[Callable[..., Snap]]:
+def make_snap(
+    make_settings: Callable[..., Settings], db: Any, tmp_path: Path
+) -> Iterator[Callable[..., Snap]]:
     """Start a deployment with settings overrides (e.g. lower rate limits); torn down after the test."""
     stack: list[Any] = []
 
-    def start(**overrides: str) -> Snap:
+    def start(*, with_provider: bool = True, **overrides: str) -> Snap:
         idp = IdentityProvider().__enter__()
         stack.append(idp)
         signing_key = idp.add_key("ES256")
@@ -93,6 +99,8 @@ def make_snap(make_settings: Callable[..., Settings], db: Any, tmp_path: Path) -
             "image_api_key": "sk-test-images",
             "image_api_max_attempts": "1",
         }
+        if not with_provider:
+            provider = {k: v for k, v in provider.items() if not k.startswith("image_api")}
         settings = make_settings(
             **FAST,
             app_url=f"http://127.0.0.1:{port}",
