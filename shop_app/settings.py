@@ -138,6 +138,7 @@ class Settings(DatabaseSettings):
     # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
+    rate_limit_image2model: str = "60/minute;1000/hour"  # per key on the Image2Model paths under /api/v1
     sse_ping_s: float = Field(default=15.0, gt=0)
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
