@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from shop_app.db import session_scope
+from shop_app.jobs.workers import register_worker
 from shop_app.models import Shop
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import Generation, Job
@@ -126,13 +127,21 @@ def test_logs_with_filters_and_correlation_ids(
         assert bad.status_code == 400 and bad.json()["detail"]["code"] == "VALIDATION_ERROR", params
 
 
-def test_health_and_readiness(live: LiveServer, start_live) -> None:  # noqa: ANN001
+def test_health_and_readiness(live: LiveServer, start_live, db) -> None:  # noqa: ANN001
     assert httpx.get(f"{live.url}{API}/health").json() == {"status": "healthy"}
     ready = httpx.get(f"{live.url}{API}/health/ready")
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"database": "connected", "storage": "reachable", "queue": "ok", "redis": "not_configured"},
+        "checks": {
+            "database": "connected",
+            "storage": "reachable",
+            "queue": "ok",
+            "redis": "not_configured",
+            "fal_api": "unreachable: no live worker",
+        },
     }
+    register_worker(db, worker_id="i2m-probe", device="cpu")
+    assert httpx.get(f"{live.url}{API}/health/ready").json()["checks"]["fal_api"] == "reachable"
     with_redis = start_live(NU3D_REDIS_URL="redis://127.0.0.1:6379/0")
     assert httpx.get(f"{with_redis.url}{API}/health/ready").json()["checks"]["redis"] == "connected"

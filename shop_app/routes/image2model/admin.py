@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shop_app.db import session_scope
 from shop_app.errors import ValidationError
 from shop_app.jobs.cleanup import PurgeReport, purge_finished
 from shop_app.jobs.stats import queue_stats
-from shop_app.jobs.workers import WORKER_LIVE_S
+from shop_app.jobs.workers import WORKER_LIVE_S, live_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobWorker
 from shop_app.routes.image2model.common import FAMILY, owner, run
@@ -289,17 +290,29 @@ async def _redis(request: Request) -> str:
 WORDS = {"database": "connected", "storage": "reachable", "queue": "ok"}
 
 
+def _model_service(request: Request) -> str:
+    """The document's `fal_api` check, for what makes the models here: the workers."""
+    with session_scope(request.state.db) as session:
+        workers = live_workers(session)
+    return "reachable" if workers else "unreachable: no live worker"
+
+
 async def ready(request: Request) -> Response:
     """Readiness: database, storage, the job queue, and Redis when configured (the shared rate-limit store).
-    503 names what fails.
+    503 names what fails. `fal_api` reports whether a worker is live to make models; the web app stays ready
+    without one (jobs queue until a worker starts).
     ---
     responses:
-      200: {description: '{"status": "ready", "checks": {"database": "connected", "storage": "reachable", "queue": "ok", "redis": "connected"}}'}
+      200: {description: '{"status": "ready", "checks": {"database": "connected", "storage": "reachable", "queue": "ok", "redis": "connected", "fal_api": "reachable"}}'}
       503: {description: '{"status": "not_ready", "checks": {...}}'}
     """
     results = await run_checks(request, CHECKS)
     checks = {name: WORDS.get(name, "ok") if result == "ok" else result for name, result in results.items()}
     checks["redis"] = await _redis(request)
+    try:
+        checks["fal_api"] = await run_in_threadpool(_model_service, request)
+    except Exception as err:  # the database check above already reports it
+        checks["fal_api"] = f"unknown: {type(err).__name__}"
     failing = [name for name, value in checks.items() if value.startswith("error")]
     if failing:
         return JSONResponse({"status": "not_ready", "failing": failing, "checks": checks}, status_code=503)
