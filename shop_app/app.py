@@ -25,9 +25,11 @@ from shop_app.routes import (
     embedded,
     embedded_api,
     files,
+    generate3d,
     health,
     image2model,
     openapi,
+    product_feed,
     store_threed_jobs,
 )
 from shop_app.settings import Settings
@@ -47,6 +49,8 @@ FAMILIES: list[ApiFamily] = [
     image2model.family,  # its paths sit under /api/v1: before api_v1
     api_v1.family,
     store_threed_jobs.family,
+    product_feed.family,
+    generate3d.family,
 ]
 
 
