@@ -140,10 +140,14 @@ class Settings(DatabaseSettings):
     # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
+    rate_limit_image2model: str = "60/minute;1000/hour"  # per key on the Image2Model paths under /api/v1
     # SnapAsset (/api/jobs, /api/sse, /api/queue): every request, and job creation on top (per key, else IP).
     rate_limit_snapasset: str = "100/15 minutes"
     rate_limit_snapasset_jobs: str = "20/hour"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
+    # key unless this opens it explicitly.
+    product_feed_public: bool = False
 
     # Bearer JWTs from the operator's identity provider (Clerk or any OIDC issuer): exactly one key source.
     jwt_jwks_url: str | None = None  # e.g. https://<clerk-frontend-api>/.well-known/jwks.json

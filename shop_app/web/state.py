@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from shop_app.auth_jwt import JwtVerifier
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
@@ -36,6 +37,7 @@ class AppState:
         None  # bearer JWTs of the operator's identity provider, when configured
     )
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}

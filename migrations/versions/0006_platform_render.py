@@ -1,7 +1,7 @@
 """platform renders (seed 004 result.images)
 
-Revision ID: 0005_platform_render
-Revises: 0004_job_owner_family
+Revision ID: 0006_platform_render
+Revises: 0005_generation_accounts
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import shop_app.models.base
 
-revision: str = "0005_platform_render"
-down_revision: str | None = "0004_job_owner_family"
+revision: str = "0006_platform_render"
+down_revision: str | None = "0005_generation_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
