@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -32,6 +32,7 @@ class Images:
 
     urls: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
+    text_prompt: str | None = None  # the worker draws the one photo through the image provider
 
     @classmethod
     def from_urls(cls, urls: list[str] | tuple[str, ...]) -> Images:
@@ -43,11 +44,20 @@ class Images:
 
     def inputs(self) -> dict[str, Any]:
         """The job's `inputs` column, validated (1 to 4 images, http(s) URLs)."""
+        if self.text_prompt is not None and not (self.urls or self.keys):
+            return normalize_inputs({"text_prompt": self.text_prompt})
         if self.urls and self.keys:
             raise InvalidJobRequest("give exactly one of image_urls or image_keys", field="inputs")
         if self.keys:
             return normalize_inputs({"image_keys": list(self.keys)})
         return normalize_inputs({"image_urls": list(self.urls)})
+
+
+class JobInputs(Protocol):
+    """What a job works on, as its `inputs` column: `Images` for generation, other kinds bring their own
+    (e.g. `shop_app.jobs.renders.RenderInputs`)."""
+
+    def inputs(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ class SubmitRequest:
 
     family: str
     owner: Owner
-    images: Images
+    images: JobInputs
     params: dict[str, Any] = field(default_factory=dict)
     labels: Labels = Labels()
     priority: int = 0

@@ -15,7 +15,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
@@ -31,7 +33,11 @@ class AppState:
     http: httpx.AsyncClient
     shopify: ShopifyServices
     job_events: JobBroadcaster
+    jwt_verifier: JwtVerifier | None = (
+        None  # bearer JWTs of the operator's identity provider, when configured
+    )
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}
