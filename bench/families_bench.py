@@ -67,10 +67,19 @@ def store_threed_jobs(http: httpx.Client, key: str) -> tuple[str, dict[str, str]
     return f"/store/threed-jobs/{job.json()['job_id']}", {}
 
 
+def snapasset(http: httpx.Client, key: str) -> tuple[str, dict[str, str]]:
+    headers = {"X-API-Key": key}
+    body = {"userId": "bench-user", "prompt": "A ceramic mug on a table", "platforms": ["instagram-post"]}
+    job = http.post("/api/jobs", json=body, headers=headers)
+    job.raise_for_status()
+    return f"/api/jobs/{job.json()['jobId']}", headers
+
+
 FAMILIES: dict[str, tuple[str, Setup]] = {
     "api_v1": ("GET /api/v1/jobs/{id}", api_v1),
     "image2model": ("GET /api/v1/status/{job_id} (3 files)", image2model),
     "store_threed_jobs": ("GET /store/threed-jobs/{id}", store_threed_jobs),
+    "snapasset": ("GET /api/jobs/{jobId}", snapasset),
 }
 
 
@@ -126,6 +135,10 @@ def main() -> int:
             "NU3D_RATE_LIMIT_API": "",
             "NU3D_RATE_LIMIT_STORE": "",
             "NU3D_RATE_LIMIT_IMAGE2MODEL": "",
+            "NU3D_RATE_LIMIT_SNAPASSET": "",
+            "NU3D_RATE_LIMIT_SNAPASSET_JOBS": "",
+            # SnapAsset accepts prompt-only jobs only with an image provider; no worker runs, so it is never called.
+            "NU3D_IMAGE_API_BASE_URL": "http://127.0.0.1:9/v1",
             "NU3D_LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(

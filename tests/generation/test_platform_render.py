@@ -159,3 +159,12 @@ def test_node_transforms_are_applied():
     doc["nodes"][0].update({"translation": [5, 0, 0], "scale": [2, 2, 2]})
     moved = read_glb(_glb(doc, glb[20 + length + 8 :]))
     assert np.allclose(moved[0].positions, prims[0].positions * 2 + [5, 0, 0], atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_renders_the_same_picture_as_the_cpu():
+    cpu = decode(render_platforms(box_glb(), ["twitter-post"], device="cpu", scale=0.2)[0].jpeg)
+    gpu = decode(render_platforms(box_glb(), ["twitter-post"], device="cuda", scale=0.2)[0].jpeg)
+    assert cpu.shape == gpu.shape
+    assert np.abs(cpu - gpu).mean() < 2.0  # JPEG noise and float order, not a different picture

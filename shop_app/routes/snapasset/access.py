@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from shop_app.apikeys import KEY_PREFIX
@@ -32,13 +31,14 @@ def unauthorized(message: str) -> SnapAssetError:
     return SnapAssetError(message, code="UNAUTHORIZED", status_code=401)
 
 
-async def owner_of(request: Request, *, required: bool = True) -> Owner | None:
-    """The caller: an API key's owner, or a JWT subject in this family's space."""
+def owner_in(session: Session, request: Request, *, required: bool = True) -> Owner | None:
+    """The caller (run in a worker thread, inside the endpoint's own transaction: one hop per request): an
+    API key's owner, or a JWT subject in this family's space. None only when not `required`."""
     api_key = request.headers.get("x-api-key")
     token = bearer_token(request.headers.get("authorization"))
     if api_key or (token and token.startswith(KEY_PREFIX)):
         try:
-            return await in_db(request, lambda session: api_key_owner(session, request))
+            return api_key_owner(session, request)
         except AppError as err:
             raise unauthorized(f"Invalid API key: {err.message}") from None
     if token:
@@ -49,7 +49,7 @@ async def owner_of(request: Request, *, required: bool = True) -> Owner | None:
                 "NU3D_JWT_HS256_SECRET; use an X-API-Key instead"
             )
         try:
-            principal = await run_in_threadpool(verifier.verify, token)
+            principal = verifier.verify(token)
         except TokenRejected as err:
             raise unauthorized(f"Invalid token: {err.message}") from None
         except KeySetUnavailable as err:
@@ -62,10 +62,15 @@ async def owner_of(request: Request, *, required: bool = True) -> Owner | None:
     raise unauthorized("Authentication required: send Authorization: Bearer <JWT> or X-API-Key: <key>")
 
 
-async def caller(request: Request) -> Owner:
-    owner = await owner_of(request)
+def must_own(session: Session, request: Request) -> Owner:
+    owner = owner_in(session, request)
     assert owner is not None  # noqa: S101 - required=True raised otherwise
     return owner
+
+
+async def caller(request: Request) -> Owner:
+    """The caller, resolved before a write transaction (a JWK Set fetch must not hold the write lock)."""
+    return await in_db(request, lambda session: must_own(session, request))
 
 
 async def json_body(request: Request) -> Any:

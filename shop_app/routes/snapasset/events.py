@@ -18,7 +18,7 @@ from shop_app.jobs.renders import (
     PLATFORM_RENDER_KIND,
     platform_images,
 )
-from shop_app.jobs.stats import queue_stats
+from shop_app.jobs.stats import QueueStats, queue_stats
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, TERMINAL, Job
 from shop_app.web.db import in_db
@@ -26,7 +26,7 @@ from shop_app.web.render import iso
 from shop_app.web.state import app_state
 from shop_app.web.streaming import Pinger, sse, sse_response
 
-from .access import caller, json_body, owned, owner_of
+from .access import caller, json_body, must_own, owned, owner_in
 from .wire import (
     CLEANABLE,
     FAMILY,
@@ -50,7 +50,7 @@ async def stream(request: Request) -> Response:
       200: {description: 'text/event-stream; data: {"type": "connected" | "progress" | "done" | "failed" | "cancelled", ...}'}
       404: {description: JOB_NOT_FOUND}
     """
-    owner = await owner_of(request, required=False)
+    owner = await in_db(request, lambda session: owner_in(session, request, required=False))
     job_id = request.path_params["job_id"]
     storage = app_state(request).storage
 
@@ -123,10 +123,12 @@ async def stats(request: Request) -> Response:
     responses:
       200: {description: '{"waiting", "active", "completed", "failed", "delayed", "total", "timestamp"}'}
     """
-    await caller(request)
-    figures = await in_db(
-        request, lambda session: queue_stats(session, kind=PLATFORM_RENDER_KIND, family=FAMILY)
-    )
+
+    def work(session: Session) -> QueueStats:
+        must_own(session, request)
+        return queue_stats(session, kind=PLATFORM_RENDER_KIND, family=FAMILY)
+
+    figures = await in_db(request, work)
     counts = {STATUSES[status]: count for status, count in figures.counts.items()}
     return JSONResponse(
         {

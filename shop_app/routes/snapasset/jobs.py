@@ -27,7 +27,7 @@ from shop_app.models.jobs import SUCCEEDED, Job
 from shop_app.web.db import in_db, notify
 from shop_app.web.state import app_state
 
-from .access import caller, json_body, owned
+from .access import caller, json_body, must_own, owned
 from .wire import (
     FAMILY,
     FILTERS,
@@ -123,12 +123,11 @@ async def get_one(request: Request) -> Response:
       200: {description: '{"jobId", "status", "progress", "data", "logs", "createdAt", "processedAt", "result"?}'}
       404: {description: JOB_NOT_FOUND}
     """
-    owner = await caller(request)
     job_id = request.path_params["job_id"]
     storage = app_state(request).storage
 
     def work(session: Session) -> dict[str, Any]:
-        job = owned(session, owner, job_id)
+        job = owned(session, must_own(session, request), job_id)
         images = platform_images(session, job.id) if job.status == SUCCEEDED else None
         return job_body(job, images, storage)
 
@@ -143,7 +142,6 @@ async def list_some(request: Request) -> Response:
       200: {description: '{"jobs": [{"jobId", "status", "progress", "createdAt"}], "count", "status"}'}
       400: {description: INVALID_REQUEST (unknown status, bad limit)}
     """
-    owner = await caller(request)
     word = request.query_params.get("status") or None
     limit = parse_limit(request.query_params.get("limit"))
     if word is not None and word not in FILTERS:
@@ -151,7 +149,7 @@ async def list_some(request: Request) -> Response:
     statuses, delayed = FILTERS[word] if word else (None, None)
 
     def work(session: Session) -> list[dict[str, Any]]:
-        where = JobFilter(owner=owner, family=FAMILY, statuses=statuses, delayed=delayed)
+        where = JobFilter(owner=must_own(session, request), family=FAMILY, statuses=statuses, delayed=delayed)
         now = utcnow()
         return [list_item(job, now) for job in list_jobs(session, where, limit=limit).jobs]
 
