@@ -138,8 +138,9 @@ def _provider_message(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:300] or response.reason_phrase
     error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"][:500]
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str):
+        return message[:500]
     if isinstance(error, str):
         return error[:500]
     return str(body)[:300]

@@ -112,6 +112,8 @@ def make_snap(
         server = _Server(settings, port).__enter__()
         stack.append(server)
         worker_env = {f"NU3D_{k.upper()}": v for k, v in {**provider, **overrides}.items() if not k.isupper()}
+        # No test here is about lost leases: a long lease keeps a loaded machine from reaping a busy worker.
+        worker_env |= {"NU3D_JOB_LEASE_S": "60", "NU3D_JOB_HEARTBEAT_S": "1"}
         workers = WorkerProcs(settings_env(settings, **worker_env), tmp_path)
         stack.append(workers)
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)

@@ -230,6 +230,7 @@ def own_file_key(storage: Storage, url: str) -> str | None:
         validate_key(key)
     except ObjectNotFound:
         return None
-    if not storage.verify(key, (query.get("expires") or [None])[0], (query.get("sig") or [None])[0]):
+    expires, sig = query.get("expires") or [""], query.get("sig") or [""]
+    if not storage.verify(key, expires[0], sig[0]):
         return None
     return key if storage.exists(key) else None
