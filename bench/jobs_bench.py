@@ -13,23 +13,29 @@ keep-alive clients polling jobs with their API key (rate limits off).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import multiprocessing as mp
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import measure, serve, summarize  # noqa: E402
 from shop_app import migrate  # noqa: E402
 from shop_app.db import make_engine, session_scope  # noqa: E402
 from shop_app.settings import DatabaseSettings  # noqa: E402
+from tests.conftest import free_port, wait_for_port  # noqa: E402
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -129,7 +135,42 @@ def bench_claims(kind: str, pg_url: str, jobs: int, workers: list[int]) -> list[
     return results
 
 
+@contextlib.contextmanager
+def serve(url: str, files: str, **extra_env: str) -> Iterator[str]:
+    """`nu3d serve` (one uvicorn process) on a free loopback port over `url` and `files`, rate limits off;
+    yields its base URL."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))},
+        "NU3D_DATABASE_URL": url,
+        "NU3D_STORAGE_URL": files,
+        "NU3D_SECRET_KEY": "bench-secret-0123456789abcdef",
+        "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SHOPIFY_API_KEY": "bench",
+        "SHOPIFY_API_SECRET": "bench-secret-abcdef",
+        "NU3D_RATE_LIMIT_API": "",
+        "NU3D_RATE_LIMIT_STORE": "",
+        "NU3D_RATE_LIMIT_IMAGE2MODEL": "",
+        "NU3D_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shop_app.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def bench_http(kind: str, pg_url: str, clients: int, requests: int, jobs: int) -> tuple[float, float, float]:
+    import httpx
 
     from shop_app.apikeys import create_api_key
 
@@ -140,15 +181,30 @@ def bench_http(kind: str, pg_url: str, clients: int, requests: int, jobs: int) -
             _, key = create_api_key(session=session, name="bench", scopes=["admin"])
         engine.dispose()
         with serve(url, files) as base:
-            urls = [f"{base}/api/v1/jobs/{job_id}" for job_id in ids]
-            latencies, elapsed = measure(
-                urls,
-                {"X-API-Key": key},
-                clients=clients,
-                requests=requests,
-                ok=lambda resp: resp.status_code == 200,
-            )
-    p50, p99, rps = summarize(latencies, elapsed)
+            latencies: list[float] = []
+
+            async def client(index: int, http: httpx.AsyncClient) -> None:
+                for r in range(requests):
+                    job_id = ids[(index * requests + r) % len(ids)]
+                    t0 = time.perf_counter()
+                    resp = await http.get(f"{base}/api/v1/jobs/{job_id}", headers={"X-API-Key": key})
+                    latencies.append(time.perf_counter() - t0)
+                    if resp.status_code != 200:
+                        raise RuntimeError(f"GET answered {resp.status_code}: {resp.text[:200]}")
+
+            async def run() -> float:
+                limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+                async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+                    await http.get(f"{base}/api/v1/jobs/{ids[0]}", headers={"X-API-Key": key})  # warm up
+                    start = time.perf_counter()
+                    await asyncio.gather(*(client(i, http) for i in range(clients)))
+                    return time.perf_counter() - start
+
+            elapsed = asyncio.run(run())
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    rps = len(latencies) / elapsed
     print(
         f"  {kind:8s} {clients} clients x {requests} GETs: p50 {p50:.1f} ms, p99 {p99:.1f} ms, {rps:,.0f} req/s"
     )

@@ -19,6 +19,7 @@ from shop_app.auth_jwt import JwtVerifier
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.jobs.image_provider import OpenAIImages
+from shop_app.logbuffer import LogBuffer
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
 from shop_app.routes import (
     api_v1,
@@ -26,9 +27,13 @@ from shop_app.routes import (
     embedded,
     embedded_api,
     files,
+    generate3d,
     health,
     hydrilla,
+    image2model,
     openapi,
+    product_feed,
+    snapasset,
     store_threed_jobs,
 )
 from shop_app.settings import Settings
@@ -37,6 +42,7 @@ from shop_app.storage import Storage, make_storage
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.web.family import ApiFamily
 from shop_app.web.previews import PreviewQueue
+from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
 
@@ -45,10 +51,14 @@ logger = logging.getLogger(__name__)
 # The job API families, each one module (see shop_app/web/family.py, "How to add an API family").
 # A family whose paths sit under another's prefix comes first (its routes and rate rules match first).
 FAMILIES: list[ApiFamily] = [
+    image2model.family,  # its paths sit under /api/v1: before api_v1
     api_v1.family,
     store_threed_jobs.family,
+    snapasset.family,
+    product_feed.family,
+    generate3d.family,
     hydrilla.api3d_family,
-    hydrilla.backend_family,
+    hydrilla.backend_family,  # at the root by default: last, after every family with a prefix
 ]
 
 
@@ -66,6 +76,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         store = storage if storage is not None else make_storage(settings)
         job_events = JobBroadcaster()
         job_events.bind(asyncio.get_running_loop())
+        log_buffer = LogBuffer()
+        log_buffer.install()
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
             state = AppState(
                 settings=settings,
@@ -74,8 +86,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 http=http,
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
-                readiness_checks=dict(health.CHECKS),
                 jwt_verifier=JwtVerifier.from_settings(settings),
+                readiness_checks=dict(CHECKS),
+                log_buffer=log_buffer,
                 image_provider=OpenAIImages.from_settings(settings),
                 previews=PreviewQueue(settings.image_api_concurrency),
             )
@@ -85,6 +98,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             try:
                 yield state.scope_state()
             finally:
+                log_buffer.uninstall()
                 db.dispose()
 
     routes: list[BaseRoute] = [

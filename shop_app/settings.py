@@ -130,6 +130,8 @@ class Settings(DatabaseSettings):
     job_retry_cap_s: float = Field(default=300.0, ge=0)
     job_max_active_per_key: int = Field(default=20, ge=1)
     job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
+    # Samples per pixel side of platform renders (2 = smooth edges; 1 is 4x cheaper on a CPU-only worker).
+    platform_render_supersample: int = Field(default=2, ge=1, le=4)
     # Image URLs are fetched only from public addresses; these host[:port] entries are let through anyway
     # (e.g. the devstore's CDN on loopback). Comma-separated.
     fetch_allow_hosts: str = ""
@@ -139,7 +141,14 @@ class Settings(DatabaseSettings):
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
     rate_limit_text: str = "20/minute"  # per IP on the open text-to-image / text-to-3d routes (paid calls)
+    rate_limit_image2model: str = "60/minute;1000/hour"  # per key on the Image2Model paths under /api/v1
+    # SnapAsset (/api/jobs, /api/sse, /api/queue): every request, and job creation on top (per key, else IP).
+    rate_limit_snapasset: str = "100/15 minutes"
+    rate_limit_snapasset_jobs: str = "20/hour"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
+    # key unless this opens it explicitly.
+    product_feed_public: bool = False
 
     # Bearer JWTs from the operator's identity provider (Clerk or any OIDC issuer): exactly one key source.
     jwt_jwks_url: str | None = None  # e.g. https://<clerk-frontend-api>/.well-known/jwks.json

@@ -123,19 +123,28 @@ class QueueStats:
         return (self.waiting + self.running) * self.ewma_s / self.live_workers
 
 
-def queue_stats(session: Session, *, kind: str = "generate", shop_id: int | None = None) -> QueueStats:
+def queue_stats(
+    session: Session, *, kind: str = "generate", shop_id: int | None = None, family: str | None = None
+) -> QueueStats:
+    """Counts per status (optionally of one shop's or one API family's jobs), delayed retries, workers."""
     now = utcnow()
-    query = select(col(Job.status), func.count()).group_by(col(Job.status))
-    if shop_id is not None:
-        query = query.where(col(Job.shop_id) == shop_id)
+    scope = [
+        clause
+        for clause, wanted in (
+            (col(Job.shop_id) == shop_id, shop_id is not None),
+            (col(Job.family) == family, family is not None),
+        )
+        if wanted
+    ]
+    query = select(col(Job.status), func.count()).where(*scope).group_by(col(Job.status))
     counts = dict.fromkeys(STATUSES, 0)
     for status, count in session.exec(query).all():
         counts[status] = int(count)
     delayed_q = (
-        select(func.count()).select_from(Job).where(col(Job.status) == QUEUED, col(Job.run_after) > now)
+        select(func.count())
+        .select_from(Job)
+        .where(col(Job.status) == QUEUED, col(Job.run_after) > now, *scope)
     )
-    if shop_id is not None:
-        delayed_q = delayed_q.where(col(Job.shop_id) == shop_id)
     delayed = int(session.exec(delayed_q).one())
     return QueueStats(
         counts=counts,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -60,6 +60,13 @@ class Images:
         return normalize_inputs({"image_urls": list(self.urls)})
 
 
+class JobInputs(Protocol):
+    """What a job works on, as its `inputs` column: `Images` for generation, other kinds bring their own
+    (e.g. `shop_app.jobs.renders.RenderInputs`)."""
+
+    def inputs(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Labels:
     """Free labels a family attaches to a job (shown back, filterable); none of them grants access."""
@@ -92,7 +99,7 @@ class SubmitRequest:
 
     family: str
     owner: Owner
-    images: Images
+    images: JobInputs
     params: dict[str, Any] = field(default_factory=dict)
     labels: Labels = Labels()
     priority: int = 0

@@ -226,6 +226,8 @@ async def session_token_bounce(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
+    # "/" is application_url itself (the admin iframe's first load); "/app" keeps existing links working
+    Route("/", app_home, methods=["GET"]),
     Route("/app", app_home, methods=["GET"]),
     Route("/app/{page:path}", app_home, methods=["GET"]),
     Route("/auth/session-token", session_token_bounce, methods=["GET"]),

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from shop_app.auth_jwt import JwtVerifier
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.jobs.image_provider import OpenAIImages
+from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
@@ -40,6 +41,7 @@ class AppState:
     # Text → image (None: no provider configured; text routes answer 501) and the previews waiting for it.
     image_provider: OpenAIImages | None = None
     previews: PreviewQueue = field(default_factory=lambda: PreviewQueue(1))
+    log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}

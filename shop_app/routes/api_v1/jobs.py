@@ -26,7 +26,6 @@ from shop_app.models.jobs import CANCELED, FAILED, Job
 from shop_app.routes.api_v1.common import (
     FAMILY,
     authenticate_first,
-    check_active_cap,
     invalid,
     job_headers,
     key_reused,
@@ -39,6 +38,7 @@ from shop_app.routes.api_v1.common import (
     snapshot,
     store_uploads,
 )
+from shop_app.web.auth import check_active_cap
 from shop_app.web.db import notify
 from shop_app.web.files import purge_files, stored_file_response
 from shop_app.web.uploads import read_uploads
