@@ -259,6 +259,9 @@ class Settings(DatabaseSettings):
             "/store",
             "/webhooks",
             "/openapi.json",
+            "/login",
+            "/generate3d",
+            "/generate3d_webhook",
         )
         if any(value == t or value.startswith(t + "/") for t in taken):
             raise ValueError(f"{value} is one of the app's own paths; pick another, such as /hydrilla")

@@ -248,7 +248,9 @@ def test_the_backend_under_a_prefix(start_hydrilla: Callable[..., Hydrilla]) -> 
     assert app.http.get(f"/api/3d/status/{job_id}").json()["job"]["status"] == "WAIT"
 
 
-@pytest.mark.parametrize("prefix", ["hydrilla", "/api", "/health", "/a b", "/store/x"])
+@pytest.mark.parametrize(
+    "prefix", ["hydrilla", "/api", "/health", "/a b", "/store/x", "/generate3d", "/login"]
+)
 def test_a_prefix_that_collides_or_is_not_a_path_is_refused(
     make_settings: Callable[..., Any], prefix: str
 ) -> None:
