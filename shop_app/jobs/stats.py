@@ -123,6 +123,18 @@ class QueueStats:
         return (self.waiting + self.running) * self.ewma_s / self.live_workers
 
 
+def queued_count(session: Session) -> int:
+    """Jobs waiting in the queue, every family's (they share the workers). Polls read it on every request, so it
+    comes from the same 1 s cache as the live-worker count."""
+    return _cached(
+        session,
+        "queued",
+        lambda: int(
+            session.exec(select(func.count()).select_from(Job).where(col(Job.status) == QUEUED)).one()
+        ),
+    )
+
+
 def queue_stats(
     session: Session, *, kind: str = "generate", shop_id: int | None = None, family: str | None = None
 ) -> QueueStats:

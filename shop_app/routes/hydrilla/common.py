@@ -19,7 +19,7 @@ from shop_app.errors import AppError
 from shop_app.jobs.image_provider import NOT_CONFIGURED, OpenAIImages
 from shop_app.jobs.owners import PrincipalOwner, owns
 from shop_app.jobs.queries import get_job
-from shop_app.jobs.stats import estimate, queue_stats
+from shop_app.jobs.stats import estimate, queue_stats, queued_count
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
 from shop_app.web.db import in_db
@@ -111,7 +111,6 @@ def queue_object(session: Session, job: Job) -> dict[str, Any]:
 
     Estimates come from measured run times and live workers; null until a job has been measured."""
     est = estimate(session, job)
-    stats = queue_stats(session)
     ahead = est.position or 0
     total = None if est.eta_s is None else round(est.eta_s, 1)
     wait: float | None = 0.0
@@ -122,7 +121,7 @@ def queue_object(session: Session, job: Job) -> dict[str, Any]:
         "jobs_ahead": ahead if job.status == QUEUED else 0,
         "estimated_wait_seconds": wait,
         "estimated_total_seconds": total,
-        "queue_length": stats.counts[QUEUED],
+        "queue_length": queued_count(session),
         "currently_processing": job.status == RUNNING,
     }
 
