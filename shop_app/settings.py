@@ -139,6 +139,9 @@ class Settings(DatabaseSettings):
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Addresses (IPs or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed. Empty: none, so a client cannot pick its own address (per-IP rate limits, logs).
+    trusted_proxies: str = ""
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod
@@ -171,6 +174,23 @@ class Settings(DatabaseSettings):
         elif "://" in value and not value.startswith("file://"):
             raise ValueError("expected a directory path, file://path or s3://bucket/prefix")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8,127.0.0.1)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("app_url", "shopify_admin_base")
     @classmethod
