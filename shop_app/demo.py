@@ -134,6 +134,10 @@ def install_app(plan: DemoPlan, settings: Settings, *, shop: str = DEMO_SHOP) ->
         )
         if resp.status_code >= 400 and resp.status_code != 409:
             raise DemoError(f"devstore refused the app registration: {resp.text[:200]}")
+        if client.get(f"/_devstore/shops/{shop}").status_code == 404:  # --no-seed: an empty shop
+            resp = client.post("/_devstore/shops", json={"shop": shop, "name": "Demo shop"})
+            if resp.status_code >= 400:
+                raise DemoError(f"devstore refused to create the demo shop: {resp.text[:200]}")
         resp = client.post(
             f"/_devstore/shops/{shop}/installs", json={"client_id": client_id, "scopes": scopes}
         )

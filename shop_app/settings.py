@@ -139,6 +139,9 @@ class Settings(DatabaseSettings):
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Stored files that no row references are removed by the scheduler once their last write is this old
+    # (uploads are stored moments before their job row commits; the grace period keeps them safe).
+    blob_sweep_grace_s: float = Field(default=3600.0, ge=0)
     # Addresses (IPs or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For / X-Forwarded-Proto are
     # believed. Empty: none, so a client cannot pick its own address (per-IP rate limits, logs).
     trusted_proxies: str = ""

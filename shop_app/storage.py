@@ -13,6 +13,8 @@ import mimetypes
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlsplit
@@ -28,6 +30,15 @@ class StorageError(Exception):
 
 class ObjectNotFound(StorageError):
     pass
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    modified: float  # epoch seconds of the last write (or of the last put of the same bytes)
+
+
+CONTENT_PREFIX = "sha256/"
 
 
 class Storage(Protocol):
@@ -47,6 +58,12 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Raise StorageError if the store cannot be written (readiness)."""
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        """Every content-addressed object, with its last-write time (for the unreferenced-blob sweep)."""
+
+    def modified(self, key: str) -> float | None:
+        """The object's last-write time, or None when it does not exist."""
 
 
 def content_key(data: bytes, suffix: str) -> str:
@@ -73,6 +90,11 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _listed_key(key: str) -> bool:
+    parts = key.split("/")
+    return key.startswith(CONTENT_PREFIX) and all(p not in {"", ".", ".."} for p in parts)
+
+
 def sign_file_url(secret: bytes, key: str, expires: int) -> str:
     return hmac.new(secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
@@ -96,6 +118,8 @@ class LocalStorage:
         key = content_key(data, suffix)
         path = self._path(key)
         if path.exists():
+            # A fresh write time: the sweep's grace period then covers a request about to reference it.
+            os.utime(path)
             return key
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write to a temp file and rename, so a reader never sees half a file.
@@ -123,6 +147,22 @@ class LocalStorage:
 
     def path_for(self, key: str) -> Path:
         return self._path(key)
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        base = self.root / CONTENT_PREFIX
+        for path in base.rglob("*") if base.is_dir() else ():
+            try:
+                if path.is_file():
+                    # Temp files of interrupted writes are listed too: nothing references them.
+                    yield BlobInfo(key=path.relative_to(self.root).as_posix(), modified=path.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+
+    def modified(self, key: str) -> float | None:
+        try:
+            return (self.root / key).stat().st_mtime if _listed_key(key) else None
+        except FileNotFoundError:
+            return None
 
     def url(self, key: str, *, ttl_s: int | None = None) -> str:
         expires = int(time.time()) + (ttl_s or self.default_ttl_s)
@@ -198,9 +238,9 @@ class S3Storage:
             raise StorageError(f"S3 {what} failed on bucket {self.bucket!r}: {err}") from None
 
     def put(self, data: bytes, *, suffix: str, content_type: str | None = None) -> str:
+        # Always written, even when the key exists: the write refreshes LastModified, which the
+        # unreferenced-blob sweep's grace period counts from (a HEAD-then-skip could lose a race with it).
         key = content_key(data, suffix)
-        if self.exists(key):
-            return key
         content_type = content_type or mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
         self._call(
             "put",
@@ -235,6 +275,27 @@ class S3Storage:
 
     def check(self) -> None:
         self._call("head_bucket", self._client.head_bucket, Bucket=self.bucket)
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start = self._object_key(CONTENT_PREFIX + "x")[:-1]
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start
+            ):
+                for obj in page.get("Contents", []):
+                    yield BlobInfo(key=obj["Key"][strip:], modified=obj["LastModified"].timestamp())
+        except (ClientError, BotoCoreError) as err:
+            raise StorageError(f"S3 list failed on bucket {self.bucket!r}: {err}") from None
+
+    def modified(self, key: str) -> float | None:
+        try:
+            head = self._call("head", self._client.head_object, Bucket=self.bucket, Key=self._object_key(key))
+        except ObjectNotFound:
+            return None
+        return float(head["LastModified"].timestamp())
 
 
 def make_storage(settings: Settings) -> Storage:
