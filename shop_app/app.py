@@ -16,9 +16,12 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
+from shop_app.bodylimit import BodyLimitMiddleware, BodyRule
 from shop_app.db import make_engine
-from shop_app.errors import EXCEPTION_HANDLERS, unhandled_error_response
+from shop_app.errors import EXCEPTION_HANDLERS, AppError, unhandled_error_response
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.jobs.images import MAX_FILE_BYTES
+from shop_app.jobs.intake import MULTIPART_SLACK
 from shop_app.ratelimit import RateLimitMiddleware, RateRule, storage_uri
 from shop_app.request_context import RequestIdMiddleware
 from shop_app.routes import auth, embedded, embedded_api, files, health, jobs_api, openapi, seed_jobs
@@ -96,6 +99,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
         Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
+        Middleware(
+            BodyLimitMiddleware,
+            rules=_body_rules(),
+            families=[("/store/", _seed_error_body)],
+        ),
     ]
     return Starlette(
         routes=routes,
@@ -103,3 +111,23 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+
+
+def _uploads(files: int) -> int:
+    return files * MAX_FILE_BYTES + MULTIPART_SLACK
+
+
+def _seed_error_body(err: AppError) -> dict[str, Any]:
+    return seed_jobs.SeedError(err.message, status_code=err.status_code, details=str(err.details)).body()
+
+
+def _body_rules() -> list[BodyRule]:
+    """Upload endpoints get room for their documented files; everything else the 1 MB default."""
+    post = frozenset({"POST"})
+    return [
+        BodyRule("/store/threed-jobs", _uploads(seed_jobs.MAX_FILES), post, _seed_error_body, "4 images"),
+        BodyRule("/api/v1/jobs", _uploads(4), post, what="4 images of 10 MB"),
+        BodyRule("/api/v1/batches", _uploads(jobs_api.MAX_BATCH_FILES), post, what="25 images of 10 MB"),
+        # Shopify's payloads (a product with many variants) can pass 1 MB.
+        BodyRule("/webhooks/.*", 10 * 1024 * 1024, post),
+    ]
