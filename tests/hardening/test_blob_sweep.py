@@ -13,9 +13,9 @@ import httpx
 from scheduler import jobs
 from shop_app.blob_sweep import sweep_unreferenced_blobs
 from shop_app.db import session_scope
-from shop_app.jobs.queue import enqueue_job
 from shop_app.settings import Settings
 from shop_app.storage import LocalStorage, S3Storage, make_storage
+from tests.job_requests import enqueue_job
 from tests.jobs.conftest import files_for
 
 HOUR = 3600.0

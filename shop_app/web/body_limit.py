@@ -5,7 +5,8 @@ sees them.
 declared), so the limit is enforced on the bytes actually received. A declared length over the limit is
 answered at once, without reading the body; a body that grows past the limit while streaming is cut off:
 the 413 is sent as soon as the limit is crossed, the handler's later reads see a disconnect, and nothing it
-does afterwards reaches the client. Each route family gives its limits and its error shape (BodyRule).
+does afterwards reaches the client. Each API family declares its upload endpoints (`ApiFamily.body_limits`);
+the 413 is rendered by the family's own error renderer.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shop_app.errors import AppError, PayloadTooLarge
+from shop_app.jobs.images import MAX_FILE_BYTES
+from shop_app.web.uploads import MULTIPART_SLACK
 
 logger = logging.getLogger(__name__)
 
-ErrorBody = Callable[[AppError], dict[str, Any]]
+ErrorRenderer = Callable[[AppError], Response]
 
 DEFAULT_MAX_BYTES = 1024 * 1024  # JSON bodies, forms without files
 # A multipart body no rule names: room for one request's images (4 of 10 MB), so a family that adds an
@@ -30,8 +33,13 @@ DEFAULT_MAX_BYTES = 1024 * 1024  # JSON bodies, forms without files
 DEFAULT_MULTIPART_MAX_BYTES = 4 * 10 * 1024 * 1024 + 1024 * 1024
 
 
-def _default_body(err: AppError) -> dict[str, Any]:
-    return err.body()
+def _default_render(err: AppError) -> Response:
+    return JSONResponse(err.body(), status_code=err.status_code)
+
+
+def upload_bytes(files: int, *, per_file: int = MAX_FILE_BYTES) -> int:
+    """The body size `files` images of `per_file` bytes take, multipart framing and form fields included."""
+    return files * per_file + MULTIPART_SLACK
 
 
 @dataclass(frozen=True)
@@ -40,14 +48,14 @@ class BodyRule:
     pattern: a regular expression the whole path must match (e.g. r"/api/v1/jobs").
     max_bytes: the largest body accepted, multipart framing included.
     methods: the methods the rule applies to (None: all).
-    error_body: renders the 413 in the route family's error shape.
+    render_error: renders the 413 (None: the renderer of the family whose prefix the path is under).
     what: how the limit is described to the client ("4 images of 10 MB").
     """
 
     pattern: str
     max_bytes: int
     methods: frozenset[str] | None = None
-    error_body: ErrorBody = _default_body
+    render_error: ErrorRenderer | None = None
     what: str = ""
 
     def matches(self, method: str, path: str) -> bool:
@@ -72,8 +80,7 @@ class BodyLimitMiddleware:
         rules: list[BodyRule],
         default_max_bytes: int = DEFAULT_MAX_BYTES,
         default_multipart_max_bytes: int = DEFAULT_MULTIPART_MAX_BYTES,
-        default_error_body: ErrorBody = _default_body,
-        families: list[tuple[str, ErrorBody]] | None = None,
+        families: list[tuple[str, ErrorRenderer]] | None = None,
     ) -> None:
         """`families`: (path prefix, error renderer) for paths no rule names, so the default limit answers
         in the right shape too."""
@@ -81,34 +88,35 @@ class BodyLimitMiddleware:
         self.rules = rules
         self.default_max_bytes = default_max_bytes
         self.default_multipart_max_bytes = default_multipart_max_bytes
-        self.default_error_body = default_error_body
         self.families = families or []
 
-    def _rule_for(self, scope: Scope) -> BodyRule:
+    def _rule_for(self, scope: Scope) -> tuple[BodyRule, ErrorRenderer]:
         method, path = scope.get("method", "GET"), scope.get("path", "")
+        family = next(
+            (render for prefix, render in self.families if path.startswith(prefix)), _default_render
+        )
         for rule in self.rules:
             if rule.matches(method, path):
-                return rule
-        error_body = next((body for prefix, body in self.families if path.startswith(prefix)), None)
+                return rule, rule.render_error or family
         multipart = any(
             name == b"content-type" and value.lower().startswith(b"multipart/")
             for name, value in scope.get("headers", [])
         )
         limit = self.default_multipart_max_bytes if multipart else self.default_max_bytes
-        return BodyRule(".*", limit, error_body=error_body or self.default_error_body)
+        return BodyRule(".*", limit), family
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rule = self._rule_for(scope)
+        rule, render = self._rule_for(scope)
         declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 declared = value.decode("latin-1").strip()
                 break
         if declared is not None and declared.isdigit() and int(declared) > rule.max_bytes:
-            await self._refuse(send, rule, f"the request body is {_megabytes(int(declared))}")
+            await self._refuse(scope, send, rule, render, f"the request body is {_megabytes(int(declared))}")
             return
 
         received = 0
@@ -126,7 +134,11 @@ class BodyLimitMiddleware:
                     refused = True
                     if not started:
                         await self._refuse(
-                            send, rule, f"the request body is over {_megabytes(rule.max_bytes)}"
+                            scope,
+                            send,
+                            rule,
+                            render,
+                            f"the request body is over {_megabytes(rule.max_bytes)}",
                         )
                     raise _TooLarge
             return message
@@ -147,26 +159,20 @@ class BodyLimitMiddleware:
             # The handler failed on the cut-off body (or let _TooLarge through); the client has its 413.
             logger.debug("handler stopped after the body limit on %s", scope.get("path"))
 
-    async def _refuse(self, send: Send, rule: BodyRule, what_was_sent: str) -> None:
-        import json
-
+    async def _refuse(
+        self, scope: Scope, send: Send, rule: BodyRule, render: ErrorRenderer, what_was_sent: str
+    ) -> None:
         limit = f"at most {_megabytes(rule.max_bytes)}" + (f" ({rule.what})" if rule.what else "")
         err = PayloadTooLarge(
             f"{what_was_sent}; this endpoint accepts {limit}",
             code="PAYLOAD_TOO_LARGE",
             details={"max_bytes": rule.max_bytes},
         )
-        body = json.dumps(rule.error_body(err)).encode()
+        response = render(err)
+        response.headers["connection"] = "close"
         logger.info("refused a request body over %d bytes with 413", rule.max_bytes)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, nothing, send)
