@@ -32,6 +32,7 @@ from shop_app.jobs.queries import list_jobs as query_jobs
 from shop_app.jobs.results import generation_of
 from shop_app.jobs.stats import estimate
 from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
+from shop_app.models import ApiKey
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from shop_app.ratelimit import RateRule
 from shop_app.settings import Settings
@@ -39,6 +40,7 @@ from shop_app.web.auth import presented_key
 from shop_app.web.body_limit import BodyRule, upload_bytes
 from shop_app.web.db import in_db, notify
 from shop_app.web.family import ApiFamily, family_errors
+from shop_app.web.json_body import read_json
 from shop_app.web.render import iso_ms, result_urls
 from shop_app.web.uploads import read_uploads
 
@@ -384,6 +386,18 @@ async def get_job(request: Request) -> Response:
 ADMIN_STATUSES = {"cancelled", "pending", "failed"}
 
 
+def _admin_key(session: Session, presented: str | None) -> ApiKey:
+    try:
+        return authenticate(session, presented, scope="admin")
+    except AppError as err:
+        if err.status_code == 403:
+            raise SeedError(
+                "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
+            ) from None
+        detail = "the API key is not valid" if presented else "send an admin API key"
+        raise SeedError("Authentication required", status_code=401, details=detail) from None
+
+
 async def update_job(request: Request) -> Response:
     """Admin update (API key with the admin scope): `status` (cancelled | pending to re-queue | failed),
     `error_message`, `metadata` (merged, shown under metadata.admin).
@@ -394,10 +408,12 @@ async def update_job(request: Request) -> Response:
       403: {description: FORBIDDEN}
     """
     job_id = request.path_params["job_id"]
+    presented = presented_key(request)
+    await _run(request, lambda session: _admin_key(session, presented))  # the key first, then the body
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise SeedError("the body must be JSON", details='e.g. {"status": "cancelled"}') from None
+        body = await read_json(request, example='{"status": "cancelled"}')
+    except AppError as err:
+        raise SeedError(err.message, details='e.g. {"status": "cancelled"}') from None
     if not isinstance(body, dict) or not body:
         raise SeedError(
             "the body must be a non-empty JSON object", details="fields: status, error_message, metadata"
@@ -409,7 +425,7 @@ async def update_job(request: Request) -> Response:
             details="fields: status, error_message, metadata",
         )
     status = body.get("status")
-    if status is not None and status not in ADMIN_STATUSES:
+    if status is not None and (not isinstance(status, str) or status not in ADMIN_STATUSES):
         raise SeedError(
             f"status must be one of {', '.join(sorted(ADMIN_STATUSES))}", details=f"got {status!r}"
         )
@@ -417,18 +433,9 @@ async def update_job(request: Request) -> Response:
         raise SeedError("metadata must be an object")
     if "error_message" in body and not isinstance(body["error_message"], str | None):
         raise SeedError("error_message must be a string")
-    presented = presented_key(request)
 
     def work(session: Session) -> dict[str, Any]:
-        try:
-            key = authenticate(session, presented, scope="admin")
-        except AppError as err:
-            if err.status_code == 403:
-                raise SeedError(
-                    "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
-                ) from None
-            detail = "the API key is not valid" if presented else "send an admin API key"
-            raise SeedError("Authentication required", status_code=401, details=detail) from None
+        key = _admin_key(session, presented)
         job = _seed_job(session, job_id)
         log = f"updated by admin key #{key.id}"
         try:

@@ -116,21 +116,25 @@ def test_chunked_upload_is_cut_off_at_the_limit(tmp_path: Path, database_url: st
     assert _stored(tmp_path) == []
 
 
-def test_json_bodies_are_refused_before_the_key_is_looked_at(
-    tmp_path: Path, database_url: str, db: Any
-) -> None:  # noqa: ARG001
+def test_json_bodies_are_bounded_and_the_key_comes_first(tmp_path: Path, database_url: str, db: Any) -> None:
+    admin = {"X-API-Key": make_key(db, "admin")}
     with served(tmp_path, database_url) as (url, _log):
-        # Declared: refused at once, without reading (no key sent at all: size is checked first).
+        # Declared too large: refused at once, without reading (size is checked before anything else).
         resp = httpx.patch(f"{url}/api/v1/jobs/job_x", content=b"{" + b" " * (3 * MB) + b"}", timeout=30)
         assert resp.status_code == 413 and resp.json()["detail"]["code"] == "PAYLOAD_TOO_LARGE"
-        # Chunked: cut off after 1 MB.
+        # Chunked without a key: 401 before the body is read.
         status, body, sent = _send_chunked(
             url, "POST", "/store/threed-jobs/job_x", total=200 * MB, content_type="application/json"
         )
-        assert status == 413 and body["success"] is False, body
-        assert sent < 80 * MB
-        status, body, _ = _send_chunked(
-            url, "PATCH", "/api/v1/jobs/job_x", total=50 * MB, content_type="application/json"
-        )
-        assert status == 413 and "at most 1 MB" in body["detail"]["message"], body
+        assert status == 401 and body["type"] == "UNAUTHORIZED" and sent < 80 * MB, body
+        # Chunked with a key: cut off after 1 MB.
+        for method, path, headers in (
+            ("POST", "/store/threed-jobs/job_x", admin),
+            ("PATCH", "/api/v1/jobs/job_x", admin),
+        ):
+            status, body, sent = _send_chunked(
+                url, method, path, total=200 * MB, content_type="application/json", headers=headers
+            )
+            assert status == 413 and "at most 1 MB" in json.dumps(body), body
+            assert sent < 80 * MB
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200

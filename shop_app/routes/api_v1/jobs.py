@@ -4,7 +4,6 @@ the model file, and the SSE stream."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -41,8 +40,9 @@ from shop_app.routes.api_v1.common import (
     snapshot,
     store_uploads,
 )
-from shop_app.web.db import notify
+from shop_app.web.db import in_db, notify
 from shop_app.web.files import stored_file_response
+from shop_app.web.json_body import read_json
 from shop_app.web.streaming import Pinger, sse, sse_response
 from shop_app.web.uploads import read_uploads
 
@@ -55,10 +55,7 @@ MAX_FILES = 4  # images per job
 async def _read_job_request(request: Request) -> tuple[dict[str, Any], list[Any], dict[str, Any], Any, Any]:
     """(inputs, uploads, params, labels, priority) from a JSON or multipart body."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValidationError("the body is not valid JSON") from None
+        body = await read_json(request, example='{"image_urls": ["https://..."]}')
         if not isinstance(body, dict):
             raise ValidationError("the JSON body must be an object")
         urls = body.get("image_urls", body.get("imageUrl"))
@@ -115,8 +112,10 @@ async def create_job(request: Request) -> Response:
                 f"{label} must be a string of at most 128 characters", details={"field": label}
             )
     try:
+        if isinstance(priority, bool) or (isinstance(priority, float) and priority != int(priority)):
+            raise TypeError
         priority = int(priority)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError("priority must be an integer", details={"field": "priority"}) from None
     if not -10 <= priority <= 10:
         raise ValidationError("priority must be between -10 and 10", details={"field": "priority"})
@@ -307,10 +306,8 @@ async def update_job(request: Request) -> Response:
       200: {description: the job}
     """
     job_id = request.path_params["job_id"]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError('the body must be JSON like {"name": "My model"}') from None
+    await in_db(request, lambda session: owner(session, request))  # the key first, then the body
+    body = await read_json(request, example='{"name": "My model"}')
     if not isinstance(body, dict) or set(body) - {"name"} or "name" not in body:
         raise ValidationError('only the name can be changed: send {"name": "..."}', details={"field": "name"})
     name = body["name"]
