@@ -128,7 +128,8 @@ class Settings(DatabaseSettings):
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     job_retry_base_s: float = Field(default=5.0, ge=0)  # backoff = min(cap, base * 2**attempt) * U(0.5, 1)
     job_retry_cap_s: float = Field(default=300.0, ge=0)
-    job_max_active_per_key: int = Field(default=20, ge=1)
+    # At least two full batches (25 files each), so a documented batch always fits an idle key.
+    job_max_active_per_key: int = Field(default=50, ge=1)
     job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
     # Image URLs are fetched only from public addresses; these host[:port] entries are let through anyway
     # (e.g. the devstore's CDN on loopback). Comma-separated.

@@ -49,6 +49,8 @@ async def create_batch(request: Request) -> Response:
         normalize_params(params)  # refuse bad params before anything is stored
     except InvalidJobRequest as err:
         raise invalid(err) from None
+    # The whole batch against the active-jobs cap before any file is stored (the first check counted one).
+    await authenticate_first(request, adding=len(uploads))
     keys = await store_uploads(request, uploads)
     session_label = fields.get("session_id")
 
