@@ -25,6 +25,7 @@ from shop_app.storage import Storage, make_storage
 from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.web.family import ApiFamily
+from shop_app.web.methods import AllowHeaderMiddleware
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
         Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
+        Middleware(AllowHeaderMiddleware, routes=routes),
         Middleware(
             BodyLimitMiddleware,
             rules=[
@@ -97,9 +99,18 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             families=[(family.prefix, family.render_error) for family in FAMILIES],
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.openapi_document = openapi.build_document(
+        routes,
+        error_shapes=[
+            (family.prefix, f"{family.name.title().replace('_', '')}Error", family.error_schema)
+            for family in FAMILIES
+            if family.error_schema is not None
+        ],
+    )
+    return app

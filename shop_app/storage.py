@@ -170,11 +170,12 @@ class LocalStorage:
         return f"{self.base_url}/files/{quote(key)}?expires={expires}&sig={sig}"
 
     def verify(self, key: str, expires: str | None, sig: str | None) -> bool:
-        if not expires or not sig or not expires.isdigit():
+        # ASCII only: str.isdigit() admits "²", and compare_digest refuses non-ASCII text (a 500, not a 403).
+        if not expires or not sig or not (expires.isascii() and expires.isdigit()) or not sig.isascii():
             return False
         if int(expires) < time.time():
             return False
-        return hmac.compare_digest(sign_file_url(self._secret, key, int(expires)), sig)
+        return hmac.compare_digest(sign_file_url(self._secret, key, int(expires)).encode(), sig.encode())
 
     def check(self) -> None:
         try:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, func, select
 
+from shop_app.jobs.owners import Owner, owner_clause
 from shop_app.jobs.workers import live_workers
 from shop_app.models.base import UTCDateTime, utcnow
 from shop_app.models.jobs import (
@@ -123,11 +124,17 @@ class QueueStats:
         return (self.waiting + self.running) * self.ewma_s / self.live_workers
 
 
-def queue_stats(session: Session, *, kind: str = "generate", shop_id: int | None = None) -> QueueStats:
+def queue_stats(
+    session: Session, *, kind: str = "generate", shop_id: int | None = None, owner: Owner | None = None
+) -> QueueStats:
+    """Counts per status; only `owner`'s jobs when given (the ownership rule), only `shop_id`'s when given.
+    Live workers and the run-time average are the service's, not a tenant's."""
     now = utcnow()
     query = select(col(Job.status), func.count()).group_by(col(Job.status))
     if shop_id is not None:
         query = query.where(col(Job.shop_id) == shop_id)
+    if owner is not None:
+        query = query.where(owner_clause(owner))
     counts = dict.fromkeys(STATUSES, 0)
     for status, count in session.exec(query).all():
         counts[status] = int(count)
@@ -136,6 +143,8 @@ def queue_stats(session: Session, *, kind: str = "generate", shop_id: int | None
     )
     if shop_id is not None:
         delayed_q = delayed_q.where(col(Job.shop_id) == shop_id)
+    if owner is not None:
+        delayed_q = delayed_q.where(owner_clause(owner))
     delayed = int(session.exec(delayed_q).one())
     return QueueStats(
         counts=counts,

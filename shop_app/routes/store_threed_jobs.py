@@ -241,6 +241,21 @@ async def create_job(request: Request) -> Response:
     """Create a 3D job from up to 4 images (multipart `files`) plus caption, steps, guidance_scale,
     octree_resolution, user_id, session_id, username.
     ---
+    requestBody:
+      required: true
+      content:
+        multipart/form-data:
+          schema:
+            required: [files]
+            properties:
+              files: {type: array, minItems: 4, maxItems: 4, items: {format: binary, type: string}}
+              caption: {type: string}
+              steps: {type: integer, minimum: 1, maximum: 100}
+              guidance_scale: {type: number, minimum: 0, maximum: 50}
+              octree_resolution: {type: string, enum: ["128", "256", "384"]}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+              username: {type: string, maxLength: 128}
     responses:
       202: {description: '{"success": true, "job_id": ..., "status": "pending", "polling_endpoint": ...}'}
       400: {description: INVALID_DATA}
@@ -402,6 +417,19 @@ async def update_job(request: Request) -> Response:
     """Admin update (API key with the admin scope): `status` (cancelled | pending to re-queue | failed),
     `error_message`, `metadata` (merged, shown under metadata.admin).
     ---
+    security: [{ApiKey: []}, {Bearer: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            minProperties: 1
+            type: object
+            additionalProperties: false
+            properties:
+              status: {type: string, enum: [cancelled, pending, failed]}
+              error_message: {type: string, nullable: true}
+              metadata: {type: object}
     responses:
       200: {description: '{"success": true, "job": {...}}'}
       401: {description: UNAUTHORIZED}
@@ -509,9 +537,20 @@ routes: list[BaseRoute] = [
     Route("/store/threed-jobs/{job_id}", seed_errors(update_job), methods=["POST"]),
     # Other methods on these paths, and other paths under /store/, answer in the seed's shape too (Starlette's
     # own 405/404 would go through the shared /api/v1-shaped handler). Listed after the real routes.
-    Route("/store/threed-jobs", _method_not_allowed("GET, HEAD, POST"), methods=OTHER_METHODS),
-    Route("/store/threed-jobs/{job_id}", _method_not_allowed("GET, HEAD, POST"), methods=OTHER_METHODS),
-    Route("/store/{rest:path}", _not_found, methods=ALL_METHODS),
+    # Not endpoints of their own: out of the OpenAPI document and of the Allow header (shop_app/web/methods.py).
+    Route(
+        "/store/threed-jobs",
+        _method_not_allowed("GET, HEAD, POST"),
+        methods=OTHER_METHODS,
+        include_in_schema=False,
+    ),
+    Route(
+        "/store/threed-jobs/{job_id}",
+        _method_not_allowed("GET, HEAD, POST"),
+        methods=OTHER_METHODS,
+        include_in_schema=False,
+    ),
+    Route("/store/{rest:path}", _not_found, methods=ALL_METHODS, include_in_schema=False),
 ]
 
 
@@ -531,4 +570,15 @@ family = ApiFamily(
     body_limits=[
         BodyRule("/store/threed-jobs", upload_bytes(MAX_FILES), frozenset({"POST"}), what="4 images")
     ],
+    error_schema={
+        "type": "object",
+        "description": "seed 000's error body",
+        "required": ["success", "error", "type", "details"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [False]},
+            "error": {"type": "string"},
+            "type": {"type": "string", "enum": sorted({*SeedError.TYPES.values(), "INTERNAL_ERROR"})},
+            "details": {"type": "string", "nullable": True},
+        },
+    },
 )

@@ -25,6 +25,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -59,7 +60,8 @@ class ApiFamily:
     """name: short, stored on the family's jobs (`job.family`); prefix: where its paths start (docs, 404s);
     routes: its Starlette routes; render_error: its error body; statuses: core status -> its word;
     rate_rules: its limits from settings; readiness: extra checks for /health/ready; body_limits: its upload
-    endpoints' body sizes (every other request body is held to 1 MB, multipart to 4 images' worth)."""
+    endpoints' body sizes (every other request body is held to 1 MB, multipart to 4 images' worth);
+    error_schema: the JSON schema of its error bodies, for the OpenAPI document."""
 
     name: str
     prefix: str
@@ -69,6 +71,9 @@ class ApiFamily:
     rate_rules: Callable[[Settings], list[RateRule]] = no_rate_rules
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     body_limits: Sequence[BodyRule] = ()
+    # The JSON schema of render_error's bodies when they are not the default `{"detail": ...}` shape
+    # (the OpenAPI document declares it as this family's error answers).
+    error_schema: Mapping[str, Any] | None = None
 
     def status(self, core_status: str) -> str:
         return self.statuses.get(core_status, core_status)

@@ -92,6 +92,38 @@ def _check_urls(request: Request, urls: Any) -> None:
 async def create_job(request: Request) -> Response:
     """Create a generation job from 1-4 uploaded images (multipart `files`) or JSON `image_urls`.
     ---
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [image_urls]
+            properties:
+              image_urls: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: uri}}
+              params: {type: object}
+              prompt: {type: string}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+        multipart/form-data:
+          schema:
+            type: object
+            required: [files]
+            properties:
+              files: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: binary}}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+              prompt: {type: string}
+              resolution: {type: integer}
+              face_limit: {type: integer}
+              texture_size: {type: integer}
+              steps: {type: integer}
+              guidance_scale: {type: number}
+              size_hint_m: {type: number}
     description: Answers 202 at once with the job; poll `urls.get` or stream `urls.stream`. Honours
       `Idempotency-Key` (a repeat of the same request with the same key returns the first job; the same key
       with other images or params answers 422 IDEMPOTENCY_KEY_REUSED).
@@ -302,6 +334,10 @@ async def retry(request: Request) -> Response:
 async def update_job(request: Request) -> Response:
     """Rename a job: `{"name": "..."}`.
     ---
+    requestBody:
+      required: true
+      content: {application/json: {schema: {type: object, required: [name], additionalProperties: false,
+        properties: {name: {type: string, maxLength: 255, nullable: true}}}}}
     responses:
       200: {description: the job}
     """
