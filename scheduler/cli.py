@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sweep-every", type=float, default=3600.0, metavar="S", help="unreferenced-file sweep period (s)"
     )
+    parser.add_argument(
+        "--backfill-every",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="merchant-requested backfill period (s)",
+    )
     parser.add_argument("--once", action="store_true", help="run every job once, print a summary and exit")
     return parser
 
@@ -52,6 +59,7 @@ def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace)
         (jobs.reap_leases, args.reap_every),
         (jobs.publish_models, args.publish_every),
         (jobs.sweep_blobs, args.sweep_every),
+        (jobs.backfill_products, args.backfill_every),
     ):
         # max_instances=1 + coalesce: a slow run is never overlapped, and missed runs collapse into one.
         scheduler.add_job(

@@ -17,8 +17,21 @@ from starlette.staticfiles import StaticFiles
 import webhooks.routes
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.logbuffer import LogBuffer
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
-from shop_app.routes import api_v1, auth, embedded, embedded_api, files, health, openapi, store_threed_jobs
+from shop_app.routes import (
+    api_v1,
+    auth,
+    embedded,
+    embedded_api,
+    files,
+    generate3d,
+    health,
+    image2model,
+    openapi,
+    product_feed,
+    store_threed_jobs,
+)
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
@@ -26,6 +39,7 @@ from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.web.family import ApiFamily
 from shop_app.web.methods import AllowHeaderMiddleware
+from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
 
@@ -34,8 +48,11 @@ logger = logging.getLogger(__name__)
 # The job API families, each one module (see shop_app/web/family.py, "How to add an API family").
 # A family whose paths sit under another's prefix comes first (its routes and rate rules match first).
 FAMILIES: list[ApiFamily] = [
+    image2model.family,  # its paths sit under /api/v1: before api_v1
     api_v1.family,
     store_threed_jobs.family,
+    product_feed.family,
+    generate3d.family,
 ]
 
 
@@ -53,6 +70,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         store = storage if storage is not None else make_storage(settings)
         job_events = JobBroadcaster()
         job_events.bind(asyncio.get_running_loop())
+        log_buffer = LogBuffer()
+        log_buffer.install()
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
             state = AppState(
                 settings=settings,
@@ -61,7 +80,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 http=http,
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
-                readiness_checks=dict(health.CHECKS),
+                readiness_checks=dict(CHECKS),
+                log_buffer=log_buffer,
             )
             for family in FAMILIES:
                 state.readiness_checks.update(family.readiness)
@@ -69,6 +89,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             try:
                 yield state.scope_state()
             finally:
+                log_buffer.uninstall()
                 db.dispose()
 
     routes: list[BaseRoute] = [
@@ -96,7 +117,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 # Shopify's payloads (a product with many variants) can pass 1 MB.
                 BodyRule("/webhooks/.*", 10 * 1024 * 1024, frozenset({"POST"})),
             ],
-            families=[(family.prefix, family.render_error) for family in FAMILIES],
+            families=[(family.serves, family.render_error) for family in FAMILIES],
         ),
     ]
     app = Starlette(
@@ -108,7 +129,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     app.state.openapi_document = openapi.build_document(
         routes,
         error_shapes=[
-            (family.prefix, f"{family.name.title().replace('_', '')}Error", family.error_schema)
+            (family.serves, f"{family.name.title().replace('_', '')}Error", family.error_schema)
             for family in FAMILIES
             if family.error_schema is not None
         ],

@@ -133,6 +133,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p = ak_sub.add_parser("revoke", help="revoke a key (by id or shown prefix); it is refused at once")
     p.add_argument("key", metavar="ID_OR_PREFIX")
     p.set_defaults(handler=_cmd_apikey_revoke)
+
+    account = sub.add_parser("account", help="manage logins of the generation API (POST /login)")
+    acc_sub = account.add_subparsers(title="account commands", metavar="ACTION", parser_class=_Parser)
+    p = acc_sub.add_parser("create", help="create an account (password prompted, or --password-stdin)")
+    p.add_argument("--email", required=True, help="the login email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(handler=_cmd_account_create)
     return parser
 
 
@@ -242,6 +249,36 @@ def _cmd_apikey_revoke(args: argparse.Namespace) -> int:
     except KeyNotFound as err:
         raise CliError(f"{err} (see 'nu3d apikey list')") from None
     print(line)
+    return 0
+
+
+def _cmd_account_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from shop_app.db import make_engine, session_scope
+    from shop_app.generation_accounts import AccountError, create_account
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+    settings = load_database_settings()
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            row = create_account(session=session, email=args.email, password=password)
+            summary = f"created generation API account #{row.id} {row.email}"
+    except AccountError as err:
+        raise CliError(str(err)) from None
+    except (OperationalError, ProgrammingError) as err:
+        raise CliError(
+            f"cannot store the account: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
+        ) from None
+    finally:
+        engine.dispose()
+    print(summary)
     return 0
 
 

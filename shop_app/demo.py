@@ -127,7 +127,8 @@ def install_app(plan: DemoPlan, settings: Settings, *, shop: str = DEMO_SHOP) ->
             json={
                 "client_id": client_id,
                 "client_secret": settings.shopify_api_secret.get_secret_value(),
-                "app_url": f"{plan.app_url}/app",
+                # the origin, as shopify.app.toml's application_url: relative webhook uris are appended to it
+                "app_url": plan.app_url,
                 "scopes": scopes,
                 "subscriptions": subscriptions,
             },
@@ -188,6 +189,8 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
             f"  Open the demo shop's admin with Nu3D embedded:  {admin_url}\n"
             f"  Nu3D app (API, health, OpenAPI):              {plan.app_url}/health/ready\n"
             f"  Devstore (the stand-in Shopify store):        {plan.devstore_url}/\n"
+            f"  Today's products with their 3D models (seed 001 API):\n"
+            f"    curl '{plan.app_url}/api/nu3d?shop={DEMO_SHOP.split('.')[0]}'\n"
             "Ctrl+C stops everything.\n",
             file=sys.stderr,
             flush=True,

@@ -64,7 +64,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at emit time, not the object it was at configuration time.
 
     Background threads may log after a test harness (or a daemoniser) swapped and closed the original stream.
@@ -73,7 +73,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # noqa: ANN201
         return sys.stderr
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.concurrency import run_in_threadpool
@@ -42,22 +42,26 @@ def default_error_body(message: str, retry_after: int) -> dict[str, Any]:
 class RateRule:
     """Parameters:
     name: namespace of the counters.
-    prefix: path prefix the rule applies to.
-    limit: e.g. "60/minute".
+    prefix: path prefix (or prefixes) the rule applies to.
+    limit: e.g. "60/minute", or several at once: "60/minute;1000/hour" (every one must allow the request;
+      the headers report the first).
     per: "ip" (client address) or "key" (the API key when it is a known one, else the client address).
     error_body: builds the 429 body in the route family's error shape.
     exempt: paths under the prefix that this rule does not count (e.g. SSE streams).
     """
 
     name: str
-    prefix: str
+    prefix: str | tuple[str, ...]
     limit: str
     per: str = "ip"
     error_body: ErrorBody = default_error_body
     exempt: Callable[[str, str], bool] | None = None
 
-    def item(self) -> RateLimitItem:
-        return parse(self.limit)
+    def items(self) -> list[RateLimitItem]:
+        return list(parse_many(self.limit))
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.prefix)
 
 
 def storage_uri(redis_url: str | None) -> str:
@@ -124,19 +128,19 @@ async def _client_key(scope: Scope, per: str, known_keys: KnownKeys) -> str:
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, rules: list[RateRule], storage: str = "async+memory://") -> None:
         self.app = app
-        self.rules = [(rule, rule.item()) for rule in rules]
+        self.rules = [(rule, rule.items()) for rule in rules]
         # redis-py (already a dependency) instead of limits' default async driver, coredis.
         options: dict[str, Any] = {"implementation": "redispy"} if storage.startswith("async+redis") else {}
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
         self.known_keys = KnownKeys()
 
-    def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
+    def _rule_for(self, scope: Scope) -> tuple[RateRule, list[RateLimitItem]] | None:
         path = scope.get("path", "")
-        for rule, item in self.rules:
-            if path.startswith(rule.prefix):
+        for rule, items in self.rules:
+            if rule.matches(path):
                 if rule.exempt is not None and rule.exempt(scope.get("method", "GET"), path):
                     return None
-                return rule, item
+                return rule, items
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -147,11 +151,17 @@ class RateLimitMiddleware:
         if match is None:
             await self.app(scope, receive, send)
             return
-        rule, item = match
+        rule, items = match
         try:
             key = await _client_key(scope, rule.per, self.known_keys)
-            allowed = await self.limiter.hit(item, rule.name, key)
+            refused: RateLimitItem | None = None
+            for candidate in items:
+                if not await self.limiter.hit(candidate, rule.name, key):
+                    refused = candidate
+                    break
+            item = refused or items[0]
             stats = await self.limiter.get_window_stats(item, rule.name, key)
+            allowed = refused is None
         except Exception as err:  # the limiter's store is down: fail open
             logger.warning("rate limiter unavailable, request allowed: %s", err)
             await self.app(scope, receive, send)

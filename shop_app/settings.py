@@ -26,9 +26,9 @@ def env_var_name(field_name: str, model: type[BaseSettings]) -> str:
     for field in model.model_fields.values():
         if isinstance(field.validation_alias, AliasChoices) and field_name in field.validation_alias.choices:
             return field_name
-    field = model.model_fields.get(field_name)
-    if field is not None and isinstance(field.validation_alias, AliasChoices):
-        return str(field.validation_alias.choices[0])
+    named = model.model_fields.get(field_name)
+    if named is not None and isinstance(named.validation_alias, AliasChoices):
+        return str(named.validation_alias.choices[0])
     prefix = model.model_config.get("env_prefix", "")
     return f"{prefix}{field_name}".upper()
 
@@ -139,6 +139,7 @@ class Settings(DatabaseSettings):
     # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
+    rate_limit_image2model: str = "60/minute;1000/hour"  # per key on the Image2Model paths under /api/v1
     sse_ping_s: float = Field(default=15.0, gt=0)
     # Stored files that no row references are removed by the scheduler once their last write is this old
     # (uploads are stored moments before their job row commits; the grace period keeps them safe).
@@ -146,6 +147,9 @@ class Settings(DatabaseSettings):
     # Addresses (IPs or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For / X-Forwarded-Proto are
     # believed. Empty: none, so a client cannot pick its own address (per-IP rate limits, logs).
     trusted_proxies: str = ""
+    # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
+    # key unless this opens it explicitly.
+    product_feed_public: bool = False
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod

@@ -51,6 +51,10 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when it does not exist."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def url(self, key: str, *, ttl_s: int | None = None) -> str:
@@ -141,6 +145,12 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -263,6 +273,13 @@ class S3Storage:
         except ObjectNotFound:
             return False
         return True
+
+    def size(self, key: str) -> int | None:
+        try:
+            head = self._call("head", self._client.head_object, Bucket=self.bucket, Key=self._object_key(key))
+        except ObjectNotFound:
+            return None
+        return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
         self._call("delete", self._client.delete_object, Bucket=self.bucket, Key=self._object_key(key))

@@ -89,6 +89,12 @@ def test_demo_generates_models_for_the_demo_shop(tmp_path: Path) -> None:
             queued_or_done = conn.execute("SELECT count(*) FROM job WHERE shop_id IS NOT NULL").fetchone()[0]
         assert queued_or_done >= 12  # at least the 12 products created "today"
         assert any((tmp_path / "var" / "files").rglob("*.glb"))
+
+        # The curl the demo prints answers seed 001's shape with today's products.
+        printed = re.search(r"curl '([^']+)'", log.read_text(errors="replace"))
+        assert printed, log.read_text(errors="replace")[-2000:]
+        feed = httpx.get(printed.group(1), timeout=30).json()
+        assert feed["success"] is True and feed["data"]["total"] >= 12 and feed["data"]["products"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # as a service manager stops it; Ctrl+C takes the same path
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from starlette.requests import Request
@@ -37,7 +38,7 @@ TOPIC_MODULES: tuple[ModuleType, ...] = (
 )
 
 
-def _endpoint(module: ModuleType) -> object:
+def _endpoint(module: ModuleType) -> Callable[[Request], Awaitable[Response]]:
     topic: str = module.TOPIC
 
     async def receive(request: Request) -> Response:
@@ -65,6 +66,5 @@ def _endpoint(module: ModuleType) -> object:
 
 
 routes: list[BaseRoute] = [
-    Route(f"/{module.TOPIC}", _endpoint(module), methods=["POST"])
-    for module in TOPIC_MODULES  # type: ignore[arg-type]
+    Route(f"/{module.TOPIC}", _endpoint(module), methods=["POST"]) for module in TOPIC_MODULES
 ]

@@ -230,7 +230,7 @@ def _record_duration(session: Session, kind: str, seconds: float, now: datetime)
 def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: min(cap, base * 2**attempt) * U(0.5, 1)."""
     rng = rng or random.Random()
-    return min(cap_s, base_s * (2 ** max(0, attempt))) * rng.uniform(0.5, 1.0)
+    return float(min(cap_s, base_s * (2 ** max(0, attempt))) * rng.uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)

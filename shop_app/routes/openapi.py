@@ -10,12 +10,12 @@ pages), as a `default` response plus a schema on every documented 4xx/5xx that h
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.schemas import SchemaGenerator
 
 SCHEMA = SchemaGenerator(
@@ -59,11 +59,12 @@ def _error_content(schema_name: str) -> dict[str, Any]:
 def build_document(
     routes: Sequence[BaseRoute],
     *,
-    error_shapes: Sequence[tuple[str, str, Mapping[str, Any]]] = (),
+    error_shapes: Sequence[tuple[Callable[[str], bool], str, Mapping[str, Any]]] = (),
     html_prefixes: Sequence[str] = ("/app", "/auth"),
     api_key_prefixes: Sequence[str] = ("/api/v1/",),
 ) -> dict[str, Any]:
-    """`error_shapes`: (path prefix, schema name, JSON schema) of each family with its own error body;
+    """`error_shapes`: (does the family serve this path?, schema name, JSON schema) of each family with its
+    own error body;
     `api_key_prefixes`: paths that take an API key (`X-API-Key` or `Authorization: Bearer`)."""
     doc = SCHEMA.get_schema(routes=list(routes))
     components = {"schemas": dict(COMPONENTS["schemas"]), "securitySchemes": COMPONENTS["securitySchemes"]}
@@ -71,17 +72,22 @@ def build_document(
         components["schemas"][name] = dict(schema)
     doc["components"] = components
     paths: dict[str, Any] = doc.setdefault("paths", {})
+    route_converters = _converters(routes)
     for endpoint in SCHEMA.get_endpoints(list(routes)):
         path = _PARAM.sub(r"{\1}", endpoint.path)
-        converters = dict(_PARAM.findall(endpoint.path))
+        converters = route_converters.get(path, {})
         op = paths.setdefault(path, {}).setdefault(endpoint.http_method, {})
         first_line = (endpoint.func.__doc__ or "").strip().splitlines()
         op.setdefault("summary", first_line[0] if first_line else f"{endpoint.http_method.upper()} {path}")
         _add_path_parameters(op, path, converters)
+        body = op.get("requestBody")
+        if isinstance(body, dict) and "content" not in body:  # a docstring that only describes its body
+            body["content"] = {"application/json": {"schema": {"type": "object"}}}
         if any(path.startswith(p) for p in api_key_prefixes):
             op.setdefault("security", [{"ApiKey": []}, {"Bearer": []}])
-        if path.startswith("/app/api/") or not any(path.startswith(p) for p in html_prefixes):
-            shape = next((name for prefix, name, _ in error_shapes if path.startswith(prefix)), API_ERROR)
+        page = path == "/" or any(path.startswith(p) for p in html_prefixes)
+        if path.startswith("/app/api/") or not page:
+            shape = next((name for serves, name, _ in error_shapes if serves(endpoint.path)), API_ERROR)
             error: dict[str, Any] = {
                 "description": "an error, in this API's error shape",
                 "content": _error_content(shape),
@@ -100,13 +106,27 @@ def build_document(
     return doc
 
 
+def _converters(routes: Sequence[BaseRoute], prefix: str = "") -> dict[str, dict[str, str]]:
+    """{documented path: {parameter: converter}} (SchemaGenerator's paths have the converters removed)."""
+    found: dict[str, dict[str, str]] = {}
+    for route in routes:
+        if isinstance(route, Mount):
+            found.update(_converters(route.routes, prefix + route.path))
+        elif isinstance(route, Route):
+            full = prefix + route.path
+            found[_PARAM.sub(r"{\1}", full)] = {name: conv for name, conv in _PARAM.findall(full) if conv}
+    return found
+
+
 def _add_path_parameters(op: dict[str, Any], path: str, converters: dict[str, str]) -> None:
     params = op.setdefault("parameters", [])
-    named = {(p.get("name"), p.get("in")) for p in params}
+    declared = {p.get("name"): p for p in params if p.get("in") == "path"}
     for name, _ in _PARAM.findall(path):
-        if (name, "path") not in named:
-            schema = _CONVERTER_SCHEMA.get(converters.get(name, ""), {"type": "string"})
+        schema = _CONVERTER_SCHEMA.get(converters.get(name, ""), {"type": "string"})
+        if name not in declared:
             params.append({"name": name, "in": "path", "required": True, "schema": dict(schema)})
+        elif converters.get(name) in _CONVERTER_SCHEMA:  # the route only matches what its converter reads
+            declared[name]["schema"] = dict(schema)
 
 
 async def openapi(request: Request) -> JSONResponse:

@@ -80,10 +80,10 @@ class BodyLimitMiddleware:
         rules: list[BodyRule],
         default_max_bytes: int = DEFAULT_MAX_BYTES,
         default_multipart_max_bytes: int = DEFAULT_MULTIPART_MAX_BYTES,
-        families: list[tuple[str, ErrorRenderer]] | None = None,
+        families: list[tuple[Callable[[str], bool], ErrorRenderer]] | None = None,
     ) -> None:
-        """`families`: (path prefix, error renderer) for paths no rule names, so the default limit answers
-        in the right shape too."""
+        """`families`: (does the family serve this path?, its error renderer), so a 413 on any of a
+        family's paths answers in its shape."""
         self.app = app
         self.rules = rules
         self.default_max_bytes = default_max_bytes
@@ -92,9 +92,7 @@ class BodyLimitMiddleware:
 
     def _rule_for(self, scope: Scope) -> tuple[BodyRule, ErrorRenderer]:
         method, path = scope.get("method", "GET"), scope.get("path", "")
-        family = next(
-            (render for prefix, render in self.families if path.startswith(prefix)), _default_render
-        )
+        family = next((render for serves, render in self.families if serves(path)), _default_render)
         for rule in self.rules:
             if rule.matches(method, path):
                 return rule, rule.render_error or family

@@ -30,7 +30,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from shop_app.errors import AppError
 from shop_app.ratelimit import RateRule
@@ -74,6 +74,12 @@ class ApiFamily:
     # The JSON schema of render_error's bodies when they are not the default `{"detail": ...}` shape
     # (the OpenAPI document declares it as this family's error answers).
     error_schema: Mapping[str, Any] | None = None
+
+    def serves(self, path: str) -> bool:
+        """Is `path` one of this family's (under its prefix, or matched by one of its routes)?"""
+        return path.startswith(self.prefix) or any(
+            isinstance(route, Route) and route.path_regex.match(path) for route in self.routes
+        )
 
     def status(self, core_status: str) -> str:
         return self.statuses.get(core_status, core_status)

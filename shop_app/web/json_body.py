@@ -16,18 +16,23 @@ from shop_app.errors import ValidationError
 MAX_DEPTH = 32
 
 
-class _NotJson(ValueError):
-    pass
+class JsonRefused(json.JSONDecodeError):
+    """Valid for Python's json module, refused here; a JSONDecodeError, so `except ValueError` and
+    `except json.JSONDecodeError` clauses of callers treat it as the invalid JSON it is for any peer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "", 0)
+        self.reason = message
 
 
 def _constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON number")
+    raise JsonRefused(f"{name} is not a JSON number")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _NotJson(f"{text[:40]} is too large for a number")
+        raise JsonRefused(f"{text[:40]} is too large for a number")
     return value
 
 
@@ -44,23 +49,28 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def strict_loads(raw: bytes | str) -> Any:
+    """json.loads that refuses NaN, Infinity, overflowing numbers and nesting deeper than MAX_DEPTH.
+    Raises json.JSONDecodeError (JsonRefused for those), UnicodeDecodeError or ValueError."""
+    try:
+        value = json.loads(raw, parse_constant=_constant, parse_float=_finite)
+    except RecursionError:
+        raise JsonRefused(f"nested too deeply (at most {MAX_DEPTH} levels)") from None
+    if _depth(value) > MAX_DEPTH:
+        raise JsonRefused(f"nested too deeply (at most {MAX_DEPTH} levels)")
+    return value
+
+
 def parse_json(raw: bytes | str, *, example: str) -> Any:
     """`raw` parsed; raises ValidationError (400) whose message says what is wrong and shows `example`."""
     hint = f"; send JSON like {example}"
     try:
-        value = json.loads(raw, parse_constant=_constant, parse_float=_finite)
-    except RecursionError:
-        raise ValidationError(
-            f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels){hint}"
-        ) from None
-    except _NotJson as err:
-        raise ValidationError(f"the JSON body is not valid: {err}{hint}") from None
+        return strict_loads(raw)
+    except JsonRefused as err:
+        raise ValidationError(f"the JSON body is not valid: {err.reason}{hint}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
         reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8 text or an oversized number"
         raise ValidationError(f"the body is not valid JSON ({reason}){hint}") from None
-    if _depth(value) > MAX_DEPTH:
-        raise ValidationError(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels){hint}")
-    return value
 
 
 async def read_json(request: Request, *, example: str) -> Any:

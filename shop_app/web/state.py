@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
@@ -32,6 +33,7 @@ class AppState:
     shopify: ShopifyServices
     job_events: JobBroadcaster
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}

@@ -114,7 +114,7 @@ def zip_stream(storage: Storage, entries: Iterable[tuple[str, str]], *, label: s
     """The ZIP of `(entry name, storage key)` pairs, yielded member by member. A missing object is left out
     (logged with `label`)."""
     sink = _ZipSink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]  # a RawIOBase is a binary stream
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         for filename, key in entries:
             try:
                 data = storage.get(key)

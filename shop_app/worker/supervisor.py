@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shop_app.db import make_engine, session_scope
 from shop_app.jobs.errors import LeaseLost
@@ -181,7 +181,7 @@ class Supervisor:
             with session_scope(self._db) as session:
                 rows = session.exec(
                     select(Job.id, Job.lease_owner, Job.cancel_requested_at).where(
-                        Job.id.in_(list(busy)),  # type: ignore[union-attr]
+                        col(Job.id).in_(list(busy)),
                         Job.status == RUNNING,
                         Job.cancel_requested == True,  # noqa: E712
                     )

@@ -102,6 +102,9 @@ def test_fuzzing_every_operation_finds_no_server_error_and_no_undocumented_answe
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
+        if not hasattr(result, "ok"):  # the document itself is broken for this operation
+            failures.append(f"unusable operation: {result.err()}")
+            continue
         operation = result.ok()
         operations += 1
 

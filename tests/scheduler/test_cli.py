@@ -22,7 +22,14 @@ SHOP = "acme.myshopify.com"
 def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
     scheduler = cli.make_scheduler(settings, db, cli.build_parser().parse_args(["--scan-every", "300"]))
     found = {job.id: job for job in scheduler.get_jobs()}
-    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases", "publish_models", "sweep_blobs"}
+    assert set(found) == {
+        "scan_products",
+        "refresh_tokens",
+        "reap_leases",
+        "publish_models",
+        "backfill_products",
+        "sweep_blobs",
+    }
     for job in found.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert found["scan_products"].trigger.interval == timedelta(seconds=300)

@@ -49,8 +49,9 @@ async def require_session(request: Request) -> ShopSession:
     shop = await asyncio.to_thread(_installed_shop, request.state.db, token.shop)
     if shop is None:
         raise ShopNotInstalled(f"{token.shop} has not installed Nu3D; open it from the Shopify admin")
-    request.state.shop_session = ShopSession(shop=shop, token=token)
-    return request.state.shop_session
+    session = ShopSession(shop=shop, token=token)
+    request.state.shop_session = session
+    return session
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
