@@ -6,6 +6,7 @@ reached through presigned GET URLs.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import logging
@@ -19,17 +20,25 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
+from shop_app.errors import ServiceUnavailable
 from shop_app.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
 
-class StorageError(Exception):
-    """A storage operation failed; the message is safe to show an operator."""
+class StorageError(ServiceUnavailable):
+    """A storage operation failed; the message is safe to show an operator. An AppError (503), so a request
+    that meets a full or unreachable store gets a clear answer in its family's shape, not a 500."""
+
+    code = "STORAGE_UNAVAILABLE"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class ObjectNotFound(StorageError):
-    pass
+    status_code = 404
+    code = "NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,12 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _write_error(root: Path, err: OSError) -> StorageError:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"the file store {root} is full ({err.strerror}); free space and try again")
+    return StorageError(f"cannot write to the file store {root}: {err.strerror}")
+
+
 def _listed_key(key: str) -> bool:
     parts = key.split("/")
     return key.startswith(CONTENT_PREFIX) and all(p not in {"", ".", ".."} for p in parts)
@@ -125,15 +140,20 @@ class LocalStorage:
             # A fresh write time: the sweep's grace period then covers a request about to reference it.
             os.utime(path)
             return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a temp file and rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write to a temp file and rename, so a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as err:
+            raise _write_error(self.root, err) from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise _write_error(self.root, err) from None
             raise
         return key
 
