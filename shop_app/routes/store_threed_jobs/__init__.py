@@ -39,13 +39,13 @@ routes: list[BaseRoute] = [
     # Not endpoints of their own: out of the OpenAPI document and of the Allow header (shop_app/web/methods.py).
     Route(
         "/store/threed-jobs",
-        method_not_allowed("GET, HEAD, POST"),
+        method_not_allowed("GET, HEAD, OPTIONS, POST"),
         methods=OTHER_METHODS,
         include_in_schema=False,
     ),
     Route(
         "/store/threed-jobs/{job_id}",
-        method_not_allowed("GET, HEAD, POST"),
+        method_not_allowed("GET, HEAD, OPTIONS, POST"),
         methods=OTHER_METHODS,
         include_in_schema=False,
     ),
