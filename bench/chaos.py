@@ -181,7 +181,12 @@ def fill_disk(files: Path, engine, hold_s: float = 5.0) -> str:  # noqa: ANN001
     return f"disk full for {time.monotonic() - t_full:.1f} s: {during} jobs finished meanwhile"
 
 
+def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt  # a `timeout` or Ctrl+C still runs the clean-up (PostgreSQL, tmpfs, workers)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--workers", type=int, default=3)
@@ -235,14 +240,16 @@ def main() -> int:
                 t0 = time.monotonic()
                 pg.pg_ctl("restart", "-m", "fast", "-w")
                 events.append(f"PostgreSQL restarted at kill {kills} ({time.monotonic() - t0:.1f} s)")
+                print(f"  {events[-1]}", flush=True)
                 restart_at = -1
             if kills == full_at:
                 events.append(fill_disk(files, engine))
+                print(f"  {events[-1]}", flush=True)
                 full_at = -1
             workers.replace_exited()  # e.g. one that started while the database was down (exit 1, one line)
             victim = random.choice(workers.procs)
             # Aim at a worker that is running a job (its pid is in the lease owner), within a short wait.
-            aim_deadline = time.monotonic() + 10
+            aim_deadline = time.monotonic() + 5
             held = 0
             while time.monotonic() < aim_deadline:
                 held = _scalar(
@@ -258,6 +265,12 @@ def main() -> int:
             kills += 1
             hits += bool(held)
             workers.start()
+            if kills % 10 == 0:
+                done = _scalar(engine, "SELECT count(*) FROM job WHERE status = 'succeeded'")
+                print(
+                    f"  {kills} kills ({hits} holding a job), {done} jobs done, {time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
             if _scalar(engine, "SELECT count(*) FROM job WHERE status IN ('queued', 'running')") == 0:
                 break
         while time.monotonic() - started < args.deadline_s:

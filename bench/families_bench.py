@@ -16,7 +16,6 @@ import asyncio
 import io
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,17 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs_bench import PG_DEFAULT, Database  # noqa: E402
+from bench.jobs_bench import PG_DEFAULT, Database, serve  # noqa: E402
 from shop_app.apikeys import create_api_key  # noqa: E402
 from shop_app.db import make_engine, session_scope  # noqa: E402
 from shop_app.settings import DatabaseSettings  # noqa: E402
-from tests.conftest import free_port, wait_for_port  # noqa: E402
 
 Setup = Callable[[httpx.Client, str], tuple[str, dict[str, str]]]
 
@@ -67,10 +64,33 @@ def store_threed_jobs(http: httpx.Client, key: str) -> tuple[str, dict[str, str]
     return f"/store/threed-jobs/{job.json()['job_id']}", {}
 
 
+def snapasset(http: httpx.Client, key: str) -> tuple[str, dict[str, str]]:
+    headers = {"X-API-Key": key}
+    body = {"userId": "bench-user", "prompt": "A ceramic mug on a table", "platforms": ["instagram-post"]}
+    job = http.post("/api/jobs", json=body, headers=headers)
+    job.raise_for_status()
+    return f"/api/jobs/{job.json()['jobId']}", headers
+
+
+# Hydrilla's /api/3d takes bearer JWTs from an identity provider; here one HS256 secret signs them.
+JWT_SECRET = "bench-jwt-secret-0123456789abcdef-0123"
+
+
+def hydrilla(http: httpx.Client, key: str) -> tuple[str, dict[str, str]]:  # noqa: ARG001 - JWT, not keys
+    from tests.idp import hs256_token
+
+    headers = {"Authorization": f"Bearer {hs256_token(JWT_SECRET, sub='user_bench', ttl_s=3600)}"}
+    job = http.post("/api/3d/generate", json={"imageUrl": "https://cdn.example.com/a.png"}, headers=headers)
+    job.raise_for_status()
+    return f"/api/3d/status/{job.json()['jobId']}", headers
+
+
 FAMILIES: dict[str, tuple[str, Setup]] = {
     "api_v1": ("GET /api/v1/jobs/{id}", api_v1),
     "image2model": ("GET /api/v1/status/{job_id} (3 files)", image2model),
     "store_threed_jobs": ("GET /store/threed-jobs/{id}", store_threed_jobs),
+    "snapasset": ("GET /api/jobs/{jobId}", snapasset),
+    "hydrilla": ("GET /api/3d/status/{jobId} (JWT)", hydrilla),
 }
 
 
@@ -114,30 +134,15 @@ def main() -> int:
         with session_scope(engine) as session:
             _, key = create_api_key(session=session, name="bench", scopes=["jobs"])
         engine.dispose()
-        port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))},
-            "NU3D_DATABASE_URL": url,
-            "NU3D_STORAGE_URL": files,
-            "NU3D_SECRET_KEY": "bench-secret-0123456789abcdef",
-            "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SHOPIFY_API_KEY": "bench",
-            "SHOPIFY_API_SECRET": "bench-secret-abcdef",
-            "NU3D_RATE_LIMIT_API": "",
-            "NU3D_RATE_LIMIT_STORE": "",
-            "NU3D_RATE_LIMIT_IMAGE2MODEL": "",
-            "NU3D_LOG_LEVEL": "WARNING",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "shop_app.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, timeout=30)
-            base = f"http://127.0.0.1:{port}"
+        with serve(
+            url,
+            files,
+            NU3D_RATE_LIMIT_SNAPASSET="",
+            NU3D_RATE_LIMIT_SNAPASSET_JOBS="",
+            # SnapAsset accepts prompt-only jobs only with an image provider; no worker runs, so it is never called.
+            NU3D_IMAGE_API_BASE_URL="http://127.0.0.1:9/v1",
+            NU3D_JWT_HS256_SECRET=JWT_SECRET,
+        ) as base:
             print("| family | request | clients | p50 ms | p99 ms |")
             print("| --- | --- | --- | --- | --- |")
             with httpx.Client(base_url=base, timeout=60) as http:
@@ -147,9 +152,6 @@ def main() -> int:
                     for clients in (int(c) for c in args.clients.split(",")):
                         p50, p99 = measure(base, path, headers, clients, args.requests)
                         print(f"| {name} | {label} | {clients} | {p50:.1f} | {p99:.1f} |", flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     return 0
 
 

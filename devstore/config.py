@@ -35,6 +35,7 @@ class DevstoreConfig:
             default. Tests compress it, e.g. ``(0.05,) * 8``.
         webhook_timeout_s: total timeout for one delivery attempt (Shopify: 5 s).
         media_processing_s: how long MODEL_3D media stays UPLOADED and then PROCESSING before READY/FAILED.
+        bulk_processing_s: how long a bulk query operation stays RUNNING before COMPLETED (and its webhook).
         max_model3d_bytes: largest accepted GLB (Shopify: below 500 MB).
         max_image_bytes: largest accepted staged IMAGE upload (Shopify: 20 MB).
         staged_upload_ttl_s: how long a staged target accepts its upload.
@@ -53,6 +54,7 @@ class DevstoreConfig:
     webhook_timeout_s: float = 5.0
     webhook_connect_timeout_s: float = 1.0
     media_processing_s: float = 2.0
+    bulk_processing_s: float = 0.5
     max_model3d_bytes: int = 500 * 1024 * 1024 - 1
     max_image_bytes: int = 20 * 1024 * 1024
     staged_upload_ttl_s: float = 3600.0

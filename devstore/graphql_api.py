@@ -30,6 +30,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+import devstore.bulk  # noqa: F401  (registers the bulk operation resolvers)
 from devstore.config import DevstoreConfig
 from devstore.cost import CostCalculator, LeakyBucket, ThrottleStatus
 from devstore.errors import NotFound

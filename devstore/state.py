@@ -201,7 +201,7 @@ DEFAULT_SUBSCRIPTIONS: list[dict[str, Any]] = [
     },
 ]
 SUPPORTED_TOPICS = frozenset(
-    "app/uninstalled app/scopes_update products/create products/update products/delete".split()
+    "app/uninstalled app/scopes_update products/create products/update products/delete bulk_operations/finish".split()
 )
 FAULT_TARGETS = frozenset({"staged_upload"})
 COMPLIANCE_TOPICS = frozenset(["customers/data_request", "customers/redact", "shop/redact"])
@@ -341,6 +341,7 @@ class Store:
         self.auth_codes: dict[str, AuthCode] = {}
         self.staged: dict[str, StagedUpload] = {}
         self.faults: dict[str, int] = {}  # target -> how many of the next requests fail (control API)
+        self.bulk_operations: dict[int, Any] = {}  # devstore.bulk.BulkOperation by id (not in snapshots)
         self.blobs: dict[str, Blob] = {}
         self.apps: dict[str, AppRegistration] = {}
         # token exchange migrations: old token -> (answer, retryable until)
@@ -391,6 +392,7 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.bulk_operations.clear()
             self.shops.clear()
             self.access_tokens.clear()
             self.refresh_tokens.clear()

@@ -15,8 +15,10 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.jobs.image_provider import OpenAIImages
 from shop_app.logbuffer import LogBuffer
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
 from shop_app.routes import (
@@ -27,9 +29,11 @@ from shop_app.routes import (
     files,
     generate3d,
     health,
+    hydrilla,
     image2model,
     openapi,
     product_feed,
+    snapasset,
     store_threed_jobs,
 )
 from shop_app.settings import Settings
@@ -37,8 +41,9 @@ from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
 from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
-from shop_app.web.family import ApiFamily
+from shop_app.web.family import ApiFamily, path_owner
 from shop_app.web.methods import AllowHeaderMiddleware
+from shop_app.web.previews import PreviewQueue
 from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
@@ -51,8 +56,11 @@ FAMILIES: list[ApiFamily] = [
     image2model.family,  # its paths sit under /api/v1: before api_v1
     api_v1.family,
     store_threed_jobs.family,
+    snapasset.family,
     product_feed.family,
     generate3d.family,
+    hydrilla.api3d_family,
+    hydrilla.backend_family,  # at the root by default: last, after every family with a prefix
 ]
 
 
@@ -80,8 +88,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 http=http,
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
+                jwt_verifier=JwtVerifier.from_settings(settings),
                 readiness_checks=dict(CHECKS),
                 log_buffer=log_buffer,
+                image_provider=OpenAIImages.from_settings(settings),
+                previews=PreviewQueue(settings.image_api_concurrency),
             )
             for family in FAMILIES:
                 state.readiness_checks.update(family.readiness)
@@ -100,7 +111,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
-        *(route for family in FAMILIES for route in family.routes),
+        *(route for family in FAMILIES for route in family.mounted_routes(settings)),
         # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
@@ -117,7 +128,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 # Shopify's payloads (a product with many variants) can pass 1 MB.
                 BodyRule("/webhooks/.*", 10 * 1024 * 1024, frozenset({"POST"})),
             ],
-            families=[(family.serves, family.render_error) for family in FAMILIES],
+            owner_of=path_owner(FAMILIES, settings),
         ),
     ]
     app = Starlette(
@@ -128,10 +139,6 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     )
     app.state.openapi_document = openapi.build_document(
         routes,
-        error_shapes=[
-            (family.serves, f"{family.name.title().replace('_', '')}Error", family.error_schema)
-            for family in FAMILIES
-            if family.error_schema is not None
-        ],
+        owner_of=path_owner(FAMILIES, settings),
     )
     return app

@@ -48,6 +48,8 @@ class RateRule:
     per: "ip" (client address) or "key" (the API key when it is a known one, else the client address).
     error_body: builds the 429 body in the route family's error shape.
     exempt: paths under the prefix that this rule does not count (e.g. SSE streams).
+    stacks: counted on top of the first matching rule instead of competing with it (a family's job-creation
+      limit beside its general one, answered with its own error body).
     """
 
     name: str
@@ -56,6 +58,7 @@ class RateRule:
     per: str = "ip"
     error_body: ErrorBody = default_error_body
     exempt: Callable[[str, str], bool] | None = None
+    stacks: bool = False
 
     def items(self) -> list[RateLimitItem]:
         return list(parse_many(self.limit))
@@ -134,66 +137,57 @@ class RateLimitMiddleware:
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
         self.known_keys = KnownKeys()
 
-    def _rule_for(self, scope: Scope) -> tuple[RateRule, list[RateLimitItem]] | None:
+    def _rules_for(self, scope: Scope) -> list[tuple[RateRule, list[RateLimitItem]]]:
+        """The first matching rule, plus every matching rule that stacks on it; the first one's figures go in
+        the headers of an allowed response."""
         path = scope.get("path", "")
+        method = scope.get("method", "GET")
+        found: list[tuple[RateRule, list[RateLimitItem]]] = []
+        primary = False
         for rule, items in self.rules:
-            if rule.matches(path):
-                if rule.exempt is not None and rule.exempt(scope.get("method", "GET"), path):
-                    return None
-                return rule, items
-        return None
+            if not rule.matches(path) or (primary and not rule.stacks):
+                continue
+            if rule.exempt is not None and rule.exempt(method, path):
+                if not rule.stacks:
+                    primary = True  # an exempt first match still shadows the rules after it
+                continue
+            found.append((rule, items))
+            primary = primary or not rule.stacks
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        match = self._rule_for(scope)
-        if match is None:
+        matches = self._rules_for(scope)
+        if not matches:
             await self.app(scope, receive, send)
             return
-        rule, items = match
-        try:
-            key = await _client_key(scope, rule.per, self.known_keys)
-            refused: RateLimitItem | None = None
-            for candidate in items:
-                if not await self.limiter.hit(candidate, rule.name, key):
-                    refused = candidate
-                    break
-            item = refused or items[0]
-            stats = await self.limiter.get_window_stats(item, rule.name, key)
-            allowed = refused is None
-        except Exception as err:  # the limiter's store is down: fail open
-            logger.warning("rate limiter unavailable, request allowed: %s", err)
-            await self.app(scope, receive, send)
-            return
-        reset = math.ceil(stats.reset_time)
-        headers = [
-            (b"x-ratelimit-limit", str(item.amount).encode()),
-            (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
-            (b"x-ratelimit-reset", str(reset).encode()),
-        ]
-        if not allowed:
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            body = json.dumps(
-                rule.error_body(
-                    f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
-                    retry_after,
-                )
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", str(retry_after).encode()),
-                        *headers,
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
+        headers: list[tuple[bytes, bytes]] = []
+        for index, (rule, items) in enumerate(matches):
+            try:
+                key = await _client_key(scope, rule.per, self.known_keys)
+                refused: RateLimitItem | None = None
+                for candidate in items:
+                    if not await self.limiter.hit(candidate, rule.name, key):
+                        refused = candidate
+                        break
+                item = refused or items[0]
+                stats = await self.limiter.get_window_stats(item, rule.name, key)
+            except Exception as err:  # the limiter's store is down: fail open
+                logger.warning("rate limiter unavailable, request allowed: %s", err)
+                await self.app(scope, receive, send)
+                return
+            rule_headers = [
+                (b"x-ratelimit-limit", str(item.amount).encode()),
+                (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+                (b"x-ratelimit-reset", str(math.ceil(stats.reset_time)).encode()),
+            ]
+            if index == 0:
+                headers = rule_headers
+            if refused is not None:
+                await self._refuse(send, rule, item, stats.reset_time, rule_headers)
+                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,6 +195,35 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(
+        self,
+        send: Send,
+        rule: RateRule,
+        item: RateLimitItem,
+        reset_time: float,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        retry_after = max(1, math.ceil(reset_time - time.time()))
+        body = json.dumps(
+            rule.error_body(
+                f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
+                retry_after,
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _per(item: RateLimitItem) -> str:

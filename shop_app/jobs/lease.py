@@ -77,7 +77,8 @@ class HeartbeatReply:
     version: int
 
 
-def _owned_lease(session: Session, job_id: str, worker_id: str) -> Job:
+def owned_lease(session: Session, job_id: str, worker_id: str) -> Job:
+    """The job locked for a worker's write, if that worker still holds its lease (else LeaseLost)."""
     job = lock_job(session, job_id)
     if job is None:
         raise LeaseLost("the job no longer exists")
@@ -99,7 +100,7 @@ def heartbeat(
 ) -> HeartbeatReply:
     """Extend the lease and record progress. Raises LeaseLost if this worker no longer owns the job."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         now = now or utcnow()
         job.lease_expires_at = now + timedelta(seconds=lease_s)
         job.heartbeat_at = now
@@ -172,7 +173,7 @@ def complete_job(
     hash wins; a later one reuses it); without, the job completes from the existing generation for
     `input_hash` and is marked cached."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         now = now or utcnow()
         if artifacts is not None:
             key = artifacts.input_hash
@@ -185,30 +186,57 @@ def complete_job(
             if found is None:
                 raise LookupError(f"no stored generation for input {key}")
             generation = found
-        elapsed = (now - job.started_at).total_seconds() if job.started_at else None
-        job.status = SUCCEEDED
         job.generation_id = generation.id
         job.input_hash = key
         job.cached = cached
-        job.progress = 100
-        job.stage = "done"
-        job.finished_at = now
-        job.duration_s = elapsed
-        job.lease_owner = None
-        job.lease_expires_at = None
-        job.error_code = job.error_message = None
-        job.error_retryable = None
-        touch(job, now, "completed (stored result reused)" if cached else "completed")
+        elapsed = mark_succeeded(job, now, "completed (stored result reused)" if cached else "completed")
         session.add(job)
-    if not cached and elapsed is not None:
-        # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
-        # for the rest of the completion. A lost sample only makes the ETA slightly staler.
-        try:
-            with write_scope(engine) as session:
-                _record_duration(session, job.kind, elapsed, now)
-        except SQLAlchemyError as err:
-            logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
+    if not cached:
+        record_run_time(engine, job, elapsed, now)
     return job
+
+
+def store_generation(engine: Engine, *, input_hash: str, artifacts: ArtifactRecord | None) -> int:
+    """The generation id for an input: stored now from `artifacts`, or the one stored before. For jobs that
+    make a model on the way to another result (platform renders from a prompt)."""
+    with write_scope(engine) as session:
+        if artifacts is None:
+            found = find_generation(session, input_hash)
+            if found is None:
+                raise LookupError(f"no stored generation for input {input_hash}")
+            return int(found.id or 0)
+        generation, _ = _store_generation(session, artifacts, utcnow())
+        session.flush()
+        return int(generation.id or 0)
+
+
+def mark_succeeded(job: Job, now: datetime, log: str) -> float | None:
+    """Set a leased job's final succeeded state (in the caller's fenced transaction); returns its run time."""
+    elapsed = (now - job.started_at).total_seconds() if job.started_at else None
+    job.status = SUCCEEDED
+    job.progress = 100
+    job.stage = "done"
+    job.finished_at = now
+    job.duration_s = elapsed
+    job.lease_owner = None
+    job.lease_expires_at = None
+    job.error_code = job.error_message = None
+    job.error_retryable = None
+    touch(job, now, log)
+    return elapsed
+
+
+def record_run_time(engine: Engine, job: Job, elapsed: float | None, now: datetime) -> None:
+    """Fold a finished run into its kind's moving average (queue ETAs)."""
+    if elapsed is None:
+        return
+    # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
+    # for the rest of the completion. A lost sample only makes the ETA slightly staler.
+    try:
+        with write_scope(engine) as session:
+            _record_duration(session, job.kind, elapsed, now)
+    except SQLAlchemyError as err:
+        logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
 
 
 def _record_duration(session: Session, kind: str, seconds: float, now: datetime) -> None:
@@ -256,7 +284,7 @@ def fail_job(
 ) -> Job:
     """Record a failure (fenced). Retryable failures go back to the queue with backoff until max_attempts."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         fail_or_requeue(
             job,
             code=code,
@@ -304,7 +332,7 @@ def release_job(engine: Engine, *, job_id: str, worker_id: str, reason: str = "w
     Returns False if this worker no longer owned it."""
     with write_scope(engine) as session:
         try:
-            job = _owned_lease(session, job_id, worker_id)
+            job = owned_lease(session, job_id, worker_id)
         except LeaseLost:
             return False
         now = utcnow()
@@ -327,7 +355,7 @@ def finish_canceled(engine: Engine, *, job_id: str, worker_id: str, log: str = "
     """A worker (or its supervisor, after a hard kill) reports that it stopped a job on request (fenced)."""
     with write_scope(engine) as session:
         try:
-            job = _owned_lease(session, job_id, worker_id)
+            job = owned_lease(session, job_id, worker_id)
         except LeaseLost:
             return False
         mark_canceled(job, utcnow(), log)

@@ -87,9 +87,19 @@ def normalize_params(params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def normalize_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    """`{"image_urls": [...]}` or `{"image_keys": [...]}`, 1 to 4 images, views in the engine's order."""
+    """`{"image_urls": [...]}` or `{"image_keys": [...]}`, 1 to 4 images, views in the engine's order; or
+    `{"text_prompt": "..."}`, which the worker turns into one image through the image provider."""
     if not isinstance(inputs, dict):
         raise InvalidJobRequest("inputs must be an object with image_urls or image_keys", field="inputs")
+    if "text_prompt" in inputs:
+        text = inputs["text_prompt"]
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidJobRequest("text_prompt must be a non-empty string", field="text_prompt")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise InvalidJobRequest(
+                f"text_prompt is longer than {MAX_PROMPT_CHARS} characters", field="text_prompt"
+            )
+        return {"text_prompt": text.strip()}
     urls, keys = inputs.get("image_urls"), inputs.get("image_keys")
     if (urls is None) == (keys is None):
         raise InvalidJobRequest("give exactly one of image_urls or image_keys", field="inputs")

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from shop_app.jobs.errors import InvalidCursor, JobNotFound
 from shop_app.jobs.owners import ApiKeyOwner, Owner, ShopOwner, owner_clause, owns
+from shop_app.models.base import utcnow
 from shop_app.models.jobs import Job, JobBatch
 
 
@@ -85,6 +86,9 @@ class JobFilter:
     user_id: str | None = None
     session_id: str | None = None
     batch_id: str | None = None
+    # With `statuses` = queued: True keeps the jobs waiting out a retry's backoff, False the runnable ones.
+    delayed: bool | None = None
+    finished_before: datetime | None = None
 
 
 @dataclass
@@ -107,6 +111,11 @@ def list_jobs(
         query = query.where(col(Job.family) == where.family)
     if where.statuses:
         query = query.where(col(Job.status).in_(sorted(where.statuses)))
+    if where.delayed is not None:
+        later = col(Job.run_after) > utcnow()
+        query = query.where(later if where.delayed else ~later)
+    if where.finished_before is not None:
+        query = query.where(col(Job.finished_at) < where.finished_before)
     for column, value in (
         (Job.user_id, where.user_id),
         (Job.session_id, where.session_id),

@@ -125,26 +125,35 @@ class QueueStats:
 
 
 def queue_stats(
-    session: Session, *, kind: str = "generate", shop_id: int | None = None, owner: Owner | None = None
+    session: Session,
+    *,
+    kind: str = "generate",
+    shop_id: int | None = None,
+    family: str | None = None,
+    owner: Owner | None = None,
 ) -> QueueStats:
-    """Counts per status; only `owner`'s jobs when given (the ownership rule), only `shop_id`'s when given.
-    Live workers and the run-time average are the service's, not a tenant's."""
+    """Counts per status (optionally of one shop's, one API family's or one owner's jobs, by the ownership
+    rule), delayed retries, workers. Live workers and the run-time average are the service's."""
     now = utcnow()
-    query = select(col(Job.status), func.count()).group_by(col(Job.status))
-    if shop_id is not None:
-        query = query.where(col(Job.shop_id) == shop_id)
+    scope = [
+        clause
+        for clause, wanted in (
+            (col(Job.shop_id) == shop_id, shop_id is not None),
+            (col(Job.family) == family, family is not None),
+        )
+        if wanted
+    ]
     if owner is not None:
-        query = query.where(owner_clause(owner))
+        scope.append(owner_clause(owner))
+    query = select(col(Job.status), func.count()).where(*scope).group_by(col(Job.status))
     counts = dict.fromkeys(STATUSES, 0)
     for status, count in session.exec(query).all():
         counts[status] = int(count)
     delayed_q = (
-        select(func.count()).select_from(Job).where(col(Job.status) == QUEUED, col(Job.run_after) > now)
+        select(func.count())
+        .select_from(Job)
+        .where(col(Job.status) == QUEUED, col(Job.run_after) > now, *scope)
     )
-    if shop_id is not None:
-        delayed_q = delayed_q.where(col(Job.shop_id) == shop_id)
-    if owner is not None:
-        delayed_q = delayed_q.where(owner_clause(owner))
     delayed = int(session.exec(delayed_q).one())
     return QueueStats(
         counts=counts,

@@ -10,7 +10,7 @@ pages), as a `default` response plus a schema on every documented 4xx/5xx that h
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -59,17 +59,15 @@ def _error_content(schema_name: str) -> dict[str, Any]:
 def build_document(
     routes: Sequence[BaseRoute],
     *,
-    error_shapes: Sequence[tuple[Callable[[str], bool], str, Mapping[str, Any]]] = (),
+    owner_of: Callable[[str], Any] | None = None,
     html_prefixes: Sequence[str] = ("/app", "/auth"),
     api_key_prefixes: Sequence[str] = ("/api/v1/",),
 ) -> dict[str, Any]:
-    """`error_shapes`: (does the family serve this path?, schema name, JSON schema) of each family with its
-    own error body;
+    """`owner_of`: the API family a path belongs to (its `error_schema`, when set, is that path's error
+    body; `shop_app.web.family.path_owner`);
     `api_key_prefixes`: paths that take an API key (`X-API-Key` or `Authorization: Bearer`)."""
     doc = SCHEMA.get_schema(routes=list(routes))
     components = {"schemas": dict(COMPONENTS["schemas"]), "securitySchemes": COMPONENTS["securitySchemes"]}
-    for _, name, schema in error_shapes:
-        components["schemas"][name] = dict(schema)
     doc["components"] = components
     paths: dict[str, Any] = doc.setdefault("paths", {})
     route_converters = _converters(routes)
@@ -87,7 +85,12 @@ def build_document(
             op.setdefault("security", [{"ApiKey": []}, {"Bearer": []}])
         page = path == "/" or any(path.startswith(p) for p in html_prefixes)
         if path.startswith("/app/api/") or not page:
-            shape = next((name for serves, name, _ in error_shapes if serves(endpoint.path)), API_ERROR)
+            # A concrete path ("0" for every parameter), which int and str converters alike match.
+            family = owner_of(_PARAM.sub("0", endpoint.path)) if owner_of is not None else None
+            shape = API_ERROR
+            if family is not None and family.error_schema is not None:
+                shape = f"{family.name.title().replace('_', '')}Error"
+                components["schemas"][shape] = dict(family.error_schema)
             error: dict[str, Any] = {
                 "description": "an error, in this API's error shape",
                 "content": _error_content(shape),

@@ -84,6 +84,62 @@ query CollectionProducts($id: ID!, $after: String, $first: Int!) {
     estimated_cost=53,
 )
 
+# Large catalogues: one bulk query instead of pages (shopify.dev bulk operations). The inner document is what
+# Shopify runs; its JSONL has a line per product, per media (__parentId: the product), per variant and per
+# variant media (__parentId: the variant).
+BULK_PRODUCTS_DOCUMENT = """
+{
+  products(query: "status:active") {
+    edges { node {
+      id title handle status vendor productType createdAt updatedAt description tags
+      media { edges { node {
+        id alt mediaContentType status
+        ... on MediaImage { image { id url altText width height } }
+      } } }
+      variants { edges { node {
+        id title sku price availableForSale
+        media { edges { node { id } } }
+      } } }
+    } }
+  }
+}
+"""
+
+PRODUCTS_COUNT = Operation(
+    name="ProductsCount",
+    document="""
+query ProductsCount($query: String!) {
+  productsCount(query: $query, limit: null) { count precision }
+}
+""",
+    estimated_cost=1,
+)
+
+RUN_BULK_QUERY = Operation(
+    name="RunBulkQuery",
+    document="""
+mutation RunBulkQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+""",
+    estimated_cost=10,
+)
+
+BULK_OPERATION_STATUS = Operation(
+    name="BulkOperationStatus",
+    document="""
+query BulkOperationStatus($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation { id status errorCode url objectCount rootObjectCount }
+  }
+}
+""",
+    estimated_cost=1,
+)
+
 COLLECTION_EXISTS = Operation(
     name="CollectionExists",
     document="""
@@ -154,6 +210,9 @@ ALL_OPERATIONS = (
     BACKFILL_PRODUCTS,
     COLLECTION_PRODUCTS,
     COLLECTION_EXISTS,
+    PRODUCTS_COUNT,
+    RUN_BULK_QUERY,
+    BULK_OPERATION_STATUS,
     STAGE_UPLOAD,
     ATTACH_MODEL,
     MEDIA_STATUS,

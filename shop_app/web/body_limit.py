@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,19 +81,19 @@ class BodyLimitMiddleware:
         rules: list[BodyRule],
         default_max_bytes: int = DEFAULT_MAX_BYTES,
         default_multipart_max_bytes: int = DEFAULT_MULTIPART_MAX_BYTES,
-        families: list[tuple[Callable[[str], bool], ErrorRenderer]] | None = None,
+        owner_of: Callable[[str], Any] | None = None,
     ) -> None:
-        """`families`: (does the family serve this path?, its error renderer), so a 413 on any of a
-        family's paths answers in its shape."""
+        """`owner_of`: the API family a path belongs to (or None), so a 413 answers in its shape."""
         self.app = app
         self.rules = rules
         self.default_max_bytes = default_max_bytes
         self.default_multipart_max_bytes = default_multipart_max_bytes
-        self.families = families or []
+        self.owner_of = owner_of
 
     def _rule_for(self, scope: Scope) -> tuple[BodyRule, ErrorRenderer]:
         method, path = scope.get("method", "GET"), scope.get("path", "")
-        family = next((render for serves, render in self.families if serves(path)), _default_render)
+        owner = self.owner_of(path) if self.owner_of is not None else None
+        family: ErrorRenderer = owner.render_error if owner is not None else _default_render
         for rule in self.rules:
             if rule.matches(method, path):
                 return rule, rule.render_error or family

@@ -16,7 +16,8 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,10 +33,10 @@ class ShopSession:
     token: SessionToken
 
 
-def _installed_shop(engine: object, domain: str) -> Shop | None:
-    with session_scope(engine) as session:  # type: ignore[arg-type]
+def _installed_shop(engine: Engine, domain: str) -> Shop | None:
+    with session_scope(engine) as session:
         return session.exec(
-            select(Shop).where(Shop.domain == domain, Shop.uninstalled_at.is_(None))  # type: ignore[union-attr]
+            select(Shop).where(col(Shop.domain) == domain, col(Shop.uninstalled_at).is_(None))
         ).first()
 
 

@@ -85,6 +85,21 @@ def safe_entry_name(name: str, *, fallback: str) -> str:
     return name[:150] or fallback
 
 
+def model_entries(models: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """ZIP entries for `(upload file name, unique id, storage key)` triples: `<safe stem>.glb`, with the id
+    added when two uploads share a name."""
+    used: set[str] = set()
+    entries = []
+    for filename, unique_id, key in models:
+        stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+        name = safe_entry_name(stem[:100], fallback=unique_id) + ".glb"
+        if name in used:
+            name = f"{name[:-4]}-{unique_id}.glb"
+        used.add(name)
+        entries.append((name, key))
+    return entries
+
+
 class _ZipSink(io.RawIOBase):
     """A write-only stream whose bytes are handed out as they are written (zipfile streams into it)."""
 

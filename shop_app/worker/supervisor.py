@@ -28,7 +28,7 @@ from shop_app.jobs.workers import prune_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.settings import Settings
-from shop_app.worker.slot import EXIT_ENGINE_UNAVAILABLE, SlotConfig, slot_main
+from shop_app.worker.slot import EXIT_ENGINE_UNAVAILABLE, WORKER_KINDS, SlotConfig, slot_main
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class WorkerOptions:
     engine: str = "real"
     fake_stage_s: float = 0.0
     poll_s: float = 0.5
-    kinds: tuple[str, ...] = ("generate",)
+    kinds: tuple[str, ...] = WORKER_KINDS
     reap_every_s: float | None = None
 
 

@@ -4,6 +4,8 @@ bad requests get 400/404; throttling mid-way is absorbed; an uninstall mid-way s
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -184,3 +186,62 @@ def test_uninstall_mid_backfill_stops_it_cleanly(
         assert row.products_seen == 3 and "uninstalled" in (row.error or "")
         assert len(session.exec(select(Job)).all()) <= 3, "nothing queued after the uninstall"
     assert jobs.backfill_products(installed.settings, installed.db) == {}, "a stopped backfill stays stopped"
+
+
+@pytest.mark.slow
+def test_large_catalogue_backfills_through_one_bulk_operation(
+    devstore: DevstoreServer, installed: RunningApp
+) -> None:
+    store = devstore.store
+    shop = store.get_shop(SHOP)
+    photo = png((30, 60, 90))
+    for n in range(2000):
+        product = store.create_product(
+            shop,
+            title=f"Item {n}",
+            status="DRAFT" if n % 200 == 0 else "ACTIVE",
+            created_at=LAST_YEAR,
+            emit=False,
+        )
+        # every 10th product shares one photo: generated once, queued for each product
+        store.add_image(shop, photo if n % 10 == 0 else png((n % 256, n // 256, 7)), product=product)
+    backfill_id = _post(devstore, installed, None).json()["backfill"]["id"]
+
+    assert jobs.backfill_products(installed.settings, installed.db) == {backfill_id: "running"}
+    with session_scope(installed.db) as session:
+        row = session.get(Backfill, backfill_id)
+        assert row is not None and row.mode == "bulk" and row.bulk_operation_id
+        operation = row.bulk_operation_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # Shopify tells the app when the operation is done
+        finished = [
+            d for d in devstore.webhook_deliveries(shop=SHOP, topic="bulk_operations/finish")
+            if d["attempts"] and d["attempts"][-1].get("status_code") == 200
+        ]  # fmt: skip
+        if finished:
+            break
+        time.sleep(0.1)
+    assert finished and finished[0]["payload"]["admin_graphql_api_id"] == operation
+
+    assert jobs.backfill_products(installed.settings, installed.db) == {backfill_id: "finished"}
+    latest = _get(devstore, installed)["backfill"]
+    assert latest["products_seen"] == 1990 and latest["images_queued"] == 1990
+    assert _jobs(installed) == 1990
+
+
+def test_jsonl_rebuilds_products_with_their_media_and_variants() -> None:
+    text = "\n".join(
+        json.dumps(line)
+        for line in [
+            {"id": "gid://shopify/Product/1", "title": "Mug", "status": "ACTIVE"},
+            {"id": "gid://shopify/MediaImage/5", "mediaContentType": "IMAGE", "__parentId": "gid://shopify/Product/1",
+             "image": {"id": "gid://shopify/ImageSource/9", "url": "https://cdn/x.png"}},
+            {"id": "gid://shopify/ProductVariant/7", "sku": "M", "__parentId": "gid://shopify/Product/1"},
+            {"id": "gid://shopify/MediaImage/5", "__parentId": "gid://shopify/ProductVariant/7"},
+            {"id": "gid://shopify/Product/2", "title": "Cup", "status": "ACTIVE"},
+        ]
+    )  # fmt: skip
+    (mug, mug_media), (cup, cup_media) = runner.products_from_jsonl(text)
+    assert mug["title"] == "Mug" and [m["id"] for m in mug_media] == ["gid://shopify/MediaImage/5"]
+    assert mug["variants"]["nodes"][0]["media"]["nodes"] == [{"id": "gid://shopify/MediaImage/5"}]
+    assert cup["title"] == "Cup" and cup_media == [] and cup["variants"]["nodes"] == []

@@ -21,15 +21,15 @@ from shop_app.routes.api_v1.common import (
     FAMILY,
     authenticate_first,
     base_url,
-    check_active_cap,
     invalid,
     owner,
     params_from_fields,
     run,
     store_uploads,
 )
+from shop_app.web.auth import check_active_cap
 from shop_app.web.render import iso
-from shop_app.web.streaming import safe_entry_name, zip_response
+from shop_app.web.streaming import model_entries, zip_response
 from shop_app.web.uploads import read_uploads
 
 MAX_BATCH_FILES = 25
@@ -174,16 +174,10 @@ async def download_batch(request: Request) -> Response:
 
     def work(session: Session) -> list[tuple[str, str]]:
         batch = _owned_batch(session, owner(session, request), batch_id)
-        used: set[str] = set()
-        entries = []
-        for job in batch_jobs(session, batch):
-            generation = generation_of(session, job)
-            if generation is None:
-                continue
-            stem = safe_entry_name((job.name or job.id).rsplit(".", 1)[0][:100], fallback=job.id)
-            filename = f"{stem}.glb" if f"{stem}.glb" not in used else f"{stem}-{job.id}.glb"
-            used.add(filename)
-            entries.append((filename, generation.glb_key))
+        finished = [(job, generation_of(session, job)) for job in batch_jobs(session, batch)]
+        entries = model_entries(
+            (job.name or job.id, job.id, g.glb_key) for job, g in finished if g is not None
+        )
         if not entries:
             raise Conflict("no model in this batch has finished yet", code="NOTHING_TO_DOWNLOAD")
         return entries

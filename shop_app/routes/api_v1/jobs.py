@@ -25,7 +25,6 @@ from shop_app.models.jobs import CANCELED, FAILED, Job
 from shop_app.routes.api_v1.common import (
     FAMILY,
     authenticate_first,
-    check_active_cap,
     invalid,
     job_headers,
     key_reused,
@@ -38,8 +37,9 @@ from shop_app.routes.api_v1.common import (
     snapshot,
     store_uploads,
 )
+from shop_app.web.auth import check_active_cap
 from shop_app.web.db import in_db, notify
-from shop_app.web.files import stored_file_response
+from shop_app.web.files import purge_files, stored_file_response
 from shop_app.web.json_body import read_json
 from shop_app.web.uploads import read_uploads
 
@@ -370,17 +370,7 @@ async def delete_job(request: Request) -> Response:
         return commands.delete(session, owned_job(session, owner(session, request), job_id))
 
     orphaned = await run(request, work, write=True)
-    storage = request.state.storage
-
-    def purge() -> int:
-        for key in orphaned:
-            try:
-                storage.delete(key)
-            except Exception as err:  # the row is gone; a leftover file is only wasted space
-                logger.warning("could not delete %s: %s", key, err)
-        return len(orphaned)
-
-    purged = await run_in_threadpool(purge)
+    purged = await run_in_threadpool(purge_files, request.state.storage, orphaned)
     return JSONResponse({"id": job_id, "deleted": True, "purged_files": purged})
 
 

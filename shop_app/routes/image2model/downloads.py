@@ -10,12 +10,11 @@ from shop_app.errors import Conflict
 from shop_app.jobs.results import generation_of
 from shop_app.routes.image2model.common import file_of, files_of, owned_batch, owner, run
 from shop_app.web.files import stored_file_response
-from shop_app.web.streaming import safe_entry_name, zip_response
+from shop_app.web.streaming import model_entries, zip_response
 
 
 def _glb_name(filename: str, fallback: str) -> str:
-    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
-    return safe_entry_name(stem, fallback=fallback) + ".glb"
+    return model_entries([(filename, fallback, "")])[0][0]
 
 
 async def download_model(request: Request) -> Response:
@@ -60,17 +59,8 @@ async def download_all(request: Request) -> Response:
 
     def work(session: Session) -> list[tuple[str, str]]:
         batch = owned_batch(session, owner(session, request), batch_id, session_id=session_id)
-        used: set[str] = set()
-        entries = []
-        for state in files_of(session, batch):
-            generation = generation_of(session, state.job)
-            if generation is None:
-                continue
-            name = _glb_name(state.filename, state.file_id)
-            if name in used:
-                name = f"{name[:-4]}-{state.file_id}.glb"
-            used.add(name)
-            entries.append((name, generation.glb_key))
+        finished = [(state, generation_of(session, state.job)) for state in files_of(session, batch)]
+        entries = model_entries((s.filename, s.file_id, g.glb_key) for s, g in finished if g is not None)
         if not entries:
             raise Conflict("no model of this batch has completed yet", code="NOTHING_TO_DOWNLOAD")
         return entries

@@ -12,11 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shop_app.errors import AppError, PayloadTooLarge, RateLimited, ValidationError
+from shop_app.errors import AppError, PayloadTooLarge, ValidationError
 from shop_app.jobs import commands
 from shop_app.jobs.owners import ApiKeyOwner
 from shop_app.jobs.params import InvalidJobRequest, normalize_params
-from shop_app.jobs.submit import Images, Labels, SubmitRequest, active_job_count, create_batch, submit
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, create_batch, submit
 from shop_app.models.jobs import CANCELED, FAILED, SUCCEEDED, Job, JobBatch
 from shop_app.routes.image2model.common import (
     FAMILY,
@@ -29,6 +29,7 @@ from shop_app.routes.image2model.common import (
     upstream_error,
 )
 from shop_app.storage import StorageError
+from shop_app.web.auth import check_active_cap
 from shop_app.web.db import in_db
 from shop_app.web.json_body import strict_loads
 from shop_app.web.uploads import Upload, read_uploads
@@ -47,15 +48,7 @@ def _face_limit(value: Any) -> dict[str, Any]:
 
 
 def _check_cap(request: Request, session: Session, who: ApiKeyOwner, adding: int) -> None:
-    cap = request.state.settings.job_max_active_per_key
-    active = active_job_count(session, owner=who)
-    if active + adding > cap:
-        raise RateLimited(
-            f"this API key has {active} unfinished models and {adding} more were asked for; the limit is "
-            f"{cap}. Wait for some to finish.",
-            details={"active_jobs": active, "limit": cap},
-            headers={"Retry-After": "10"},
-        )
+    check_active_cap(request, session, who, adding=adding, code="RATE_LIMIT_EXCEEDED")
 
 
 def _batch_id() -> str:

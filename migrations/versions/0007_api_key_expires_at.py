@@ -1,7 +1,7 @@
 """API keys can expire (nu3d apikey create --expires)
 
-Revision ID: 0006_api_key_expires_at
-Revises: 0005_generation_accounts
+Revision ID: 0007_api_key_expires_at
+Revises: 0006_platform_render
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import shop_app.models.base
 
-revision: str = "0006_api_key_expires_at"
-down_revision: str | None = "0005_generation_accounts"
+revision: str = "0007_api_key_expires_at"
+down_revision: str | None = "0006_platform_render"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
