@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from scheduler.backfill import run_backfills
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
+from shop_app.blob_sweep import SweepReport, sweep_unreferenced_blobs
 from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
@@ -79,3 +80,10 @@ def reap_leases(settings: Settings, engine: Engine) -> ReapReport:
             len(report.canceled),
         )
     return report
+
+
+def sweep_blobs(settings: Settings, engine: Engine) -> SweepReport:
+    """Remove stored files that no row references and that were last written before the grace period."""
+    return sweep_unreferenced_blobs(
+        engine=engine, storage=make_storage(settings), grace_s=settings.blob_sweep_grace_s
+    )

@@ -39,8 +39,10 @@ from shop_app.routes import (
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
+from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
-from shop_app.web.family import ApiFamily
+from shop_app.web.family import ApiFamily, path_owner
+from shop_app.web.methods import AllowHeaderMiddleware
 from shop_app.web.previews import PreviewQueue
 from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
@@ -118,10 +120,25 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
         Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
+        Middleware(AllowHeaderMiddleware, routes=routes),
+        Middleware(
+            BodyLimitMiddleware,
+            rules=[
+                *(rule for family in FAMILIES for rule in family.body_limits),
+                # Shopify's payloads (a product with many variants) can pass 1 MB.
+                BodyRule("/webhooks/.*", 10 * 1024 * 1024, frozenset({"POST"})),
+            ],
+            owner_of=path_owner(FAMILIES, settings),
+        ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.openapi_document = openapi.build_document(
+        routes,
+        owner_of=path_owner(FAMILIES, settings),
+    )
+    return app

@@ -128,7 +128,8 @@ class Settings(DatabaseSettings):
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     job_retry_base_s: float = Field(default=5.0, ge=0)  # backoff = min(cap, base * 2**attempt) * U(0.5, 1)
     job_retry_cap_s: float = Field(default=300.0, ge=0)
-    job_max_active_per_key: int = Field(default=20, ge=1)
+    # At least two full batches (25 files each), so a documented batch always fits an idle key.
+    job_max_active_per_key: int = Field(default=50, ge=1)
     job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
     # Samples per pixel side of platform renders (2 = smooth edges; 1 is 4x cheaper on a CPU-only worker).
     platform_render_supersample: int = Field(default=2, ge=1, le=4)
@@ -146,6 +147,12 @@ class Settings(DatabaseSettings):
     rate_limit_snapasset: str = "100/15 minutes"
     rate_limit_snapasset_jobs: str = "20/hour"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Stored files that no row references are removed by the scheduler once their last write is this old
+    # (uploads are stored moments before their job row commits; the grace period keeps them safe).
+    blob_sweep_grace_s: float = Field(default=3600.0, ge=0)
+    # Addresses (IPs or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed. Empty: none, so a client cannot pick its own address (per-IP rate limits, logs).
+    trusted_proxies: str = ""
     # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
     # key unless this opens it explicitly.
     product_feed_public: bool = False
@@ -209,6 +216,23 @@ class Settings(DatabaseSettings):
         elif "://" in value and not value.startswith("file://"):
             raise ValueError("expected a directory path, file://path or s3://bucket/prefix")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8,127.0.0.1)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator(
         "jwt_jwks_url", "jwt_hs256_secret", "jwt_issuer", "jwt_audience", "image_api_base_url", "image_api_key",

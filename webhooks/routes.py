@@ -58,7 +58,12 @@ def _endpoint(module: ModuleType) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse({"ok": True, "topic": topic, "outcome": outcome.status})
 
     receive.__name__ = f"webhook_{topic.replace('/', '_')}"
-    receive.__doc__ = f"Shopify `{topic}` webhook (HMAC-verified, deduplicated by event id)."
+    receive.__doc__ = (
+        f"Shopify `{topic}` webhook (HMAC-verified, deduplicated by event id).\n---\n"
+        "requestBody: {required: true, content: {application/json: {schema: {type: object}}}}\n"
+        "responses: {200: {description: the delivery was processed or was a repeat}, "
+        "401: {description: the HMAC does not match}}\n"
+    )
     return receive
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -63,11 +64,13 @@ def normalize_params(params: dict[str, Any] | None) -> dict[str, Any]:
             if isinstance(value, bool):
                 raise TypeError
             number = float(value)
+            if not math.isfinite(number):  # inf, nan, 1e400: no parameter takes them
+                raise ValueError
             if kind is int:
                 if number != int(number):
                     raise TypeError
                 number = int(number)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             what = "an integer" if kind is int else "a number"
             raise InvalidJobRequest(f"{name} must be {what}, got {value!r}", field=name) from None
         if not low <= number <= high:

@@ -68,8 +68,11 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             created, job_id = raw.split("|", 1)
-            return cls(created_at=datetime.fromisoformat(created), job_id=job_id)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            created_at = datetime.fromisoformat(created)
+            if created_at.tzinfo is None or not job_id:  # we only ever hand out UTC times
+                raise ValueError
+            return cls(created_at=created_at, job_id=job_id)
+        except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
             raise InvalidCursor("the cursor is not valid; use next_cursor from the previous page") from None
 
 

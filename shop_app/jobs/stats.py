@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, func, select
 
+from shop_app.jobs.owners import Owner, owner_clause
 from shop_app.jobs.workers import live_workers
 from shop_app.models.base import UTCDateTime, utcnow
 from shop_app.models.jobs import (
@@ -136,9 +137,15 @@ def queued_count(session: Session) -> int:
 
 
 def queue_stats(
-    session: Session, *, kind: str = "generate", shop_id: int | None = None, family: str | None = None
+    session: Session,
+    *,
+    kind: str = "generate",
+    shop_id: int | None = None,
+    family: str | None = None,
+    owner: Owner | None = None,
 ) -> QueueStats:
-    """Counts per status (optionally of one shop's or one API family's jobs), delayed retries, workers."""
+    """Counts per status (optionally of one shop's, one API family's or one owner's jobs, by the ownership
+    rule), delayed retries, workers. Live workers and the run-time average are the service's."""
     now = utcnow()
     scope = [
         clause
@@ -148,6 +155,8 @@ def queue_stats(
         )
         if wanted
     ]
+    if owner is not None:
+        scope.append(owner_clause(owner))
     query = select(col(Job.status), func.count()).where(*scope).group_by(col(Job.status))
     counts = dict.fromkeys(STATUSES, 0)
     for status, count in session.exec(query).all():

@@ -7,7 +7,6 @@ by it: another shop's product or image answers 404, exactly like one that does n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs import commands
 from shop_app.models.jobs import Job
 from shop_app.shopify import backfill, catalog, review, sync
+from shop_app.web.json_body import strict_loads
 from shop_app.web.session_auth import ShopSession, session_token_required
 
 logger = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ async def approve_body(request: Request) -> str | None:
     if not raw.strip():
         return None
     try:
-        body = json.loads(raw)
+        body = strict_loads(raw)
     except ValueError:
         raise ValidationError('the body must be JSON: {"job_id": "..."} or empty') from None
     if not isinstance(body, dict) or not isinstance(body.get("job_id", ""), str | None):
@@ -223,7 +223,7 @@ async def start_backfill(request: Request, auth: ShopSession) -> Response:
     """
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else {}
+        body = strict_loads(raw) if raw.strip() else {}
     except ValueError:
         raise ValidationError(
             'the body must be JSON: {"collection_id": "gid://shopify/Collection/…" | null}'

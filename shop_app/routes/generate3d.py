@@ -18,7 +18,6 @@ own images. The prompt is recorded with the job (the weight-free engine names th
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from sqlmodel import Session
@@ -36,6 +35,7 @@ from shop_app.jobs.submit import Images, SubmitRequest, submit
 from shop_app.models.generation_api import GenerationAccount, GenerationRequest
 from shop_app.models.jobs import ACTIVE, SUCCEEDED, Generation, Job
 from shop_app.web.family import ApiFamily, family_errors
+from shop_app.web.json_body import strict_loads
 
 FAMILY = "generate3d"
 STATUSES = {"queued": "processing", "running": "processing", "succeeded": "completed", "failed": "failed",
@@ -56,7 +56,7 @@ async def _body(request: Request) -> dict[str, Any]:
         return {k: v for k, v in form.items() if isinstance(v, str)}
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else None
+        body = strict_loads(raw) if raw.strip() else None
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -203,5 +203,10 @@ routes: list[BaseRoute] = [
     Route("/generate3d/status/{image_id:int}", _wrap(status), methods=["GET"]),
 ]
 family = ApiFamily(
-    name=FAMILY, prefix="/generate3d", routes=routes, render_error=render_error, statuses=STATUSES
+    name=FAMILY,
+    prefix="/generate3d",
+    routes=routes,
+    render_error=render_error,
+    statuses=STATUSES,
+    error_schema={"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
 )

@@ -24,8 +24,9 @@ def check_active_cap(
     cap = request.state.settings.job_max_active_per_key
     active = active_job_count(session, owner=owner)
     if active + adding > cap:
+        adds = f"; these {adding} new jobs would make {active + adding}" if adding > 1 else ""
         raise RateLimited(
-            f"this API key has {active} unfinished jobs; the limit is {cap}. Wait for some to finish.",
+            f"this API key has {active} unfinished jobs{adds}; the limit is {cap}. Wait for some to finish.",
             code=code,
             details={"active_jobs": active, "limit": cap},
             headers={"Retry-After": "10"},

@@ -70,12 +70,18 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
 
 
+# Names Windows refuses as files whatever the extension (CON.glb opens the console).
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
 def safe_entry_name(name: str, *, fallback: str) -> str:
     """A ZIP entry name that extracts inside the target folder on every OS: no directories, no `..`, no
-    backslashes, no drive letters, no control characters."""
+    backslashes, no drive letters, no control characters, no Windows device names."""
     name = _DRIVE.sub("", name.replace("\\", "/")).rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     name = name.replace("..", "_")
+    if _RESERVED.match(name):
+        name = f"_{name}"
     return name[:150] or fallback
 
 

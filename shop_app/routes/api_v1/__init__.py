@@ -9,6 +9,7 @@ from shop_app.ratelimit import RateRule
 from shop_app.routes.api_v1 import batches, events, jobs, queue
 from shop_app.routes.api_v1.common import FAMILY, PREFIX
 from shop_app.settings import Settings
+from shop_app.web.body_limit import BodyRule, upload_bytes
 from shop_app.web.family import ApiFamily
 
 
@@ -41,4 +42,14 @@ routes: list[BaseRoute] = [
     Route("/api/v1/queue/info", queue.queue_info, methods=["GET"]),
 ]
 
-family = ApiFamily(name=FAMILY, prefix=PREFIX, routes=routes, rate_rules=rate_rules)
+POST = frozenset({"POST"})
+family = ApiFamily(
+    name=FAMILY,
+    prefix=PREFIX,
+    routes=routes,
+    rate_rules=rate_rules,
+    body_limits=[
+        BodyRule("/api/v1/jobs", upload_bytes(jobs.MAX_FILES), POST, what="4 images of 10 MB"),
+        BodyRule("/api/v1/batches", upload_bytes(batches.MAX_BATCH_FILES), POST, what="25 images of 10 MB"),
+    ],
+)

@@ -38,6 +38,18 @@ MAX_BATCH_FILES = 25
 async def create_batch(request: Request) -> Response:
     """Upload up to 25 images; each becomes its own job. Multipart field `files`.
     ---
+    description: Besides `files`, `name` and `session_id`, the form takes POST /api/v1/jobs's engine fields.
+    requestBody:
+      required: true
+      content:
+        multipart/form-data:
+          schema:
+            type: object
+            required: [files]
+            properties:
+              files: {type: array, minItems: 1, maxItems: 25, items: {type: string, format: binary}}
+              name: {type: string, maxLength: 255}
+              session_id: {type: string, maxLength: 128}
     responses:
       202: {description: the batch with its jobs}
       413: {description: more than 25 files or a file over 10 MB}
@@ -49,6 +61,8 @@ async def create_batch(request: Request) -> Response:
         normalize_params(params)  # refuse bad params before anything is stored
     except InvalidJobRequest as err:
         raise invalid(err) from None
+    # The whole batch against the active-jobs cap before any file is stored (the first check counted one).
+    await authenticate_first(request, adding=len(uploads))
     keys = await store_uploads(request, uploads)
     session_label = fields.get("session_id")
 

@@ -4,7 +4,6 @@ the model file, and the SSE stream."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from typing import Any
 
@@ -39,22 +38,21 @@ from shop_app.routes.api_v1.common import (
     store_uploads,
 )
 from shop_app.web.auth import check_active_cap
-from shop_app.web.db import notify
+from shop_app.web.db import in_db, notify
 from shop_app.web.files import purge_files, stored_file_response
+from shop_app.web.json_body import read_json
 from shop_app.web.uploads import read_uploads
 
 logger = logging.getLogger(__name__)
 
 PAGE_DEFAULT, PAGE_MAX = 20, 50
+MAX_FILES = 4  # images per job
 
 
 async def _read_job_request(request: Request) -> tuple[dict[str, Any], list[Any], dict[str, Any], Any, Any]:
     """(inputs, uploads, params, labels, priority) from a JSON or multipart body."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValidationError("the body is not valid JSON") from None
+        body = await read_json(request, example='{"image_urls": ["https://..."]}')
         if not isinstance(body, dict):
             raise ValidationError("the JSON body must be an object")
         urls = body.get("image_urls", body.get("imageUrl"))
@@ -67,7 +65,7 @@ async def _read_job_request(request: Request) -> tuple[dict[str, Any], list[Any]
             params = {**params, "prompt": body["prompt"]}
         labels = {k: body.get(k) for k in ("name", "user_id", "session_id")}
         return {"image_urls": urls if urls is not None else []}, [], params, labels, body.get("priority", 0)
-    uploads, fields = await read_uploads(request, field="files", max_files=4)
+    uploads, fields = await read_uploads(request, field="files", max_files=MAX_FILES)
     labels = {k: fields.get(k) for k in ("name", "user_id", "session_id")}
     return {}, uploads, params_from_fields(fields), labels, fields.get("priority", 0)
 
@@ -91,6 +89,38 @@ def _check_urls(request: Request, urls: Any) -> None:
 async def create_job(request: Request) -> Response:
     """Create a generation job from 1-4 uploaded images (multipart `files`) or JSON `image_urls`.
     ---
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [image_urls]
+            properties:
+              image_urls: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: uri}}
+              params: {type: object}
+              prompt: {type: string}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+        multipart/form-data:
+          schema:
+            type: object
+            required: [files]
+            properties:
+              files: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: binary}}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+              prompt: {type: string}
+              resolution: {type: integer}
+              face_limit: {type: integer}
+              texture_size: {type: integer}
+              steps: {type: integer}
+              guidance_scale: {type: number}
+              size_hint_m: {type: number}
     description: Answers 202 at once with the job; poll `urls.get` or stream `urls.stream`. Honours
       `Idempotency-Key` (a repeat of the same request with the same key returns the first job; the same key
       with other images or params answers 422 IDEMPOTENCY_KEY_REUSED).
@@ -111,8 +141,10 @@ async def create_job(request: Request) -> Response:
                 f"{label} must be a string of at most 128 characters", details={"field": label}
             )
     try:
+        if isinstance(priority, bool) or (isinstance(priority, float) and priority != int(priority)):
+            raise TypeError
         priority = int(priority)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError("priority must be an integer", details={"field": "priority"}) from None
     if not -10 <= priority <= 10:
         raise ValidationError("priority must be between -10 and 10", details={"field": "priority"})
@@ -299,14 +331,16 @@ async def retry(request: Request) -> Response:
 async def update_job(request: Request) -> Response:
     """Rename a job: `{"name": "..."}`.
     ---
+    requestBody:
+      required: true
+      content: {application/json: {schema: {type: object, required: [name], additionalProperties: false,
+        properties: {name: {type: string, maxLength: 255, nullable: true}}}}}
     responses:
       200: {description: the job}
     """
     job_id = request.path_params["job_id"]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError('the body must be JSON like {"name": "My model"}') from None
+    await in_db(request, lambda session: owner(session, request))  # the key first, then the body
+    body = await read_json(request, example='{"name": "My model"}')
     if not isinstance(body, dict) or set(body) - {"name"} or "name" not in body:
         raise ValidationError('only the name can be changed: send {"name": "..."}', details={"field": "name"})
     name = body["name"]

@@ -45,12 +45,16 @@ def _text_rate_rules(settings: Settings) -> list[RateRule]:
     ]
 
 
+# Hydrilla's one error body (both of its APIs), for the OpenAPI document.
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+
 api3d_family = ApiFamily(
     name=FAMILY,
     prefix=api3d.PREFIX + "/",
     routes=api3d.routes_with(_errors),
     render_error=render_error,
     statuses=NODE_STATUS,
+    error_schema=ERROR_SCHEMA,
 )
 backend_family = ApiFamily(
     name=FAMILY,
@@ -59,6 +63,7 @@ backend_family = ApiFamily(
     render_error=render_error,
     statuses=BACKEND_STATUS,
     rate_rules=_text_rate_rules,
+    error_schema=ERROR_SCHEMA,
 )
 
 __all__ = ["api3d_family", "backend_family"]

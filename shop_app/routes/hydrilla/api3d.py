@@ -46,6 +46,7 @@ from shop_app.routes.hydrilla.common import (
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.files import purge_files
+from shop_app.web.json_body import strict_loads
 from shop_app.web.uploads import read_uploads
 
 HISTORY_LIMIT = 200
@@ -54,7 +55,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = await request.json()
+        body = strict_loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise HydrillaError(
             "The request body must be JSON (Content-Type: application/json)", status_code=400

@@ -280,7 +280,14 @@ def routes(
         allowed.setdefault(path, []).extend(methods)
     for path, methods in allowed.items():
         others = [m for m in ALL_METHODS if m not in methods and not (m == "HEAD" and "GET" in methods)]
-        out.append(Route(prefix + path, wrap(_method_not_allowed(methods)), methods=others))
+        # Not endpoints of their own: out of the OpenAPI document and of Allow (shop_app/web/methods.py).
+        out.append(
+            Route(prefix + path, wrap(_method_not_allowed(methods)), methods=others, include_in_schema=False)
+        )
     if catch_all:
-        out.append(Route(prefix + "/{rest:path}", wrap(_not_found), methods=list(ALL_METHODS)))
+        out.append(
+            Route(
+                prefix + "/{rest:path}", wrap(_not_found), methods=list(ALL_METHODS), include_in_schema=False
+            )
+        )
     return out

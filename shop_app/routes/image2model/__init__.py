@@ -18,6 +18,7 @@ from shop_app.ratelimit import RateRule
 from shop_app.routes.image2model import admin, downloads, status, uploads
 from shop_app.routes.image2model.common import FAMILY, PREFIX, STATUSES
 from shop_app.settings import Settings
+from shop_app.web.body_limit import BodyRule, upload_bytes
 from shop_app.web.family import ApiFamily, family_errors
 
 # Paths the family's rate rule counts (health probes are left out).
@@ -64,4 +65,9 @@ family = ApiFamily(
     render_error=render_error,
     statuses=STATUSES,
     rate_rules=rate_rules,
+    body_limits=[
+        BodyRule(
+            f"{PREFIX}/upload/batch", upload_bytes(uploads.MAX_FILES), frozenset({"POST"}), what="25 images"
+        )
+    ],
 )

@@ -28,6 +28,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobWorker
 from shop_app.routes.image2model.common import FAMILY, owner, run
 from shop_app.storage import LocalStorage
+from shop_app.web.json_body import strict_loads
 from shop_app.web.readiness import CHECKS, run_checks
 from shop_app.web.render import iso
 from shop_app.web.state import app_state
@@ -146,7 +147,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = strict_loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError('send JSON like {"older_than_hours": 24}') from None
     if not isinstance(body, dict):

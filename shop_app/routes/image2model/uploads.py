@@ -31,6 +31,7 @@ from shop_app.routes.image2model.common import (
 from shop_app.storage import StorageError
 from shop_app.web.auth import check_active_cap
 from shop_app.web.db import in_db
+from shop_app.web.json_body import strict_loads
 from shop_app.web.uploads import Upload, read_uploads
 
 MAX_FILES = 25
@@ -155,7 +156,7 @@ async def generate_single(request: Request) -> Response:
       404: {description: NOT_FOUND (no such batch or file for this key)}
     """
     try:
-        body = await request.json()
+        body = strict_loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError('send JSON like {"job_id": "batch_...", "file_id": "file_001"}') from None
     if not isinstance(body, dict):

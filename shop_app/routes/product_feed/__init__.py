@@ -28,4 +28,19 @@ routes: list[BaseRoute] = [
     Route(f"{IMAGE}/approval", _wrap(review.withdraw), methods=["DELETE"]),
 ]
 
-family = ApiFamily(name=FAMILY, prefix=PREFIX, routes=routes, render_error=render_error)
+family = ApiFamily(
+    name=FAMILY,
+    prefix=PREFIX,
+    routes=routes,
+    render_error=render_error,
+    error_schema={
+        "type": "object",
+        "description": "seed 001's error body",
+        "required": ["success", "error", "message"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [False]},
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+        },
+    },
+)

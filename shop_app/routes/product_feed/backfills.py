@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +11,7 @@ from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.routes.product_feed.common import FeedError, installed_shop, ok
 from shop_app.shopify import backfill
+from shop_app.web.json_body import strict_loads
 
 
 def _shop(request: Request, *, writes: bool) -> Shop:
@@ -31,7 +31,7 @@ async def start(request: Request) -> Response:
     shop = await asyncio.to_thread(_shop, request, writes=True)
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else {}
+        body = strict_loads(raw) if raw.strip() else {}
     except ValueError:
         raise FeedError('The body must be JSON: {"collection_id": ... | null}', status_code=400) from None
     if not isinstance(body, dict):

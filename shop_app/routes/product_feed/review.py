@@ -13,7 +13,6 @@ the shop's API key, in seed 001's envelope.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +26,7 @@ from shop_app.models.core import Shop
 from shop_app.models.shopify import ProductImage
 from shop_app.routes.product_feed.common import FeedError, installed_shop, ok
 from shop_app.shopify import catalog, review
+from shop_app.web.json_body import strict_loads
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ async def job_id_body(request: Request) -> str | None:
     if not raw.strip():
         return None
     try:
-        body = json.loads(raw)
+        body = strict_loads(raw)
     except ValueError:
         raise FeedError('The body must be JSON: {"job_id": "..."} or empty', status_code=400) from None
     if not isinstance(body, dict) or not isinstance(body.get("job_id", ""), str | None):

@@ -67,4 +67,16 @@ family = ApiFamily(
     render_error=render_error,
     statuses=STATUSES,
     rate_rules=rate_rules,
+    error_schema={
+        "type": "object",
+        "description": "SnapAsset's error body",
+        "required": ["error", "message", "code", "timestamp"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "code": {"type": "string"},
+            "timestamp": {"type": "string"},
+            "retryAfter": {"type": "integer"},
+        },
+    },
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlmodel import Session
@@ -17,6 +16,7 @@ from shop_app.jobs.queries import get_owned
 from shop_app.models.jobs import Job
 from shop_app.web.auth import api_key_owner
 from shop_app.web.db import in_db
+from shop_app.web.json_body import strict_loads
 from shop_app.web.state import app_state
 
 from .wire import (
@@ -78,7 +78,7 @@ async def json_body(request: Request) -> Any:
     if not raw:
         return {}
     try:
-        return json.loads(raw)
+        return strict_loads(raw)
     except ValueError:
         raise invalid("The request body is not valid JSON") from None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlmodel import Session
@@ -20,6 +19,7 @@ from shop_app.jobs.queries import JobFilter
 from shop_app.jobs.queries import list_jobs as query_jobs
 from shop_app.jobs.stats import estimate
 from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
+from shop_app.models import ApiKey
 from shop_app.models.jobs import Job
 from shop_app.routes.store_threed_jobs.bodies import (
     FAMILY,
@@ -38,6 +38,7 @@ from shop_app.routes.store_threed_jobs.bodies import (
 from shop_app.routes.store_threed_jobs.errors import SeedError, from_app_error
 from shop_app.web.auth import presented_key
 from shop_app.web.db import notify
+from shop_app.web.json_body import read_json
 from shop_app.web.uploads import read_uploads
 
 
@@ -45,6 +46,21 @@ async def create_job(request: Request) -> Response:
     """Create a 3D job from up to 4 images (multipart `files`) plus caption, steps, guidance_scale,
     octree_resolution, user_id, session_id, username.
     ---
+    requestBody:
+      required: true
+      content:
+        multipart/form-data:
+          schema:
+            required: [files]
+            properties:
+              files: {type: array, minItems: 4, maxItems: 4, items: {format: binary, type: string}}
+              caption: {type: string}
+              steps: {type: integer, minimum: 1, maximum: 100}
+              guidance_scale: {type: number, minimum: 0, maximum: 50}
+              octree_resolution: {type: string, enum: ["128", "256", "384"]}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+              username: {type: string, maxLength: 128}
     responses:
       202: {description: '{"success": true, "job_id": ..., "status": "pending", "polling_endpoint": ...}'}
       400: {description: INVALID_DATA}
@@ -190,20 +206,47 @@ async def get_job(request: Request) -> Response:
 ADMIN_STATUSES = {"cancelled", "pending", "failed"}
 
 
+def _admin_key(session: Session, presented: str | None) -> ApiKey:
+    try:
+        return authenticate(session, presented, scope="admin")
+    except AppError as err:
+        if err.status_code == 403:
+            raise SeedError(
+                "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
+            ) from None
+        detail = "the API key is not valid" if presented else "send an admin API key"
+        raise SeedError("Authentication required", status_code=401, details=detail) from None
+
+
 async def update_job(request: Request) -> Response:
     """Admin update (API key with the admin scope): `status` (cancelled | pending to re-queue | failed),
     `error_message`, `metadata` (merged, shown under metadata.admin).
     ---
+    security: [{ApiKey: []}, {Bearer: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            minProperties: 1
+            type: object
+            additionalProperties: false
+            properties:
+              status: {type: string, enum: [cancelled, pending, failed]}
+              error_message: {type: string, nullable: true}
+              metadata: {type: object}
     responses:
       200: {description: '{"success": true, "job": {...}}'}
       401: {description: UNAUTHORIZED}
       403: {description: FORBIDDEN}
     """
     job_id = request.path_params["job_id"]
+    presented = presented_key(request)
+    await run(request, lambda session: _admin_key(session, presented))  # the key first, then the body
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise SeedError("the body must be JSON", details='e.g. {"status": "cancelled"}') from None
+        body = await read_json(request, example='{"status": "cancelled"}')
+    except AppError as err:
+        raise SeedError(err.message, details='e.g. {"status": "cancelled"}') from None
     if not isinstance(body, dict) or not body:
         raise SeedError(
             "the body must be a non-empty JSON object", details="fields: status, error_message, metadata"
@@ -215,7 +258,7 @@ async def update_job(request: Request) -> Response:
             details="fields: status, error_message, metadata",
         )
     status = body.get("status")
-    if status is not None and status not in ADMIN_STATUSES:
+    if status is not None and (not isinstance(status, str) or status not in ADMIN_STATUSES):
         raise SeedError(
             f"status must be one of {', '.join(sorted(ADMIN_STATUSES))}", details=f"got {status!r}"
         )
@@ -223,18 +266,9 @@ async def update_job(request: Request) -> Response:
         raise SeedError("metadata must be an object")
     if "error_message" in body and not isinstance(body["error_message"], str | None):
         raise SeedError("error_message must be a string")
-    presented = presented_key(request)
 
     def work(session: Session) -> dict[str, Any]:
-        try:
-            key = authenticate(session, presented, scope="admin")
-        except AppError as err:
-            if err.status_code == 403:
-                raise SeedError(
-                    "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
-                ) from None
-            detail = "the API key is not valid" if presented else "send an admin API key"
-            raise SeedError("Authentication required", status_code=401, details=detail) from None
+        key = _admin_key(session, presented)
         job = seed_job(session, job_id)
         log = f"updated by admin key #{key.id}"
         try:
