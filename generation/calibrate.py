@@ -61,6 +61,13 @@ def _robust_line(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
     return float(coef[0]), float(coef[1]), float(np.sqrt((res**2).mean()))
 
 
+def _bends(y: np.ndarray, x: np.ndarray) -> bool:
+    """True when a parabola explains x(y) better than a line by more than 0.35 px at the ends (a curved side)."""
+    t = (y - y.mean()) / max(1.0, (y.max() - y.min()) / 2)
+    c2 = np.polyfit(t, x, 2)[0]
+    return abs(float(c2)) > 0.35
+
+
 def _convergence(
     mask: np.ndarray, soft: np.ndarray, cy: float, part: tuple[float, float]
 ) -> tuple[float, float] | None:
@@ -82,7 +89,7 @@ def _convergence(
     left, right = _edges(soft, ys, centre)
     bl, al, rl = _robust_line(ys.astype(float), left)
     br, ar, rr = _robust_line(ys.astype(float), right)
-    if max(rl, rr) > 0.5:  # curved sides (a vase, a plush): not straight lines
+    if max(rl, rr) > 0.5 or _bends(ys, left) or _bends(ys, right):  # a vase, a plush: not straight lines
         return None
     w_c = (ar + br * cy) - (al + bl * cy)
     if w_c < 8:
@@ -153,12 +160,12 @@ def estimate_camera(
     n = len(masks)
     widths = [float(m.any(0).sum()) for m in masks]
     for k, (m, s) in enumerate(zip(masks, softs, strict=True)):
-        lower = _convergence(m, s, cy, (0.55, 0.88))
+        lower = _convergence(m, s, cy, (0.5, 0.82))
         if lower is not None:  # the lower sides of a product standing on the floor are vertical
             q, se = lower
             cost += ((np.tan(e) / f - q) / se) ** 2
             cues.append(f"view{k + 1}:vertical_edges")
-        upper = _convergence(m, s, cy, (0.12, 0.45))
+        upper = _convergence(m, s, cy, (0.15, 0.45))
         if upper is not None:  # vertical too, or the receding sides of a top face seen from above
             q, se = upper
             vertical = ((np.tan(e) / f - q) / se) ** 2
@@ -168,7 +175,9 @@ def estimate_camera(
         rho = 1.0
         if n == 4:
             rho = 0.5 * (widths[(k + 1) % 4] + widths[(k + 3) % 4]) / max(widths[k], 1.0)
-        for which in ("bottom", "top"):
+        for which in ("bottom", "top") if lower is not None else ():
+            # rims only of products with straight vertical sides (cans, jars, tins): a blob's rounded
+            # bottom is no ellipse
             rim = _rim(m, s, which)
             if rim is None:
                 continue
@@ -188,7 +197,7 @@ def estimate_camera(
             dh = heights[k] - heights[j]
             dw = widths[j] - widths[k]  # depth seen in view k is the width seen in view j
             if abs(dw) > 0.15 * max(widths[k], widths[j]):
-                cost += ((np.sin(e) * dw - dh) / 2.5) ** 2
+                cost += ((np.sin(e) * dw - dh) / (3.0 + 0.03 * heights[k])) ** 2  # perspective too
                 cues.append(f"views{k + 1}-{j + 1}:box_top")
     i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
     post = np.exp(-(cost - cost[i, j]) / 2)

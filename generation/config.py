@@ -42,9 +42,14 @@ class ShapeConfig:
     Parameters:
         mesh_cells: marching cubes runs on about this many cells along the longest side when the face limit
             is at most 40k (the carve keeps the full resolution; more cells only add faces to decimate).
+        fit_solids: try exact prisms (cylinder, rounded tin, cuboid) before falling back to the carved hull.
+        max_error_px: a prism is used when its silhouettes stay this close (mean, at ``work_size``) to the
+            photos' silhouettes (and within twice that in every view).
     """
 
     mesh_cells: int = 160
+    fit_solids: bool = True
+    max_error_px: float = 1.25  # about one pixel of segmentation noise plus a quarter
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .errors import InconsistentViews
 from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .segment import Segmentation, segment
+from .solids import choose, fit_solids, initial_params, prism_mesh
 from .texture import bake, vertex_normals
 
 # Shape classes a product title can select: (depth / width ratio for single photos, cross-section exponent)
@@ -190,18 +191,37 @@ class WeightFreeBackend:
             vol, rig.elevation, p_override=p_override, p_fallback=_round_fallback(carve_masks)
         )
 
+        st.start("solids", 40)
+        solid, fits = None, []
+        if cfg.shape.fit_solids:
+            occ = (vol.field < 0).cpu().numpy()
+            starts = initial_params(occ, np.asarray(vol.origin), vol.voxel)
+            # only the real photos judge a solid (a single photo's companions are guesses)
+            real = n if not single else (1 if n == 1 else 2)
+            az = rig.azimuths if not single else ((0.0,) if n == 1 else (0.0, math.pi))
+            fit_rig = Rig(real, rig.elevation, rig.focal, rig.cx, rig.cy, rig.width, rig.height, tuple(az))
+            prefer = {"box": "cuboid", "revolve": "cylinder"}.get(prior_name or "")
+            fits = fit_solids(fit_rig, masks[:real], starts, first=prefer or "cuboid") if starts else []
+            solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
+
         st.start("mesh", 45)
-        # marching cubes near 160 cells a side is plenty for <= 40k faces; the carve keeps full resolution
-        factor = max(1, round(params.resolution / cfg.shape.mesh_cells)) if params.face_limit <= 40_000 else 1
-        verts, faces = extract_mesh(vol, factor=factor)
-        if len(faces) == 0:
-            raise InconsistentViews(
-                "the photos do not show one consistent product (the carved shape is empty)"
+        if solid is not None:
+            verts, faces = prism_mesh(solid, face_limit=params.face_limit)
+            mesh = trimesh.Trimesh(verts, faces, process=False)
+        else:
+            # marching cubes near 160 cells a side is plenty for <= 40k faces; the carve keeps full resolution
+            factor = (
+                max(1, round(params.resolution / cfg.shape.mesh_cells)) if params.face_limit <= 40_000 else 1
             )
-        verts, faces = _largest_component(verts, faces)
-        mesh = trimesh.Trimesh(verts, faces, process=False)
-        trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
-        mesh = _decimate(mesh, params.face_limit)
+            verts, faces = extract_mesh(vol, factor=factor)
+            if len(faces) == 0:
+                raise InconsistentViews(
+                    "the photos do not show one consistent product (the carved shape is empty)"
+                )
+            verts, faces = _largest_component(verts, faces)
+            mesh = trimesh.Trimesh(verts, faces, process=False)
+            trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
+            mesh = _decimate(mesh, params.face_limit)
         if mesh.volume < 0:
             mesh.invert()
         v, f = np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
@@ -214,7 +234,8 @@ class WeightFreeBackend:
         if single:
             cxb_t = rig.cx * s_tex
             if n == 1:
-                src = [src[0], _mirror(src[0], cxb_t)]
+                # the unseen back continues the front's colours row by row, never its (mirrored) print
+                src = [src[0], _row_colours(_mirror(src[0], cxb_t), _mirror(masks[0], rig.cx))]
                 tex_masks = [masks[0], _mirror(masks[0], rig.cx)]
             trig = Rig(
                 2, trig.elevation, trig.focal, trig.cx, trig.cy, trig.width, trig.height, (0.0, math.pi)
@@ -282,6 +303,8 @@ class WeightFreeBackend:
             "elevation_deg": round(math.degrees(rig.elevation), 3),
             "fov_deg": round(rig.fov_deg, 3),
             "shape_prior": prior_name,
+            "shape_model": solid.kind if solid is not None else "carved",
+            "solid_errors_px": {f.kind: round(f.error_px, 3) for f in fits},
             "cross_section_exponent": None if not math.isfinite(info.p_used) else info.p_used,
             "floor_cut_voxels": info.floor_cut,
             "top_cut_voxels": info.top_cut,
@@ -294,6 +317,25 @@ class WeightFreeBackend:
         if progress_done := st.progress:
             progress_done("done", 100.0)
         return GenerationResult(glb=glb, splat_ply=splat, preview_png=preview, metadata=metadata, stats=stats)
+
+
+def _row_colours(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each row of the product replaced by its median colour (bands of a label survive, glyphs do not)."""
+    from PIL import Image
+
+    h, w = photo.shape[:2]
+    m = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
+    out = photo.astype(np.float32).copy()
+    rows = np.nonzero(m.any(1))[0]
+    med = np.zeros((h, 3), dtype=np.float32)
+    for r in rows:
+        med[r] = np.median(out[r][m[r]], axis=0)
+    if len(rows):
+        med[: rows[0]] = med[rows[0]]
+        med[rows[-1] + 1 :] = med[rows[-1]]
+        med = ndimage.uniform_filter1d(med, size=max(3, h // 100), axis=0)  # soften fine print's rows
+    out[m] = np.broadcast_to(med[:, None, :], out.shape)[m]
+    return out.astype(photo.dtype)
 
 
 def _round_fallback(masks: list[np.ndarray]) -> float | None:
