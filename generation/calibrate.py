@@ -70,8 +70,8 @@ def _bends(y: np.ndarray, x: np.ndarray) -> bool:
 
 def _convergence(
     mask: np.ndarray, soft: np.ndarray, cy: float, part: tuple[float, float]
-) -> tuple[float, float] | None:
-    """(-g / w_c, its standard error) of the straight sides between fractions ``part`` of the height, or None."""
+) -> tuple[float, float, float] | None:
+    """(-g / w_c, its standard error, its dead zone) of the straight sides within ``part`` of the height."""
     rows = np.nonzero(mask.any(1))[0]
     if len(rows) < 24:
         return None
@@ -99,7 +99,9 @@ def _convergence(
     n = len(ys)
     se = math.sqrt(rl**2 + rr**2 + 0.15**2) * math.sqrt(12.0 / n**3) / w_c
     se = max(se, 0.3 / (n * w_c))  # edges' anti-aliasing bias: +-0.3 px of width change over the part
-    return -g / w_c, se
+    # hard-edged (or small) silhouettes quantise the width to whole pixels: a change below half a pixel over
+    # the part is invisible, so the measurement is only a bound there (a dead zone in the cost)
+    return -g / w_c, se, 0.5 / (n * w_c)
 
 
 def _rim(mask: np.ndarray, soft: np.ndarray, which: str) -> tuple[float, float, float, float] | None:
@@ -162,14 +164,16 @@ def estimate_camera(
     for k, (m, s) in enumerate(zip(masks, softs, strict=True)):
         lower = _convergence(m, s, cy, (0.5, 0.82))
         if lower is not None:  # the lower sides of a product standing on the floor are vertical
-            q, se = lower
-            cost += ((np.tan(e) / f - q) / se) ** 2
+            q, se, dead = lower
+            cost += (np.maximum(0.0, np.abs(np.tan(e) / f - q) - dead) / se) ** 2
             cues.append(f"view{k + 1}:vertical_edges")
         upper = _convergence(m, s, cy, (0.15, 0.45))
         if upper is not None:  # vertical too, or the receding sides of a top face seen from above
-            q, se = upper
-            vertical = ((np.tan(e) / f - q) / se) ** 2
-            receding = ((-1.0 / (f * np.maximum(np.tan(e), 1e-3)) - q) / se) ** 2
+            q, se, dead = upper
+            vertical = (np.maximum(0.0, np.abs(np.tan(e) / f - q) - dead) / se) ** 2
+            receding = (
+                np.maximum(0.0, np.abs(-1.0 / (f * np.maximum(np.tan(e), 1e-3)) - q) - dead) / se
+            ) ** 2
             cost += np.minimum(vertical, receding)
             cues.append(f"view{k + 1}:upper_edges")
         rho = 1.0
