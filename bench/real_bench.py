@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=None, help="photo size in px (default 768)")
     ap.add_argument("--quick", action="store_true", help="6 products, 1 and 4 views, 512 px")
     ap.add_argument("--json", default=str(OUT / "real_bench.json"))
+    ap.add_argument("--tag", default="", help="suffix for job and model files (two runs side by side)")
     args = ap.parse_args(argv)
     names = args.products.split(",") if args.products else list(QUICK if args.quick else PRODUCTS)
     views = [int(v) for v in (args.views or ("1,4" if args.quick else "1,2,4,8")).split(",")]
@@ -122,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                 "views": nv,
                 "prompt": PRODUCTS[n][0],
                 "images": [str(p) for p in view_files(files[n], nv)],
-                "out": str(OUT / f"{n}_{nv}v.glb"),
+                "out": str(OUT / f"{n}_{nv}v{args.tag}.glb"),
             }
             for n in names
         ]
-        job_file = OUT / f"jobs_{nv}v.json"
+        job_file = OUT / f"jobs_{nv}v{args.tag}.json"
         job_file.write_text(json.dumps(jobs))
         load.append(os.getloadavg()[0])
         subprocess.run(
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for r in res["results"]:
             gt = make(r["kind"])
-            glb_path = OUT / f"{r['kind']}_{nv}v.glb"
+            glb_path = OUT / f"{r['kind']}_{nv}v{args.tag}.glb"
             pred = load_glb(glb_path.read_bytes())
             geo, transform = scores(pred, gt.mesh)
             info = {"gt": gt, "views": nv, "elev": gt.elevation_deg, "fov": gt.fov_deg}
