@@ -21,7 +21,17 @@ from shop_app.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.jobs.events import JobBroadcaster
 from shop_app.ratelimit import RateLimitMiddleware, RateRule, storage_uri
 from shop_app.request_context import RequestIdMiddleware
-from shop_app.routes import auth, embedded, embedded_api, files, health, jobs_api, openapi, seed_jobs
+from shop_app.routes import (
+    auth,
+    embedded,
+    embedded_admin,
+    embedded_api,
+    files,
+    health,
+    jobs_api,
+    openapi,
+    seed_jobs,
+)
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
@@ -68,6 +78,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *openapi.routes,
         *files.routes,
         *embedded_api.routes,  # before embedded's /app/{page:path}
+        *embedded_admin.routes,
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
