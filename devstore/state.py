@@ -221,6 +221,19 @@ class AppInstall:
     api_version: str = "2026-10"
 
 
+# A manual collection: the products the merchant put in it (what the admin's resource picker offers).
+@dataclass
+class Collection:
+    id: int
+    title: str
+    handle: str
+    product_ids: list[int] = field(default_factory=list)
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Collection/{self.id}"
+
+
 @dataclass
 class Shop:
     id: int
@@ -234,6 +247,7 @@ class Shop:
     products: dict[int, Product] = field(default_factory=dict)
     media: dict[int, Media] = field(default_factory=dict)
     installs: dict[str, AppInstall] = field(default_factory=dict)
+    collections: dict[int, Collection] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -498,6 +512,21 @@ class Store:
             return blob
 
     # ---- products --------------------------------------------------------------------------------
+    def create_collection(self, shop: Shop, *, title: str, product_ids: list[int]) -> Collection:
+        """A manual collection of existing products (the resource picker lists them)."""
+        if not title or not title.strip():
+            raise DevstoreError("title can't be blank")
+        with self.lock:
+            missing = [pid for pid in product_ids if pid not in shop.products]
+            if missing:
+                raise DevstoreError(f"no products {missing} in {shop.domain}")
+            collection = Collection(
+                id=self.next_id(), title=title.strip(), handle=handleize(title), product_ids=list(product_ids)
+            )
+            shop.collections[collection.id] = collection
+            self.bump()
+            return collection
+
     def create_product(
         self,
         shop: Shop,

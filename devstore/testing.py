@@ -254,6 +254,11 @@ class DevstoreServer:
             body["images"] = [_image_spec(i) for i in images]
         return self._call("PATCH", f"/_devstore/shops/{shop}/products/{product_id}", body)["product"]
 
+    def create_collection(self, shop: str, *, title: str, product_ids: list[int]) -> dict[str, Any]:
+        """A manual collection of existing products (the admin's resource picker offers it)."""
+        body = {"title": title, "product_ids": product_ids}
+        return self._call("POST", f"/_devstore/shops/{shop}/collections", body)["collection"]
+
     def delete_product(self, shop: str, product_id: int) -> None:
         self._call("DELETE", f"/_devstore/shops/{shop}/products/{product_id}")
 
