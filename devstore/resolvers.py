@@ -623,6 +623,8 @@ RESOLVERS.update(
         "ProductVariant.position": attr("position"),
         "ProductVariant.taxable": attr("taxable"),
         "ProductVariant.inventoryQuantity": attr("inventory_quantity"),
+        # tracked inventory with the "deny" policy (the devstore's only one): sellable while in stock
+        "ProductVariant.availableForSale": lambda s, i: s.value.inventory_quantity > 0,
         "ProductVariant.createdAt": attr("created_at", to_iso),
         "ProductVariant.updatedAt": attr("updated_at", to_iso),
         "ProductVariant.selectedOptions": lambda s, i: [{"name": n, "value": v} for n, v in s.value.options],

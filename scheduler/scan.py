@@ -174,12 +174,10 @@ async def _run_pass(
             updated = parse_time(node.get("updatedAt"))
             if known is not None and updated is not None and known >= updated:
                 continue  # nothing changed since a webhook or an earlier scan told us about it
-            if ((node.get("mediaCount") or {}).get("count") or 0) > 0:
-                product, media = await _media_nodes(admin, node["id"])
-                if product is None:
-                    continue
-            else:
-                product, media = node, []
+            # always read the detail: GET /api/nu3d serves its description, tags and variants
+            product, media = await _media_nodes(admin, node["id"])
+            if product is None:
+                continue
             queued = await asyncio.to_thread(_store_product, services, shop.id, product, media)  # type: ignore[arg-type]
             report.queued += len(queued)
             report.queued_job_ids += queued

@@ -30,6 +30,7 @@ from shop_app.routes import (
     health,
     jobs_api,
     openapi,
+    product_feed_api,
     seed_jobs,
 )
 from shop_app.settings import Settings
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Mount("/webhooks", routes=webhooks.routes.routes),
         *jobs_api.routes,
         *seed_jobs.routes,
+        *product_feed_api.routes,
         # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]

@@ -116,7 +116,8 @@ def install_app(plan: DemoPlan, settings: Settings, *, shop: str = DEMO_SHOP) ->
             json={
                 "client_id": client_id,
                 "client_secret": settings.shopify_api_secret.get_secret_value(),
-                "app_url": f"{plan.app_url}/app",
+                # the origin, as shopify.app.toml's application_url: relative webhook uris are appended to it
+                "app_url": plan.app_url,
                 "scopes": scopes,
                 "subscriptions": subscriptions,
             },

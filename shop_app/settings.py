@@ -139,6 +139,9 @@ class Settings(DatabaseSettings):
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
+    # key unless this opens it explicitly.
+    product_feed_public: bool = False
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod

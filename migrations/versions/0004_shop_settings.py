@@ -1,7 +1,7 @@
 """Per-shop settings of the embedded app (which products get models, face limit, publishing, failure notices)
 
 Revision ID: 0004_shop_settings
-Revises: 0003
+Revises: 0004_product_cache
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import shop_app.models.base
 
 revision: str = "0004_shop_settings"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_product_cache"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,6 +20,7 @@ PARAM_SPECS: dict[str, tuple[type, float, float]] = {
     "steps": (int, 1, 200),
     "guidance_scale": (float, 0.0, 50.0),
     "size_hint_m": (float, 0.005, 10.0),
+    "seed": (int, 0, 2**31 - 1),  # a new seed is a new variation (regenerate): not deduped with the old one
 }
 PARAM_CHOICES: dict[str, tuple[int, ...]] = {
     "resolution": (128, 256, 384),

@@ -76,15 +76,6 @@ def landing_page(request: Request, status_code: int = 200) -> HTMLResponse:
     )
 
 
-async def landing(request: Request) -> Response:
-    """The app's front door outside the admin (HTML), never a JSON 404.
-    ---
-    responses:
-      200: {description: 'what Nu3D does, a form for the shop domain and the install link (HTML)'}
-    """
-    return landing_page(request)
-
-
 def message_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
     return render(
         "message.html",
@@ -180,7 +171,7 @@ async def app_home(request: Request) -> Response:
     query = dict(params)
     try:
         if "shop" not in query:
-            return landing_page(request, status_code=400)
+            return landing_page(request, status_code=200 if request.url.path == "/" else 400)
         shop = validate_shop_domain(query.get("shop"))
         host = query.get("host")
         if host is not None or query.get("embedded") == "1":
@@ -294,7 +285,9 @@ async def session_token_bounce(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/", landing, methods=["GET"]),
+    # "/" is application_url itself (the admin iframe's first load); "/app" keeps existing links working;
+    # either, opened outside the admin without a shop, is the landing page
+    Route("/", app_home, methods=["GET"]),
     Route("/app", app_home, methods=["GET"]),
     Route("/app/{page:path}", app_home, methods=["GET"]),
     Route("/auth/session-token", session_token_bounce, methods=["GET"]),

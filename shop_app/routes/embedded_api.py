@@ -7,6 +7,7 @@ by it: another shop's product or image answers 404, exactly like one that does n
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +17,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shop_app.db import session_scope
-from shop_app.errors import Conflict, NotFound, ValidationError
+from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs.queue import cancel_job
 from shop_app.models.jobs import Job
-from shop_app.models.shopify import Product
 from shop_app.routes.session_auth import ShopSession, session_token_required
-from shop_app.shopify import catalog, publish, sync
+from shop_app.shopify import catalog, review, sync
 from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
 
 @session_token_required
 async def regenerate_image(request: Request, auth: ShopSession) -> Response:
-    """Queue a new generation for a photo (the previous one, if still waiting or running, is canceled).
+    """Queue a NEW model for a photo (a new variation; the previous model stays until the new one is approved).
     ---
     responses:
       202: {description: 'the image with its new generation'}
@@ -137,20 +137,7 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
             image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
             if image is None:
                 return None
-            if image.removed_at is not None:
-                raise Conflict("this photo was removed from the product in Shopify")
-            product = session.get(Product, image.product_id)
-            assert product is not None  # noqa: S101 - the foreign key guarantees it
-            group = sync.group_of(session=session, shop=auth.shop, image=image)
-            job = sync.queue_group(
-                session=session,
-                shop=auth.shop,
-                product=product,
-                group=group,
-                priority=1,  # the merchant is waiting for this one
-                user_id=auth.token.user_id,
-                merchant=True,
-            )
+            job = review.regenerate(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
             logger.info(
                 "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
             )
@@ -158,6 +145,31 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
             return view.as_json(sign) if view else None
 
     return await _json_or_404(run, f"no image {image_id} in this shop", status_code=202)
+
+
+@session_token_required
+async def image_generations(request: Request, auth: ShopSession) -> Response:
+    """Every generation of the photo (or its multi-view group), newest first.
+    ---
+    responses:
+      200: {description: '{"generations": [{job_id, status, created_at, finished_at, preview_url, model_glb_url, gaussian_splat_url, faces, approved, current}]}'}
+      404: {description: 'no such image in this shop'}
+    """
+    sign = _signer(request)
+    image_id = request.path_params["image_id"]
+
+    def load() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+            if image is None:
+                return None
+            return {
+                "generations": review.generations_json(
+                    session=session, shop=auth.shop, image=image, sign=sign
+                )
+            }
+
+    return await _json_or_404(load, f"no image {image_id} in this shop")
 
 
 @session_token_required
@@ -186,29 +198,45 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
     return await _json_or_404(run, f"no generation for image {image_id} in this shop")
 
 
+async def approve_body(request: Request) -> str | None:
+    """The optional `{"job_id": "..."}` of an approve request (which generation to approve)."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ValidationError('the body must be JSON: {"job_id": "..."} or empty') from None
+    if not isinstance(body, dict) or not isinstance(body.get("job_id", ""), str | None):
+        raise ValidationError("job_id must be a string", details={"field": "job_id"})
+    return body.get("job_id") or None
+
+
 def _decide(action: str) -> object:
     async def endpoint(request: Request, auth: ShopSession) -> Response:
         sign = _signer(request)
         image_id = request.path_params["image_id"]
+        job_id = await approve_body(request) if action == "approve" else None
 
         def run() -> dict[str, Any] | None:
             with write_scope(request.state.db) as session:
                 image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
                 if image is None:
                     return None
-                result = action
                 # a multi-view group has one model and one decision, kept on the group's lead photo
-                image = sync.group_of(session=session, shop=auth.shop, image=image)[0]
-                if action == "approve":
-                    publish.approve(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
-                elif action == "reject":
-                    publish.reject(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
-                else:
-                    result = publish.withdraw(session=session, shop=auth.shop, image=image)
+                lead = sync.group_of(session=session, shop=auth.shop, image=image)[0]
+                result = review.decide(
+                    session=session,
+                    shop=auth.shop,
+                    image=lead,
+                    action=action,
+                    user_id=auth.token.user_id,
+                    job_id=job_id,
+                )
                 session.flush()
-                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image.id)  # type: ignore[arg-type]
+                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=lead.id)  # type: ignore[arg-type]
                 logger.info(
-                    "merchant %s: %s %s of %s", auth.token.user_id, action, image.gid, auth.shop.domain
+                    "merchant %s: %s %s of %s", auth.token.user_id, action, lead.gid, auth.shop.domain
                 )
                 return {"result": result, "image": view.as_json(sign) if view else None}
 
@@ -221,7 +249,7 @@ def _decide(action: str) -> object:
     responses:
       200: {description: 'the image with its approval (publish_status pending)'}
       404: {description: 'no such image in this shop'}
-      409: {description: 'no finished model yet, or another model is already on Shopify'}
+      409: {description: 'no finished model yet (body {"job_id"} picks a generation; default the latest)'}
     """,
         "reject": """Reject the photo's 3D model (a published one is taken off the product).
     ---
@@ -247,6 +275,7 @@ routes: list[BaseRoute] = [
     Route("/app/api/products", list_products, methods=["GET"]),
     Route("/app/api/products/{product_id:int}", get_product, methods=["GET"]),
     Route("/app/api/images/{image_id:int}", get_image, methods=["GET"]),
+    Route("/app/api/images/{image_id:int}/generations", image_generations, methods=["GET"]),
     Route("/app/api/images/{image_id:int}/regenerate", regenerate_image, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/cancel", cancel_generation, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/approve", approve_image, methods=["POST"]),  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from sqlmodel import select
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Job
 from shop_app.models.shopify import Approval, ProductImage
-from shop_app.shopify import publish, shop_settings, sync
+from shop_app.shopify import review, shop_settings, sync
 from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def approve_ready_models(engine: Engine, *, limit: int = 200) -> int:
             # a multi-view group has one decision, on its lead photo
             if sync.group_of(session=session, shop=shop, image=image)[0].id != image.id:
                 continue
-            publish.approve(session=session, shop=shop, image=image, user_id=AUTO_USER)
+            review.approve(session=session, shop=shop, image=image, user_id=AUTO_USER)
             approved += 1
     if approved:
         logger.info("auto-publish approved %d finished models", approved)

@@ -28,13 +28,17 @@ query ScanProducts($after: String, $query: String!, $first: Int!, $sortKey: Prod
     estimated_cost=52,
 )
 
-# Stage two: the images of one product (MediaImage.image.id is the ProductImage gid webhooks also use).
+# Stage two: the images and variants of one product (MediaImage.image.id is the ProductImage gid webhooks
+# also use; a variant shows at most one media). Description, tags and variants feed GET /api/nu3d.
 PRODUCT_DETAIL = Operation(
     name="ProductDetail",
     document="""
 query ProductDetail($id: ID!, $after: String) {
   product(id: $id) {
-    id title handle status vendor productType createdAt updatedAt
+    id title handle status vendor productType createdAt updatedAt description tags
+    variants(first: 50) {
+      nodes { id title sku price availableForSale media(first: 1) { nodes { id } } }
+    }
     media(first: 50, after: $after, query: "media_type:IMAGE") {
       pageInfo { hasNextPage endCursor }
       nodes {
@@ -45,7 +49,7 @@ query ProductDetail($id: ID!, $after: String) {
   }
 }
 """,
-    estimated_cost=105,
+    estimated_cost=260,
 )
 
 

@@ -173,7 +173,7 @@ def test_on_demand_shops_get_no_automatic_generation_but_can_ask(
     assert admin.call("POST", f"/app/api/images/{image_id}/regenerate").status_code == 202
     with session_scope(running_app.db) as session:
         job = session.exec(select(Job)).one()
-        assert job.params == {"face_limit": 8000}  # the shop's face limit reaches the engine
+        assert job.params["face_limit"] == 8000  # the shop's face limit reaches the engine
 
 
 def test_auto_publish_shops_get_finished_models_approved_by_the_pipeline(

@@ -68,6 +68,7 @@ CALLS = {
     "/app/api/products": ("GET", "/app/api/products"),
     "/app/api/products/{product_id:int}": ("GET", "/app/api/products/{product_id}"),
     "/app/api/images/{image_id:int}": ("GET", "/app/api/images/{image_id}"),
+    "/app/api/images/{image_id:int}/generations": ("GET", "/app/api/images/{image_id}/generations"),
     "/app/api/images/{image_id:int}/regenerate": ("POST", "/app/api/images/{image_id}/regenerate"),
     "/app/api/images/{image_id:int}/cancel": ("POST", "/app/api/images/{image_id}/cancel"),
     "/app/api/images/{image_id:int}/approve": ("POST", "/app/api/images/{image_id}/approve"),
