@@ -210,6 +210,7 @@
     var page = state.page, rows = document.getElementById("rows"), pager = document.getElementById("pager");
     if (!rows) { return; }
     rows.removeAttribute("aria-busy");
+    rows.dataset.filter = page.filter; // what the rows show (tests and screen readers wait on it)
     if (!page.products.length) {
       var none = state.summary && state.summary.products === 0 && state.filter === "all" && !state.q;
       rows.innerHTML = none

@@ -6,6 +6,7 @@
   var n = window.nu3d, esc = n.esc, badge = n.badge;
   var app = document.getElementById("app");
   var current = null; // {id, signature, splats: []}
+  var HISTORY_STATUS = { queued: "Waiting to start", running: "Generating", succeeded: "Finished", failed: "Failed", canceled: "Stopped" };
 
   function withoutQuery(url) { return url ? url.split("?")[0] : null; }
   function signature(p) {
@@ -18,7 +19,7 @@
   function photosHtml(p, g) {
     if (g.multi_view) {
       return '<div class="photos">' + g.photos.map(function (ph) {
-        return '<figure class="photo"><img src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title + ", " + ph.view + " view") + '"><figcaption>' + esc(ph.view) + "</figcaption></figure>";
+        return '<figure class="photo"><img src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title + ", " + ph.view + " view") + '"><figcaption class="view">' + esc(ph.view) + "</figcaption></figure>";
       }).join("") + '</div><p class="muted small">' + g.photos.length + " views of one object, made into one model.</p>";
     }
     var ph = g.photos[0];
@@ -109,7 +110,7 @@
       var pick = h.status === "succeeded" && !h.approved ? '<button type="button" class="btn" data-action="approve" data-job="' + esc(h.job_id) + '" data-image="' + g.lead_image_id + '">Publish this one</button>' : "";
       var when = new Date(h.finished_at || h.created_at).toLocaleString();
       return '<li data-generation="' + esc(h.job_id) + '">' + (h.preview_url ? '<img src="' + esc(h.preview_url) + '" alt="Preview of the generation of ' + esc(when) + '">' : "") +
-        '<span class="when small">' + esc(when) + "<br>" + esc(n.groupState({ generation: { status: h.status } })[0]) + (h.faces ? " · " + Number(h.faces).toLocaleString() + " faces" : "") + "</span>" + tags + pick + "</li>";
+        '<span class="when small">' + esc(when) + "<br>" + esc(HISTORY_STATUS[h.status] || h.status) + (h.faces ? " · " + Number(h.faces).toLocaleString() + " faces" : "") + "</span>" + tags + pick + "</li>";
     }).join("");
   }
 
