@@ -10,16 +10,23 @@ function mount(canvas, url) {
     var scene = new SPLAT.Scene();
     var camera = new SPLAT.Camera();
     renderer = new SPLAT.WebGLRenderer(canvas);
-    controls = new SPLAT.OrbitControls(camera, canvas, 0.5, 0.5, 2.5);
-    var resize = function () {
-      renderer.setSize(canvas.clientWidth || 320, canvas.clientHeight || 240);
-    };
-    SPLAT.PLYLoader.LoadAsync(url, scene, function () {}).then(function () {
+    SPLAT.PLYLoader.LoadAsync(url, scene, function () {}).then(function (splat) {
       if (disposed) { return; }
+      // frame the object: orbit its centre from a distance that fits its largest extent (engine splats are
+      // in metres, a mug is 0.1 m across; the camera's field of view is narrow)
+      var p = splat.data.positions, lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+      for (var i = 0; i < p.length; i += 3) {
+        for (var k = 0; k < 3; k++) { lo[k] = Math.min(lo[k], p[i + k]); hi[k] = Math.max(hi[k], p[i + k]); }
+      }
+      var extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) || 1;
+      var centre = new SPLAT.Vector3((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
+      controls = new SPLAT.OrbitControls(camera, canvas, 0.5, 0.5, 5.5 * extent, true, centre);
+      controls.minZoom = 0.5 * extent;
+      controls.maxZoom = 20 * extent;
       canvas.dataset.state = "loaded";
       var loop = function () {
         if (disposed) { return; }
-        resize();
+        renderer.setSize(canvas.clientWidth || 320, canvas.clientHeight || 240);
         controls.update();
         renderer.render(scene, camera);
         frame = requestAnimationFrame(loop);

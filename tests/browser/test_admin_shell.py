@@ -26,7 +26,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
 from shop_app.storage import make_storage
-from tests.shopify.harness import CLIENT_ID, RunningApp, box_glb, install_shop, open_embedded, png
+from tests.shopify.harness import CLIENT_ID, RunningApp, box_glb, install_shop, open_embedded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--use-angle=swiftshader",
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-TITLES = ["Ceramic Mug", "Tin Can", "Glass Vase", "Oak Bowl"]
+TITLES = ["Ceramic Mug", "Tin Can", "Glass Vase", "Honey Jar"]
 
 
 @pytest.fixture
@@ -115,6 +115,31 @@ def _splat_ply(count: int = 1500) -> bytes:
     return header.encode() + b"".join(rows)
 
 
+def _studio_photos() -> dict[str, list[object]]:
+    """Small studio renders (the demo catalogue's renderer): the mug as four labelled views, one photo each
+    for the others, so the screenshots show products rather than flat squares."""
+    from devstore.studio import make_product, render_views
+
+    def encode(image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="PNG")
+        return buf.getvalue()
+
+    out: dict[str, list[object]] = {}
+    for title, kind, views in zip(TITLES, ("mug", "can", "vase", "jar"), (4, 1, 1, 1), strict=True):
+        images = render_views(make_product(kind, seed=3), n_views=views, size=128)
+        names = ("front", "left", "back", "right") if views == 4 else ("",)
+        out[title] = [
+            {
+                "data": encode(image),
+                "alt": f"{title}, {name}" if name else title,
+                "filename": f"{kind}-{name or 'photo'}.png",
+            }
+            for image, name in zip(images, names, strict=False)
+        ]
+    return out
+
+
 def _preview_png(colour: tuple[int, int, int]) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), colour).save(buf, format="PNG")
@@ -167,15 +192,16 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200  # install (token exchange)
     products = [
-        devstore.create_product(SHOP, title=t, vendor="Nu3D Goods", images=[png((40 * i, 90, 200), size=32)])
-        for i, t in enumerate(TITLES)
+        devstore.create_product(SHOP, title=title, vendor="Northwind Goods", images=photos)
+        for title, photos in _studio_photos().items()
     ]
     devstore.create_collection(SHOP, title="Kitchen", product_ids=[p["id"] for p in products[:3]])
     assert devstore.wait_for_webhooks(timeout=10)
     with session_scope(running_app.db) as session:
-        image_of = {
-            t: i for t, i in session.exec(select(Product.title, ProductImage.id).join(ProductImage)).all()
-        }
+        rows = session.exec(
+            select(Product.title, ProductImage.id).join(ProductImage).order_by(ProductImage.position.desc())  # type: ignore[attr-defined]
+        ).all()
+        image_of = {t: i for t, i in rows}  # each product's first photo: the lead of a multi-view group
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
     errors: list[str] = []
@@ -280,7 +306,8 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     assert app.locator("[data-role=admin-link]").get_attribute("href") == (
         f"{devstore.shop_url(SHOP)}/admin/products/{products[0]['id']}"
     )
-    assert card.locator("photo, figure.photo img").first.get_attribute("alt")
+    assert card.locator("figure.photo figcaption").all_inner_texts() == ["Front", "Left", "Back", "Right"]
+    assert all(card.locator("figure.photo img").evaluate_all("imgs => imgs.map(i => i.alt)"))
     _shoot(page, "product-1400")
 
     # regenerate: a new model is made, the published one stays until the merchant chooses
