@@ -8,6 +8,7 @@
   var TABS = [["all", "All"], ["needs_review", "Needs review"], ["generating", "Generating"], ["approved", "Approved"],
     ["published", "Published"], ["failed", "Failed"], ["rejected", "Rejected"]];
   var SORTS = [["newest", "Newest first"], ["oldest", "Oldest first"], ["title", "Title A–Z"], ["title_desc", "Title Z–A"]];
+  var PAGE_SIZES = [25, 50, 100, 250];
   var PAGE_SIZE = n.initial.page_size || 50;
 
   // ------------------------------------------------------------------ routing (same document, no reload)
@@ -153,11 +154,14 @@
       TABS.map(function (t) { return '<button type="button" class="tab" role="tab" data-tab="' + t[0] + '" aria-selected="' + (state.filter === t[0]) + '">' + t[1] + "</button>"; }).join("") +
       '</div><div class="toolbar"><label class="sr-only" for="search">Search by title</label><input type="search" id="search" placeholder="Search by title" value="' + esc(state.q) + '">' +
       '<label class="sr-only" for="sort">Sort</label><select id="sort">' + SORTS.map(function (s) { return '<option value="' + s[0] + '"' + (state.sort === s[0] ? " selected" : "") + ">" + s[1] + "</option>"; }).join("") +
+      '</select><label class="sr-only" for="per-page">Products per page</label><select id="per-page">' +
+      PAGE_SIZES.map(function (v) { return '<option value="' + v + '"' + (v === PAGE_SIZE ? " selected" : "") + ">" + v + " per page</option>"; }).join("") +
       '</select></div><div id="bulkbar" class="bulkbar" hidden></div><div id="rows"><p class="muted" style="padding:12px">Loading products…</p></div><div class="pager" id="pager"></div></section>';
     renderSummary();
     var search = document.getElementById("search"), timer = null;
     search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { state.q = search.value; resetPaging(); loadIndex(true); }, 250); });
     document.getElementById("sort").addEventListener("change", function (e) { state.sort = e.target.value; resetPaging(); loadIndex(true); });
+    document.getElementById("per-page").addEventListener("change", function (e) { PAGE_SIZE = Number(e.target.value); resetPaging(); loadIndex(true); });
     loadIndex(true);
   }
   function resetPaging() { state.cursor = null; state.back = []; state.selected.clear(); }
@@ -227,6 +231,7 @@
       '<span class="btn-group"><button type="button" class="btn" data-act="prev"' + (state.back.length ? "" : " disabled") + ' aria-label="Previous page">‹ Previous</button>' +
       '<button type="button" class="btn" data-act="next"' + (page.next_cursor ? "" : " disabled") + ' aria-label="Next page">Next ›</button></span>';
     updateBulkbar();
+    rows.dataset.rendered = String(page.products.length); // bench/admin_bench.py times the render by this
   }
   function selectedProducts() {
     return (state.page ? state.page.products : []).filter(function (p) { return state.selected.has(p.id); });
