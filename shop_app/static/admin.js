@@ -39,8 +39,14 @@
   var pollTimer = null, failures = 0;
   function summaryHtml(s) {
     var q = s.queue || {};
-    var hint = s.generating ? (q.next_position != null ? "next starts after " + q.next_position + " in the queue" : s.running + " in progress") : "nothing waiting";
-    var left = s.generating && q.eta_s != null ? "about " + n.seconds(q.eta_s) + " left" : (s.generating ? "time left: measuring…" : "");
+    var hint = "nothing waiting";
+    var left = "";
+    if (s.generating) {
+      if (q.eta_s != null) { left = "about " + n.seconds(q.eta_s) + " left"; }
+      else if (q.live_workers === 0) { left = "waiting for a generator to start"; }
+      else { left = "time left: measuring…"; }
+      if (q.next_position) { left += " · " + q.next_position + " ahead in the queue"; }
+    }
     function card(key, filter, value, label, more) {
       return '<button type="button" class="card" data-summary="' + key + '" data-filter="' + filter + '"><span class="label">' + label +
         '</span><span class="value" data-role="count">' + value + '</span><span class="hint">' + esc(more) + "</span></button>";

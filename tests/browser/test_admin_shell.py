@@ -340,6 +340,27 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
         ).one()
         assert approval.job_id == first_job
 
+    # settings through the admin's navigation: a bad face limit is refused with the reason, a good one saved
+    page.locator("#app-nav a", has_text="Settings").click()
+    form = app.locator("#settings-form")
+    form.wait_for(timeout=10_000)
+    assert page.locator("#app-title").inner_text() == "Settings"
+    form.locator("#face_limit_preset").select_option("custom")
+    form.locator("#face_limit").fill("12")
+    form.locator("button[type=submit]").click()
+    app.locator('[data-error="face_limit"]', has_text="500").wait_for(timeout=10_000)
+    form.get_by_label("Only when I ask").check()
+    form.locator("#face_limit").fill("20000")
+    form.locator("button[type=submit]").click()
+    page.locator("#toasts div", has_text="Settings saved").wait_for(timeout=10_000)
+    _shoot(page, "settings-1400")
+    with session_scope(running_app.db) as session:
+        from shop_app.models.settings import ShopSettings
+
+        saved = session.exec(select(ShopSettings)).one()
+        assert saved.face_limit == 20000 and saved.auto_generate is False
+    assert shell.evaluate("() => window.__sameDocument === true")  # navigation without reloading the app
+
     # the phone layout: everything reachable at 390 px
     phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     phone.on("pageerror", lambda err: errors.append(str(err)))
@@ -349,6 +370,8 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     width = phone_app.locator("body").evaluate("b => b.scrollWidth")
     assert width <= 390, f"the index scrolls sideways at 390 px ({width} px wide)"
     _shoot(phone, "index-390")
+    phone_app.locator("table.rows").scroll_into_view_if_needed()
+    _shoot(phone, "index-rows-390")
     phone_app.locator("tr[data-product-id] .title a", has_text="Ceramic Mug").click()
     phone_app.locator("model-viewer").wait_for(timeout=10_000)
     _shoot(phone, "product-390")
