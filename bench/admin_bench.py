@@ -32,6 +32,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from PIL import Image  # noqa: E402
+from shop_app.shopify.dbutil import write_scope  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from devstore.testing import DevstoreServer  # noqa: E402
@@ -40,7 +41,6 @@ from shop_app.app import create_app  # noqa: E402
 from shop_app.db import make_engine  # noqa: E402
 from shop_app.models.core import Shop  # noqa: E402
 from shop_app.settings import load_settings  # noqa: E402
-from shop_app.shopify.dbutil import write_scope  # noqa: E402
 from shop_app.shopify.sync import ImageSnapshot, ProductSnapshot, upsert_product  # noqa: E402
 
 SHOP = "bench.myshopify.com"

@@ -1,7 +1,7 @@
 """The devstore's admin pages around an embedded app, as the Shopify admin shows them: the page that frames
 the app (with the app's title bar, navigation, toasts and the resource picker drawn by the admin itself, fed
-by the App Bridge stand-in over postMessage), a product's admin page and its storefront page, and the
-collections the resource picker offers."""
+by the App Bridge stand-in over postMessage), what the resource picker lists, a product's admin page and its
+storefront page."""
 
 from __future__ import annotations
 
@@ -101,7 +101,12 @@ async def resource_picker_items(request: Request) -> Response:
     with store.lock:
         if kind == "collection":
             items: list[dict[str, Any]] = [
-                {"id": c.gid, "title": c.title, "handle": c.handle, "productsCount": len(c.product_ids)}
+                {
+                    "id": f"gid://shopify/Collection/{c.id}",
+                    "title": c.title,
+                    "handle": c.handle,
+                    "productsCount": len(c.product_ids),
+                }
                 for c in sorted(shop.collections.values(), key=lambda c: c.title.lower())
             ]
         elif kind == "product":
@@ -112,34 +117,6 @@ async def resource_picker_items(request: Request) -> Response:
         else:
             raise DevstoreError("type must be product or collection")
     return JSONResponse({"items": items})
-
-
-async def control_collections(request: Request) -> Response:
-    """POST {title, product_ids} makes a manual collection; GET lists them."""
-    shop = _shop(request)
-    store = _store(request)
-    if request.method == "POST":
-        try:
-            body = await request.json()
-        except ValueError as exc:
-            raise DevstoreError("body must be JSON") from exc
-        ids = body.get("product_ids") or []
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise DevstoreError("product_ids must be a list of product ids")
-        collection = store.create_collection(shop, title=str(body.get("title") or ""), product_ids=ids)
-        return JSONResponse({"collection": _collection_json(collection)}, status_code=201)
-    with store.lock:
-        return JSONResponse({"collections": [_collection_json(c) for c in shop.collections.values()]})
-
-
-def _collection_json(collection: Any) -> dict[str, Any]:
-    return {
-        "id": collection.id,
-        "admin_graphql_api_id": collection.gid,
-        "title": collection.title,
-        "handle": collection.handle,
-        "product_ids": list(collection.product_ids),
-    }
 
 
 def _product_page(request: Request, *, storefront: bool) -> Response:

@@ -378,6 +378,47 @@ def resolve_product(source: Any, info: GraphQLResolveInfo, id: str) -> Obj | Non
     return Obj("Product", product) if product else None
 
 
+@resolves("QueryRoot.collection")
+def resolve_collection(source: Any, info: GraphQLResolveInfo, id: str) -> Obj | None:  # noqa: A002
+    del source
+    kind, ident = parse_gid(id)
+    if kind != "Collection":
+        return None
+    collection = ctx(info).shop.collections.get(ident)
+    return Obj("Collection", collection) if collection else None
+
+
+def resolve_collection_products(source: Obj, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    shop = ctx(info).shop
+    if (args.get("sortKey") or "COLLECTION_DEFAULT") not in ("COLLECTION_DEFAULT", "MANUAL"):
+        raise GraphQLError(
+            "Collection.products sortKey other than COLLECTION_DEFAULT/MANUAL is not implemented by the devstore",
+            extensions={"code": "DEVSTORE_NOT_IMPLEMENTED"},
+        )
+    products = [shop.products[pid] for pid in source.value.product_ids if pid in shop.products]
+    position = {pid: n for n, pid in enumerate(source.value.product_ids)}
+    return connection(
+        products,
+        sort_value=lambda p: position[p.id],
+        item_id=lambda p: p.id,
+        wrap=lambda p: Obj("Product", p),
+        args=args,
+    )
+
+
+RESOLVERS.update(
+    {
+        "Collection.id": lambda s, i: gid("Collection", s.value.id),
+        "Collection.legacyResourceId": lambda s, i: str(s.value.id),
+        "Collection.title": attr("title"),
+        "Collection.handle": attr("handle"),
+        "Collection.updatedAt": attr("updated_at", to_iso),
+        "Collection.products": resolve_collection_products,
+        "Collection.productsCount": lambda s, i: {"count": len(s.value.product_ids), "precision": "EXACT"},
+    }
+)
+
+
 @resolves("QueryRoot.productVariant")
 def resolve_product_variant(source: Any, info: GraphQLResolveInfo, id: str) -> Obj | None:  # noqa: A002
     del source

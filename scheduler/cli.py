@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--publish-every", type=float, default=10.0, metavar="S", help="approved-model publishing period (s)"
     )
+    parser.add_argument(
+        "--backfill-every",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="merchant-requested backfill period (s)",
+    )
     parser.add_argument("--once", action="store_true", help="run every job once, print a summary and exit")
     return parser
 
@@ -48,6 +55,7 @@ def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace)
         (jobs.refresh_tokens, args.refresh_every),
         (jobs.reap_leases, args.reap_every),
         (jobs.publish_models, args.publish_every),
+        (jobs.backfill_products, args.backfill_every),
     ):
         # max_instances=1 + coalesce: a slow run is never overlapped, and missed runs collapse into one.
         scheduler.add_job(

@@ -10,8 +10,9 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.engine import Engine
 
+from scheduler.backfill import run_backfills
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
-from shop_app.jobs.queue import ReapReport, RetryPolicy, reap_expired_leases
+from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.auto_publish import approve_ready_models
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
@@ -53,6 +54,11 @@ async def _refresh_all(services: ShopifyServices) -> dict[str, str]:
 def refresh_tokens(settings: Settings, engine: Engine) -> dict[str, str]:
     """Refresh every installed shop's offline token that has less than 5 minutes left."""
     return _with_services(settings, engine, _refresh_all)
+
+
+def backfill_products(settings: Settings, engine: Engine) -> dict[str, str]:
+    """Advance every running backfill (all active products, or one collection, of a shop)."""
+    return _with_services(settings, engine, run_backfills)
 
 
 def publish_models(settings: Settings, engine: Engine) -> PublishReport:

@@ -20,12 +20,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import Product, ScanState
 from shop_app.shopify.admin import AdminClient
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import PRODUCT_DETAIL, SCAN_PRODUCTS
 from shop_app.shopify.services import ShopifyServices, start_of_day
@@ -90,7 +89,7 @@ def _save_state(services: ShopifyServices, shop_id: int, **values: Any) -> None:
         session.add(state)
 
 
-async def _media_nodes(
+async def read_product(
     admin: AdminClient, product_id: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     nodes: list[dict[str, Any]] = []
@@ -110,7 +109,7 @@ async def _media_nodes(
     return product, nodes
 
 
-def _store_product(
+def store_product(
     services: ShopifyServices, shop_id: int, product: dict[str, Any], media: list[dict[str, Any]]
 ) -> list[str]:
     snapshot = snapshot_from_graphql(product, media)
@@ -175,10 +174,10 @@ async def _run_pass(
             if known is not None and updated is not None and known >= updated:
                 continue  # nothing changed since a webhook or an earlier scan told us about it
             # always read the detail: GET /api/nu3d serves its description, tags and variants
-            product, media = await _media_nodes(admin, node["id"])
+            product, media = await read_product(admin, node["id"])
             if product is None:
                 continue
-            queued = await asyncio.to_thread(_store_product, services, shop.id, product, media)  # type: ignore[arg-type]
+            queued = await asyncio.to_thread(store_product, services, shop.id, product, media)  # type: ignore[arg-type]
             report.queued += len(queued)
             report.queued_job_ids += queued
         page = connection["pageInfo"]

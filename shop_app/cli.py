@@ -119,6 +119,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--scope", choices=["jobs", "admin"], action="append", dest="scopes", help="jobs (default) or admin"
     )
     p.set_defaults(handler=_cmd_apikey_create)
+
+    account = sub.add_parser("account", help="manage logins of the generation API (POST /login)")
+    acc_sub = account.add_subparsers(title="account commands", metavar="ACTION", parser_class=_Parser)
+    p = acc_sub.add_parser("create", help="create an account (password prompted, or --password-stdin)")
+    p.add_argument("--email", required=True, help="the login email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(handler=_cmd_account_create)
     return parser
 
 
@@ -172,6 +179,36 @@ def _cmd_apikey_create(args: argparse.Namespace) -> int:
         engine.dispose()
     print(summary, file=sys.stderr)
     print(plaintext)
+    return 0
+
+
+def _cmd_account_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from shop_app.db import make_engine, session_scope
+    from shop_app.generation_accounts import AccountError, create_account
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+    settings = load_database_settings()
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            row = create_account(session=session, email=args.email, password=password)
+            summary = f"created generation API account #{row.id} {row.email}"
+    except AccountError as err:
+        raise CliError(str(err)) from None
+    except (OperationalError, ProgrammingError) as err:
+        raise CliError(
+            f"cannot store the account: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
+        ) from None
+    finally:
+        engine.dispose()
+    print(summary)
     return 0
 
 

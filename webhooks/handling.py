@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from shop_app.db import write_scope
 from shop_app.models.core import Shop
 from shop_app.models.shopify import WebhookEvent
-from shop_app.shopify.dbutil import write_scope
 from webhooks.verify import WebhookDelivery
 
 logger = logging.getLogger(__name__)

@@ -114,10 +114,12 @@
     new MutationObserver(scheduleChrome).observe(el, { attributes: true, childList: true, subtree: true, characterData: true });
     scheduleChrome();
   }
-  ["pushState", "replaceState"].forEach(function (name) {
-    var original = history[name];
-    history[name] = function () { var out = original.apply(this, arguments); scheduleChrome(); return out; };
-  });
+  if (window.history) {  // client-side navigation changes which nav item is current
+    ["pushState", "replaceState"].forEach(function (name) {
+      var original = window.history[name];
+      window.history[name] = function () { var out = original.apply(this, arguments); scheduleChrome(); return out; };
+    });
+  }
   window.addEventListener("popstate", scheduleChrome);
 
   // ---- modals: a native dialog holding the modal's content, its title and buttons

@@ -1,7 +1,7 @@
 """GET /api/nu3d: product details, the product-level model cache, backfills (issue 10)
 
 Revision ID: 0004_product_cache
-Revises: 0003
+Revises: 0004_job_owner_family
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import shop_app.models.base
 
 revision: str = "0004_product_cache"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_job_owner_family"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

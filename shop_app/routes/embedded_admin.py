@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.errors import ValidationError
 from shop_app.routes.session_auth import ShopSession, session_token_required
 from shop_app.shopify import admin_index, shop_settings
-from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
 

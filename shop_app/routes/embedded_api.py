@@ -16,13 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.errors import NotFound, ValidationError
-from shop_app.jobs.queue import cancel_job
+from shop_app.jobs import commands
 from shop_app.models.jobs import Job
 from shop_app.routes.session_auth import ShopSession, session_token_required
-from shop_app.shopify import catalog, review, sync
-from shop_app.shopify.dbutil import write_scope
+from shop_app.shopify import backfill, catalog, review, sync
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +190,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
             job = session.get(Job, image.job_id)
             if job is None or job.shop_id != auth.shop.id:
                 return None
-            result = cancel_job(session, job)
+            result = commands.cancel(session, job)
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
             return {"result": result, "image": view.as_json(sign) if view else None}
 
@@ -210,6 +209,46 @@ async def approve_body(request: Request) -> str | None:
     if not isinstance(body, dict) or not isinstance(body.get("job_id", ""), str | None):
         raise ValidationError("job_id must be a string", details={"field": "job_id"})
     return body.get("job_id") or None
+
+
+@session_token_required
+async def start_backfill(request: Request, auth: ShopSession) -> Response:
+    """Ask for models of all active products (collection_id null) or of one collection's.
+    ---
+    requestBody: {description: '{"collection_id": "gid://shopify/Collection/…" | null}'}
+    responses:
+      202: {description: '{"backfill": {id, status, collection_id, products_seen, images_queued, started_at, finished_at, error}}'}
+      400: {description: 'malformed body or collection id'}
+      404: {description: 'the shop has no such collection'}
+    """
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise ValidationError(
+            'the body must be JSON: {"collection_id": "gid://shopify/Collection/…" | null}'
+        ) from None
+    if not isinstance(body, dict):
+        raise ValidationError('the body must be a JSON object: {"collection_id": ...}')
+    collection_id = backfill.parse_collection_id(body.get("collection_id"))
+    row = await backfill.request_backfill(
+        services=request.state.shopify,
+        shop=auth.shop,
+        collection_id=collection_id,
+        requested_by=auth.token.user_id,
+    )
+    return JSONResponse({"backfill": backfill.as_json(row)}, status_code=202)
+
+
+@session_token_required
+async def get_backfill(request: Request, auth: ShopSession) -> Response:
+    """The shop's latest backfill, or null.
+    ---
+    responses:
+      200: {description: '{"backfill": {...} | null}'}
+    """
+    latest = await asyncio.to_thread(backfill.latest_json, engine=request.state.db, shop=auth.shop)
+    return JSONResponse({"backfill": latest})
 
 
 def _decide(action: str) -> object:
@@ -272,6 +311,8 @@ reject_image = _decide("reject")
 withdraw_approval = _decide("withdraw")
 
 routes: list[BaseRoute] = [
+    Route("/app/api/backfill", start_backfill, methods=["POST"]),
+    Route("/app/api/backfill", get_backfill, methods=["GET"]),
     Route("/app/api/products", list_products, methods=["GET"]),
     Route("/app/api/products/{product_id:int}", get_product, methods=["GET"]),
     Route("/app/api/images/{image_id:int}", get_image, methods=["GET"]),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from shop_app.errors import ValidationError
-from shop_app.jobs import queue
+from shop_app.jobs import stats as job_stats
 from shop_app.models.core import Shop
 from shop_app.models.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
@@ -245,8 +245,8 @@ def summary(*, session: Session, shop: Shop) -> dict[str, Any]:
         .order_by(Job.priority.desc(), Job.created_at.asc(), Job.id.asc())  # type: ignore[attr-defined]
         .limit(1)
     ).first()
-    eta = queue.estimate(session, last) if last is not None else None
-    position = queue.queue_position(session, first_queued) if first_queued is not None else None
+    eta = job_stats.estimate(session, last) if last is not None else None
+    position = job_stats.queue_position(session, first_queued) if first_queued is not None else None
     return {
         "products": products,
         "ready_for_review": ready,

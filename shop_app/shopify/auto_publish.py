@@ -8,11 +8,11 @@ import logging
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from shop_app.db import write_scope
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Job
 from shop_app.models.shopify import Approval, ProductImage
 from shop_app.shopify import review, shop_settings, sync
-from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
 

@@ -53,6 +53,47 @@ query ProductDetail($id: ID!, $after: String) {
 )
 
 
+# Backfills (a merchant asks for all active products, or one collection's): product ids page by page; each
+# product is then read with ProductDetail like the scan does.
+BACKFILL_PRODUCTS = Operation(
+    name="BackfillProducts",
+    document="""
+query BackfillProducts($after: String, $first: Int!, $query: String!) {
+  products(first: $first, after: $after, query: $query, sortKey: ID) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id status updatedAt }
+  }
+}
+""",
+    estimated_cost=52,
+)
+
+COLLECTION_PRODUCTS = Operation(
+    name="CollectionProducts",
+    document="""
+query CollectionProducts($id: ID!, $after: String, $first: Int!) {
+  collection(id: $id) {
+    id
+    products(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id status updatedAt }
+    }
+  }
+}
+""",
+    estimated_cost=53,
+)
+
+COLLECTION_EXISTS = Operation(
+    name="CollectionExists",
+    document="""
+query CollectionExists($id: ID!) {
+  collection(id: $id) { id title }
+}
+""",
+    estimated_cost=1,
+)
+
 # Publishing an approved model as MODEL_3D media (shopify-facts.md §6).
 STAGE_UPLOAD = Operation(
     name="StageUpload",
@@ -110,6 +151,9 @@ ALL_OPERATIONS = (
     SHOP_INFO,
     SCAN_PRODUCTS,
     PRODUCT_DETAIL,
+    BACKFILL_PRODUCTS,
+    COLLECTION_PRODUCTS,
+    COLLECTION_EXISTS,
     STAGE_UPLOAD,
     ATTACH_MODEL,
     MEDIA_STATUS,

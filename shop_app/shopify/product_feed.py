@@ -240,7 +240,7 @@ def _previous_models(session: Session, shop: Shop, images: Any, jobs: dict[str, 
         select(Job)
         .where(
             Job.shop_id == shop.id,
-            Job.source.in_(sources),  # type: ignore[union-attr]
+            Job.image_gid.in_(sources),  # type: ignore[union-attr]
             Job.status == SUCCEEDED,
             Job.generation_id.is_not(None),  # type: ignore[union-attr]
         )
@@ -248,7 +248,7 @@ def _previous_models(session: Session, shop: Shop, images: Any, jobs: dict[str, 
     ).all()
     latest: dict[str, Job] = {}
     for job in rows:
-        latest.setdefault(job.source or "", job)
+        latest.setdefault(job.image_gid or "", job)
     return {i.id: latest[i.gid] for i in waiting if i.gid in latest}
 
 

@@ -15,13 +15,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
 from shop_app.shopify import model_cache
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import ATTACH_MODEL, DETACH_MEDIA, MEDIA_STATUS, STAGE_UPLOAD
 from shop_app.shopify.services import ShopifyServices
@@ -146,6 +145,8 @@ async def _publish(services: ShopifyServices, storage: Storage, work: _Work) -> 
         )
     except Exception as err:  # network trouble: retried on the next run
         raise ShopifyError(f"staged upload failed: {err!r}", shop=work.shop) from None
+    if upload.status_code >= 500:  # the upload host is briefly unavailable: retried on the next run
+        raise ShopifyError(f"staged upload failed ({upload.status_code})", shop=work.shop)
     if upload.status_code not in (200, 201, 204):
         raise _Permanent(f"staged upload refused ({upload.status_code}): {upload.text[:200]}")
     attached = await admin.execute(

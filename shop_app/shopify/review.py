@@ -48,7 +48,7 @@ def history(*, session: Session, shop: Shop, image: ProductImage) -> list[Job]:
     jobs = list(
         session.exec(
             select(Job)
-            .where(Job.shop_id == shop.id, Job.source.in_(sources))  # type: ignore[union-attr]
+            .where(Job.shop_id == shop.id, Job.image_gid.in_(sources))  # type: ignore[union-attr]
             .order_by(Job.created_at.desc(), Job.id.desc())  # type: ignore[attr-defined]
         ).all()
     )

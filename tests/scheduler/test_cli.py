@@ -11,9 +11,9 @@ from sqlmodel import select
 from devstore.testing import DevstoreServer
 from scheduler import cli, jobs
 from shop_app.db import session_scope
-from shop_app.jobs.queue import enqueue_job
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import QUEUED, RUNNING, Job
+from tests.job_requests import enqueue_job
 from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
 
 SHOP = "acme.myshopify.com"
@@ -22,7 +22,13 @@ SHOP = "acme.myshopify.com"
 def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
     scheduler = cli.make_scheduler(settings, db, cli.build_parser().parse_args(["--scan-every", "300"]))
     found = {job.id: job for job in scheduler.get_jobs()}
-    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases", "publish_models"}
+    assert set(found) == {
+        "scan_products",
+        "refresh_tokens",
+        "reap_leases",
+        "publish_models",
+        "backfill_products",
+    }
     for job in found.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert found["scan_products"].trigger.interval == timedelta(seconds=300)

@@ -22,7 +22,6 @@ from tests.shopify.harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     RunningApp,
-    box_glb,
     install_shop,
     open_embedded,
     png,
@@ -68,6 +67,16 @@ def _wait_images(app: RunningApp, count: int, timeout: float = 15.0) -> list[Pro
     raise AssertionError(f"{count} queued images expected, got {len(_images(app))}")
 
 
+def distinct_glb(label: str) -> bytes:
+    """A small valid GLB whose shape depends on `label` (two generations give two different models)."""
+    import hashlib
+
+    import trimesh
+
+    height = 1.0 + hashlib.sha256(label.encode()).digest()[0] / 255.0
+    return bytes(trimesh.creation.box(extents=(1.0, height, 1.0)).export(file_type="glb"))
+
+
 def finish(app: RunningApp, image_id: int, *, fail: bool = False) -> str:
     """Complete the image's generation as a worker does: GLB + splat + input photo stored, job finished."""
     storage = make_storage(app.settings)
@@ -86,7 +95,7 @@ def finish(app: RunningApp, image_id: int, *, fail: bool = False) -> str:
             return job.id
         generation = Generation(
             input_hash=f"test-{job.id}",
-            glb_key=storage.put(box_glb() + job.id.encode(), suffix=".glb", content_type="model/gltf-binary"),
+            glb_key=storage.put(distinct_glb(job.id), suffix=".glb", content_type="model/gltf-binary"),
             splat_key=storage.put(
                 b"ply\n" + job.id.encode(), suffix=".ply", content_type="application/octet-stream"
             ),

@@ -1,7 +1,7 @@
 """Per-shop settings of the embedded app (which products get models, face limit, publishing, failure notices)
 
-Revision ID: 0004_shop_settings
-Revises: 0004_product_cache
+Revision ID: 0006_shop_settings
+Revises: 0005_generation_accounts
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import shop_app.models.base
 
-revision: str = "0004_shop_settings"
-down_revision: str | None = "0004_product_cache"
+revision: str = "0006_shop_settings"
+down_revision: str | None = "0005_generation_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
