@@ -103,6 +103,8 @@
     try { state.backfill = (await n.api("/app/api/backfill")).backfill; } catch (err) { state.backfill = null; }
     var box = document.getElementById("backfill-status");
     if (box) { box.innerHTML = backfillHtml(state.backfill); }
+    var card = document.getElementById("onboarding");
+    if (card && !onboardingHtml()) { card.remove(); }
   }
   function backfillHtml(b) {
     if (!b) { return ""; }
@@ -140,7 +142,8 @@
   function onboardingHtml() {
     var s = state.summary;
     var newShop = s && s.products === 0;
-    if (localStorage.getItem("nu3d:onboarded") && !newShop) { return ""; }
+    // a shop that already made models for its catalogue (or dismissed the card) is past onboarding
+    if ((state.backfill || localStorage.getItem("nu3d:onboarded")) && !newShop) { return ""; }
     return '<section class="card onboarding" id="onboarding" aria-labelledby="onboarding-h"><h2 id="onboarding-h">Get started with Nu3D</h2>' +
       "<p class=muted>Nu3D makes a 3D model from each product photo. You check every model before it goes on your product.</p><ol>" +
       "<li><strong>Choose which products get models.</strong> New products get one automatically; you can change that in " +
@@ -355,7 +358,10 @@
     }
   }
 
-  route();
-  loadBackfill();
-  poll();
+  // after every deferred script ran: the product view lives in admin_product.js, loaded after this file
+  document.addEventListener("DOMContentLoaded", function () {
+    route();
+    loadBackfill();
+    poll();
+  });
 })();

@@ -61,7 +61,7 @@
   function groupHtml(p, g, index) {
     var m = g.model, title = p.groups.length > 1 ? "Model " + (index + 1) + " of " + p.groups.length : "3D model";
     var viewer = m ? '<model-viewer src="' + esc(m.glb_url) + '" alt="3D model of ' + esc(p.title) + '"' + (m.preview_url ? ' poster="' + esc(m.preview_url) + '"' : "") +
-        ' camera-controls touch-action="pan-y" ar ar-modes="webxr scene-viewer quick-look" shadow-intensity="1" exposure="1" auto-rotate interaction-prompt="auto"></model-viewer>' +
+        ' camera-controls touch-action="pan-y" ar ar-modes="webxr scene-viewer quick-look" shadow-intensity="1" exposure="1" interaction-prompt="auto"></model-viewer>' +
         '<div class="viewer-row"><figure><canvas class="splat" data-splat="' + esc(m.splat_url || "") + '" aria-label="Gaussian splat of ' + esc(p.title) + '" role="img"></canvas><figcaption>Gaussian splat' + (m.splat_url ? " · drag to turn" : " · not available for this model") + "</figcaption></figure>" +
         (m.preview_url ? '<figure><img class="preview-img" src="' + esc(m.preview_url) + '" alt="Preview image of the 3D model of ' + esc(p.title) + '"><figcaption>Preview image</figcaption></figure>' : "") + "</div>"
       : '<div class="empty"><h2>' + esc(n.groupState(g)[0]) + "</h2><p class=muted>The model appears here when it is ready.</p></div>";

@@ -4,7 +4,7 @@ import * as SPLAT from "/static/vendor/gsplat.es.js";
 
 function mount(canvas, url) {
   var disposed = false;
-  var renderer = null, controls = null, frame = 0;
+  var renderer = null, controls = null, frame = 0, wake = null;
   canvas.dataset.state = "loading";
   try {
     var scene = new SPLAT.Scene();
@@ -24,14 +24,25 @@ function mount(canvas, url) {
       controls.minZoom = 0.5 * extent;
       controls.maxZoom = 20 * extent;
       canvas.dataset.state = "loaded";
+      // draw only while the merchant turns the splat (and a moment after, for the controls' easing): a
+      // software-rendered WebGL loop at 60 fps would take a whole CPU core for a picture that does not change
+      var until = performance.now() + 1500;
+      var running = false;
       var loop = function () {
-        if (disposed) { return; }
+        if (disposed) { running = false; return; }
         renderer.setSize(canvas.clientWidth || 320, canvas.clientHeight || 240);
         controls.update();
         renderer.render(scene, camera);
-        frame = requestAnimationFrame(loop);
+        if (performance.now() < until) { frame = requestAnimationFrame(loop); } else { running = false; }
       };
-      frame = requestAnimationFrame(loop);
+      wake = function () {
+        until = performance.now() + 1500;
+        if (!running) { running = true; frame = requestAnimationFrame(loop); }
+      };
+      ["pointerdown", "pointermove", "wheel", "keydown", "touchmove"].forEach(function (name) {
+        canvas.addEventListener(name, wake, { passive: true });
+      });
+      wake();
     }).catch(function (err) {
       canvas.dataset.state = "error";
       canvas.dataset.error = String(err && err.message || err);
