@@ -100,7 +100,11 @@
 
   // ------------------------------------------------------------------ backfill (the other engineer's API)
   async function loadBackfill() {
+    var before = state.backfill;
     try { state.backfill = (await n.api("/app/api/backfill")).backfill; } catch (err) { state.backfill = null; }
+    if (state.backfill && before && before.id === state.backfill.id && before.collection_title) {
+      state.backfill.collection_title = before.collection_title; // the API names the collection by id only
+    }
     var box = document.getElementById("backfill-status");
     if (box) { box.innerHTML = backfillHtml(state.backfill); }
     var card = document.getElementById("onboarding");

@@ -409,5 +409,6 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     phone_viewer = phone.frame_locator("iframe").locator("model-viewer")
     phone_viewer.wait_for(timeout=WAIT_MS)
     assert phone_viewer.evaluate("el => el.getBoundingClientRect().width") <= 390
+    phone.frame_locator("iframe").locator('canvas.splat[data-state="loaded"]').wait_for(timeout=WAIT_MS)
     _shoot(phone, "product-390")
     assert errors == []
