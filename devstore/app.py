@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,12 +28,18 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from devstore.admin_pages import (
+    admin_app_page,
+    admin_product_page,
+    resource_picker_items,
+    storefront_product_page,
+)
 from devstore.cdn import InvalidImage, parse_dimension, transform_image
 from devstore.config import DevstoreConfig
 from devstore.cost import LeakyBucket
 from devstore.errors import DevstoreError, NotFound, OAuthError
 from devstore.graphql_api import handle_graphql
-from devstore.oauth import TokenService, host_param, mint_session_token, parse_token_body, query_hmac
+from devstore.oauth import TokenService, mint_session_token, parse_token_body
 from devstore.resolvers import staged_signature
 from devstore.schema import API_VERSION
 from devstore.state import COMPLIANCE_TOPICS, FAULT_TARGETS, STANDARD_LIMIT, Shop, Store, parse_dt
@@ -111,48 +116,6 @@ async def oauth_access_token(request: Request) -> Response:
     return JSONResponse(service.access_token(shop, body))
 
 
-async def admin_app_page(request: Request) -> Response:
-    """The admin page that embeds an app, as ``admin.shopify.com/store/x/apps/{client_id}`` does: an iframe
-    loading the app URL with ``embedded=1``, ``host``, ``id_token``, ``shop`` and a signed ``hmac``."""
-    shop = _shop(request)
-    client_id = request.path_params["client_id"]
-    install = shop.installs.get(client_id)
-    if install is None:
-        raise NotFound(f"app {client_id!r} is not installed on {shop.domain}")
-    store = _store(request)
-    now = store.now()
-    token = mint_session_token(shop.domain, client_id, install.client_secret, sub="1")
-    params = [
-        ("embedded", "1"),
-        ("host", host_param(shop.domain)),
-        ("id_token", token),
-        ("locale", "en"),
-        ("session", hashlib.sha256(f"{shop.domain}:{client_id}".encode()).hexdigest()),
-        ("shop", shop.domain),
-        ("timestamp", str(int(now.timestamp()))),
-    ]
-    params.append(("hmac", query_hmac(params, install.client_secret)))
-    src = f"{install.app_url}{request.query_params.get('path', '/')}?{urlencode(params)}"
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Devstore admin · "
-        f"{html.escape(shop.name)}</title><style>body{{margin:0;font-family:sans-serif}}header{{padding:8px 16px;"
-        "background:#1a1a1a;color:#fff}iframe{border:0;width:100%;height:calc(100vh - 40px)}</style></head><body>"
-        f"<header>{html.escape(shop.name)} · devstore admin</header>"
-        f"<iframe src='{html.escape(src, quote=True)}' title='app'></iframe>"
-        # answers the devstore App Bridge stand-in (app-bridge.js) inside the iframe with fresh session tokens
-        "<script>(function(){var appOrigin="
-        + json.dumps(urlsplit(install.app_url)._replace(path="", query="", fragment="").geturl())
-        + ";var tokenUrl="
-        + json.dumps(f"/store/{shop.domain}/admin/apps/{client_id}/session-token")
-        + ";window.addEventListener('message',function(e){var d=e.data||{};"
-        "if(e.origin!==appOrigin||d.type!=='devstore:id-token')return;"
-        "fetch(tokenUrl,{method:'POST'}).then(function(r){return r.json();}).then(function(j){"
-        "e.source.postMessage({type:'devstore:id-token-result',id:d.id,token:j.session_token,error:j.error},"
-        "e.origin);});});})();</script></body></html>"
-    )
-    return HTMLResponse(page)
-
-
 async def admin_app_session_token(request: Request) -> Response:
     """A fresh session token for an installed app, as the admin hands App Bridge one."""
     shop = _shop(request)
@@ -169,6 +132,12 @@ async def shopifycloud_script(request: Request) -> Response:
     if name not in ("app-bridge.js", "polaris.js"):
         return JSONResponse({"error": "not found"}, status_code=404)
     script = resources.files("devstore").joinpath(f"static/{name}").read_text()
+    return Response(script, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
+
+
+async def admin_host_script(request: Request) -> Response:  # noqa: ARG001
+    """The admin side of the App Bridge stand-in: tokens, title bar, navigation, toasts, resource picker."""
+    script = resources.files("devstore").joinpath("static/admin-host.js").read_text()
     return Response(script, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
@@ -765,6 +734,10 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/store/{shop}/admin/oauth/authorize", oauth_authorize, methods=["GET"]),
         Route("/store/{shop}/admin/oauth/access_token", oauth_access_token, methods=["POST"]),
         Route("/store/{shop}/admin/apps/{client_id}", admin_app_page, methods=["GET"]),
+        Route("/store/{shop}/admin/resource-picker", resource_picker_items, methods=["GET"]),
+        Route("/store/{shop}/admin/products/{product_id}", admin_product_page, methods=["GET"]),
+        Route("/store/{shop}/products/{handle}", storefront_product_page, methods=["GET"]),
+        Route("/cdn/devstore/admin-host.js", admin_host_script, methods=["GET"]),
         Route(
             "/store/{shop}/admin/apps/{client_id}/session-token", admin_app_session_token, methods=["POST"]
         ),

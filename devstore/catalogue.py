@@ -26,6 +26,7 @@ from devstore.state import Shop, Store
 logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path("var/devstore-cache")
+RENDER_VERSION = "r2"  # part of cached photo names: bump when the studio renders differently
 VENDORS = ("Northwind Goods", "Harbour & Co", "Atelier Mono", "Fieldhouse")
 
 
@@ -92,7 +93,7 @@ class SeedResult:
 
 
 def _photo(kind: str, seed: int, view: int, views: int, size: int, cache_dir: Path) -> bytes:
-    path = cache_dir / f"{kind}-s{seed}-v{view}of{views}-{size}px.png"
+    path = cache_dir / f"{kind}-s{seed}-v{view}of{views}-{size}px-{RENDER_VERSION}.png"
     if path.exists():
         return path.read_bytes()
     from devstore.studio import make_product, render_views  # heavy: only when a photo is missing
@@ -104,7 +105,7 @@ def _photo(kind: str, seed: int, view: int, views: int, size: int, cache_dir: Pa
     for index, image in enumerate(images):
         buf = io.BytesIO()
         image.save(buf, format="PNG", optimize=False)
-        target = cache_dir / f"{kind}-s{seed}-v{index}of{views}-{size}px.png"
+        target = cache_dir / f"{kind}-s{seed}-v{index}of{views}-{size}px-{RENDER_VERSION}.png"
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(buf.getvalue())
         tmp.replace(target)

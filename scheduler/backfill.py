@@ -120,7 +120,7 @@ async def run_backfill(
                 if product is None:
                     continue
                 seen += 1
-                queued += len(await asyncio.to_thread(store_product, services, shop.id, product, media))  # type: ignore[arg-type]
+                queued += len(await asyncio.to_thread(store_product, services, shop.id, product, media, True))  # type: ignore[arg-type]
             cursor = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
             await asyncio.to_thread(
                 _save,

@@ -15,6 +15,7 @@ from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
 from shop_app.blob_sweep import SweepReport, sweep_unreferenced_blobs
 from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
+from shop_app.shopify.auto_publish import approve_ready_models
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.publish import PublishReport, publish_step
 from shop_app.shopify.services import ShopifyServices, make_shopify_services
@@ -64,6 +65,7 @@ def backfill_products(settings: Settings, engine: Engine) -> dict[str, str]:
 def publish_models(settings: Settings, engine: Engine) -> PublishReport:
     """Advance approved models towards Shopify (stage, upload, attach, poll) and detach withdrawn ones."""
     storage = make_storage(settings)
+    approve_ready_models(engine)  # shops that publish without review
     return _with_services(settings, engine, lambda services: publish_step(services, storage))
 
 

@@ -110,14 +110,20 @@ async def read_product(
 
 
 def store_product(
-    services: ShopifyServices, shop_id: int, product: dict[str, Any], media: list[dict[str, Any]]
+    services: ShopifyServices,
+    shop_id: int,
+    product: dict[str, Any],
+    media: list[dict[str, Any]],
+    queue: bool | None = None,
 ) -> list[str]:
+    """Mirror one product; `queue` None follows the shop's "new products automatically" setting (the scan),
+    True queues its new photos regardless (a backfill the merchant asked for)."""
     snapshot = snapshot_from_graphql(product, media)
     with write_scope(services.engine) as session:
         shop = session.get(Shop, shop_id)
         if shop is None or shop.uninstalled_at is not None:
             return []
-        return upsert_product(session=session, shop=shop, snapshot=snapshot).queued_job_ids
+        return upsert_product(session=session, shop=shop, snapshot=snapshot, queue=queue).queued_job_ids
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from shop_app.routes import (
     api_v1,
     auth,
     embedded,
+    embedded_admin,
     embedded_api,
     files,
     generate3d,
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *openapi.routes,
         *files.routes,
         *embedded_api.routes,  # before embedded's /app/{page:path}
+        *embedded_admin.routes,
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),

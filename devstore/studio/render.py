@@ -221,11 +221,14 @@ def render_view(
     f = fid[cov]
     b = bary[cov]
     vidx = mesh.faces[f]
-    colors = mesh.visual.vertex_colors[:, :3].astype(np.float64)
-    rgb_px = (colors[vidx] * b[..., None]).sum(1)
     nrm = (mesh.vertex_normals[vidx] * b[..., None]).sum(1)
     nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
     pos = (mesh.vertices[vidx] * b[..., None]).sum(1)
+    if product.surface is not None:  # per-pixel colour: label print finer than the mesh stays sharp
+        rgb_px = np.clip(np.asarray(product.surface(pos, nrm), dtype=np.float64), 0, 255)
+    else:
+        colors = mesh.visual.vertex_colors[:, :3].astype(np.float64)
+        rgb_px = (colors[vidx] * b[..., None]).sum(1)
     vd = pos - cam.position
     vd /= np.linalg.norm(vd, axis=1, keepdims=True)
     # two-sided: flip normals that face away (open rims, thin parts)

@@ -55,6 +55,10 @@ class StudioProduct:
     seed: int = 0
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # colour at any surface point (positions, normals -> RGB 0..255): the renderer evaluates it per pixel, so
+    # printed detail finer than the mesh (text lines on a label) shows in the photos; vertex colours are the
+    # same function sampled at the vertices
+    surface: ColorFn | None = field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -223,6 +227,16 @@ def _label_fn(
         if not front_only_logo:
             patch |= in_label & (np.abs(np.abs(ang) - np.pi) < 0.3) & (np.abs(y - mid) < 0.1 * (y1 - y0))
         out[patch] = logo
+        # printed text: short rows of "words" under the logo and a fine rule, as on a real label (only
+        # visible where the renderer evaluates the colour per pixel)
+        ink = np.minimum(stripe, label) * 0.35
+        front = in_label & (np.abs(ang) < 0.5)
+        for k, frac in enumerate((0.365, 0.325)):  # between the stripe and the logo
+            row = front & (np.abs(y - (y0 + frac * (y1 - y0))) < 0.009 * (y1 - y0))
+            words = (np.sin(ang * 47.0 + 1.9 * k) < 0.6) & (np.abs(ang) < 0.4 - 0.1 * k)
+            out[row & words] = ink
+        rule = in_label & (np.abs(y - (y0 + 0.93 * (y1 - y0))) < 0.005 * (y1 - y0))
+        out[rule] = stripe
         return out
 
     return fn
@@ -523,4 +537,5 @@ def make_product(kind: str, *, seed: int = 0) -> StudioProduct:
         seed=seed,
         description=description,
         tags=(kind, category.lower()),
+        surface=color_fn,
     )

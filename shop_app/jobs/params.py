@@ -9,7 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from generation.limits import MAX_VIEWS, PARAM_CHOICES, PARAM_SPECS
+from generation.limits import MAX_VIEWS
+from generation.limits import PARAM_CHOICES as PARAM_CHOICES  # re-exported: the one source of limits
+from generation.limits import PARAM_SPECS as PARAM_SPECS
 
 MAX_IMAGES = MAX_VIEWS
 HASH_VERSION = "nu3d-generation-v1"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
@@ -25,18 +24,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shop_app.db import session_scope
 from shop_app.errors import AppError, NotFound
 from shop_app.models.core import Shop
-from shop_app.shopify import catalog
-from shop_app.shopify.domains import is_valid_shop_domain, validate_host, validate_shop_domain
+from shop_app.shopify.domains import is_valid_shop_domain, shop_base_url, validate_host, validate_shop_domain
 from shop_app.shopify.errors import InvalidSessionToken, ShopifyAuthError, ShopifyError
 from shop_app.shopify.oauth import verify_query
 from shop_app.shopify.services import ShopifyServices
 from shop_app.shopify.session_token import verify_session_token
 from shop_app.shopify.tokens import needs_refresh
-from shop_app.web.pages import SHOPIFY_ADMIN_ORIGIN, admin_app_url, message_page, render, shopify_scripts
+from shop_app.web.pages import (
+    SHOPIFY_ADMIN_ORIGIN,
+    admin_app_url,
+    landing_page,
+    message_page,
+    render,
+    shopify_scripts,
+)
 
 logger = logging.getLogger(__name__)
 
-HOME_LIMIT = 100  # products on the admin shell (the JSON API pages further)
+PAGE_SIZE = 50  # products per page of the admin index
 
 
 # ---------------------------------------------------------------- headers on every HTML response
@@ -112,12 +117,7 @@ async def app_home(request: Request) -> Response:
     query = dict(params)
     try:
         if "shop" not in query:
-            return message_page(
-                request,
-                400,
-                "Open Nu3D from your Shopify admin",
-                "This page needs the shop it is opened for.",
-            )
+            return landing_page(request, status_code=200 if request.url.path == "/" else 400)
         shop = validate_shop_domain(query.get("shop"))
         host = query.get("host")
         if host is not None or query.get("embedded") == "1":
@@ -129,9 +129,8 @@ async def app_home(request: Request) -> Response:
         return message_page(request, err.status_code, "Cannot open Nu3D", err.message)
 
     if query.get("embedded") != "1":
-        if host:
-            return RedirectResponse(admin_app_url(shop, host, request), status_code=302)
-        return RedirectResponse(f"/auth?{urlencode({'shop': shop})}", status_code=302)
+        # Outside the admin: the app lives inside it (Shopify installs it there on first open).
+        return RedirectResponse(admin_app_url(shop, host, request), status_code=302)
     id_token = query.get("id_token")
     if not id_token:
         return RedirectResponse(_bounce_url(request, params), status_code=302)
@@ -157,14 +156,29 @@ async def app_home(request: Request) -> Response:
         return message_page(
             request, 503, "Shopify is not answering", f"{err.message}. Try again in a moment."
         )
-    products = await asyncio.to_thread(_home_products, request, row)
     return render(
         "app_home.html",
         api_key=settings.shopify_api_key,
         scripts=shopify_scripts(settings.shopify_admin_base),
         shop=row,
-        initial={"shop": row.domain, "products": products, "poll_ms": POLL_MS},
+        initial={
+            "shop": row.domain,
+            "page_size": PAGE_SIZE,
+            **_shop_links(row.domain, settings.shopify_admin_base),
+        },
     )
+
+
+def _shop_links(shop: str, admin_base: str | None) -> dict[str, str]:
+    """Where the product page links to: the product in the Shopify admin, and the shop's storefront."""
+    if admin_base:
+        base = shop_base_url(shop, admin_base)
+        return {"admin_products_url": f"{base}/admin/products", "storefront_url": base}
+    store = shop.removesuffix(".myshopify.com")
+    return {
+        "admin_products_url": f"{SHOPIFY_ADMIN_ORIGIN}/store/{store}/products",
+        "storefront_url": f"https://{shop}",
+    }
 
 
 def _load_shop(request: Request, domain: str) -> Shop | None:
@@ -192,15 +206,6 @@ async def _ensure_offline_token(request: Request, shop: str, id_token: str) -> S
     return await services.complete_install(shop, grant)
 
 
-POLL_MS = 3000  # how often the shell asks the JSON API for generation progress
-
-
-def _home_products(request: Request, shop: Shop) -> list[dict[str, Any]]:
-    with session_scope(request.state.db) as session:
-        views = catalog.list_products(session=session, shop=shop, limit=HOME_LIMIT)
-        return [view.as_json(request.state.storage.url) for view in views]
-
-
 async def session_token_bounce(request: Request) -> Response:
     """The bounce page: App Bridge alone, which reloads `shopify-reload` with a fresh `id_token`.
     ---
@@ -226,7 +231,8 @@ async def session_token_bounce(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    # "/" is application_url itself (the admin iframe's first load); "/app" keeps existing links working
+    # "/" is application_url itself (the admin iframe's first load); "/app" keeps existing links working;
+    # either, opened outside the admin without a shop, is the landing page
     Route("/", app_home, methods=["GET"]),
     Route("/app", app_home, methods=["GET"]),
     Route("/app/{page:path}", app_home, methods=["GET"]),

@@ -19,6 +19,19 @@ from shop_app.shopify.sync import plan_groups, view_label
 SignUrl = Callable[[str], str]  # storage key -> a signed URL the browser may fetch
 
 
+def model_facts(gen: Generation) -> dict[str, Any]:
+    """What the merchant reads about a model: faces, size in metres, how long the engine took."""
+    stats = gen.stats or {}
+    total = (stats.get("timings_s") or {}).get("total")
+    size = stats.get("size_m")
+    return {
+        "faces": stats.get("faces"),
+        "size_m": size if isinstance(size, list) and len(size) == 3 else None,
+        "duration_s": gen.duration_s if gen.duration_s is not None else total,
+        "created_at": gen.created_at.isoformat() if gen.created_at else None,
+    }
+
+
 @dataclass
 class ImageView:
     image: ProductImage
@@ -39,6 +52,7 @@ class ImageView:
             "glb_url": sign_url(gen.glb_key),
             "preview_url": sign_url(gen.preview_key) if gen.preview_key else None,
             "splat_url": sign_url(gen.splat_key) if gen.splat_key else None,
+            "facts": model_facts(gen),
         }
 
     def as_json(self, sign_url: SignUrl | None = None) -> dict[str, Any]:
@@ -164,6 +178,12 @@ def _images(session: Session, shop: Shop, product_ids: list[int]) -> dict[int, l
     return out
 
 
+def views_of(*, session: Session, shop: Shop, products: list[Product]) -> list[ProductView]:
+    """Views of already-selected products of `shop`, their photos loaded in one query."""
+    images = _images(session, shop, [p.id for p in products if p.id is not None])
+    return [ProductView(p, images.get(p.id or 0, [])) for p in products]
+
+
 def list_products(*, session: Session, shop: Shop, limit: int = 50, offset: int = 0) -> list[ProductView]:
     products = session.exec(
         select(Product)
@@ -172,8 +192,7 @@ def list_products(*, session: Session, shop: Shop, limit: int = 50, offset: int 
         .offset(offset)
         .limit(limit)
     ).all()
-    images = _images(session, shop, [p.id for p in products if p.id is not None])
-    return [ProductView(p, images.get(p.id or 0, [])) for p in products]
+    return views_of(session=session, shop=shop, products=list(products))
 
 
 def count_products(*, session: Session, shop: Shop) -> int:

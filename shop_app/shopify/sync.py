@@ -27,7 +27,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import ACTIVE, QUEUED, Job
 from shop_app.models.shopify import Product, ProductImage
-from shop_app.shopify import model_cache
+from shop_app.shopify import model_cache, shop_settings
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +277,11 @@ def get_product(*, session: Session, shop: Shop, gid: str) -> Product | None:
     return session.exec(select(Product).where(Product.shop_id == shop.id, Product.gid == gid)).first()
 
 
-def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -> SyncResult:
-    """Mirror one product of `shop` and queue generation for new image content (flushes, never commits)."""
+def upsert_product(
+    *, session: Session, shop: Shop, snapshot: ProductSnapshot, queue: bool | None = None
+) -> SyncResult:
+    """Mirror one product of `shop` and queue generation for new image content (flushes, never commits).
+    `queue` None follows the shop's "new products automatically" setting; True/False overrides it."""
     now = utcnow()
     product = get_product(session=session, shop=shop, gid=snapshot.gid)
     if product is not None and product.deleted_at is not None:
@@ -362,7 +365,9 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
             session.add(image)
             result.dropped_job_ids += _drop_pending(session, shop, image)
     session.flush()
-    if product.status == "ACTIVE":
+    if queue is None:  # webhooks and scans follow the merchant's choice; a backfill asks explicitly
+        queue = shop_settings.generates_automatically(session=session, shop=shop)
+    if product.status == "ACTIVE" and queue:
         result.queued_job_ids = queue_new_content(session=session, shop=shop, product=product)
     return result
 
@@ -488,7 +493,7 @@ def queue_group(
                 image_gid=group[0].gid,
             ),
             priority=priority,
-            params=params or {},
+            params={**shop_settings.engine_params(session=session, shop=shop), **(params or {})},
         ),
     )
     now = utcnow()

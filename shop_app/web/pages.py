@@ -39,6 +39,18 @@ def shopify_scripts(admin_base: str | None) -> dict[str, str]:
     return {"app_bridge": f"{root}/app-bridge.js", "polaris": f"{root}/polaris.js"}
 
 
+def landing_page(request: Request, status_code: int = 200) -> HTMLResponse:
+    """What a person who opens the app outside the Shopify admin sees: what Nu3D does and how to open it."""
+    settings = request.state.settings
+    return render(
+        "landing.html",
+        status_code=status_code,
+        api_key=settings.shopify_api_key,
+        scripts=shopify_scripts(settings.shopify_admin_base),
+        install_url=f"https://admin.shopify.com/oauth/install?client_id={settings.shopify_api_key}",
+    )
+
+
 def message_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
     return render(
         "message.html",

@@ -321,8 +321,10 @@ def test_app_bridge_stand_in_scripts_and_token_endpoint(ds: DevstoreServer) -> N
         == f"https://{SHOP}"
     )
     page = ds.client.get(f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}").text
-    # the admin page answers token requests only from the app's own origin
-    assert 'var appOrigin="http://127.0.0.1:9"' in page
+    # the admin page answers token requests only from the app's own origin (admin-host.js checks it)
+    assert '"appOrigin": "http://127.0.0.1:9"' in page
+    host = ds.client.get(f"{ds.base_url}/cdn/devstore/admin-host.js")
+    assert host.status_code == 200 and "e.origin !== cfg.appOrigin" in host.text
     assert ds.client.post(f"{ds.shop_url(SHOP)}/admin/apps/other/session-token").status_code == 404
 
 
@@ -343,6 +345,9 @@ def test_app_bridge_stand_in_behaviour_under_node(tmp_path: Path) -> None:
     assert foreign["authorization"] is None  # other origins never get the session token
     assert seen["token"].startswith("tok-")
     assert seen["apiKey"] == "api-key-123"
+    # toasts and the resource picker are the admin's: posted to the parent, the picker resolves its choice
+    assert "devstore:toast" in seen["parentTypes"]
+    assert seen["picked"] == [{"id": "gid://shopify/Collection/7", "title": "collection"}]
     # the bounce page reloads its target with a fresh id_token
     assert seen["replaced"].startswith("http://127.0.0.1:9/app?a=1&id_token=tok-")
 

@@ -114,7 +114,7 @@ def test_expired_id_token_bounces_for_a_fresh_one(devstore: DevstoreServer, runn
     assert _shop(running_app) is None
 
 
-def test_shell_lists_the_shops_products_and_their_generation(
+def test_shell_links_to_the_shop_and_its_index_lists_the_products(
     devstore: DevstoreServer, running_app: RunningApp
 ) -> None:
     from tests.shopify.harness import png
@@ -126,8 +126,13 @@ def test_shell_lists_the_shops_products_and_their_generation(
     page = open_embedded(devstore, running_app, SHOP)
     assert page.status_code == 200
     shell = _initial_data(page.text)
-    [product] = shell["products"]
-    assert product["title"] == "Ceramic Mug"
+    # the product page links into this shop's admin and storefront (the devstore stands in for both)
+    assert shell["admin_products_url"] == f"{devstore.shop_url(SHOP)}/admin/products"
+    assert shell["storefront_url"] == devstore.shop_url(SHOP)
+    token = devstore.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET)
+    index = running_app.client.get("/app/api/index", headers={"Authorization": f"Bearer {token}"}).json()
+    [product] = index["products"]
+    assert product["title"] == "Ceramic Mug" and index["total"] == 1 and index["next_cursor"] is None
     [group] = product["groups"]
     assert group["generation"]["status"] == "queued" and group["model"] is None
     assert group["photos"][0]["url"] == product["images"][0]["url"]
@@ -138,7 +143,7 @@ def _initial_data(page: str) -> dict:
     import re
 
     match = re.search(r'<script type="application/json" id="initial-data">(.*?)</script>', page, re.S)
-    assert match, "the shell carries its first page of products"
+    assert match, "the shell carries its start-up data"
     return json.loads(match.group(1))
 
 

@@ -6,17 +6,21 @@ const vm = require("vm");
 
 const source = fs.readFileSync(process.argv[2], "utf8");
 const pageUrl = process.argv[3];
-const out = { requests: [], replaced: null, toast: null, parentMessages: 0 };
+const out = { requests: [], replaced: null, toast: null, parentMessages: 0, parentTypes: [], picked: null };
 const listeners = [];
 const parent = {
   postMessage(message) {
     out.parentMessages += 1;
-    // the devstore admin page answers with a fresh token
-    setTimeout(() => {
-      for (const l of listeners) {
-        l({ source: parent, data: { type: "devstore:id-token-result", id: message.id, token: "tok-" + message.id } });
-      }
-    }, 1);
+    out.parentTypes.push(message.type);
+    // the devstore admin page answers token requests with a fresh token, and the picker with a choice
+    const answer = message.type === "devstore:id-token"
+      ? { type: "devstore:id-token-result", id: message.id, token: "tok-" + message.id }
+      : message.type === "devstore:resource-picker"
+        ? { type: "devstore:resource-picker-result", id: message.id,
+            selection: [{ id: "gid://shopify/Collection/7", title: message.options.type }] }
+        : null;
+    if (!answer) { return; }
+    setTimeout(() => { for (const l of listeners) { l({ source: parent, data: answer }); } }, 1);
   },
 };
 const appended = [];
@@ -46,6 +50,7 @@ const shopify = window.shopify;
   await window.fetch("https://elsewhere.example/x");
   const token = await shopify.idToken();
   shopify.toast.show("Published");
+  out.picked = await shopify.resourcePicker({ type: "collection" });
   out.token = token;
   out.apiKey = shopify.config.apiKey;
   out.toast = appended.length ? appended[0].textContent : null;
