@@ -17,6 +17,7 @@ from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.publish import PublishReport, publish_step
 from shop_app.shopify.services import ShopifyServices, make_shopify_services
 from shop_app.storage import make_storage
+from webhooks.inbox import InboxProcessor
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +59,27 @@ def publish_models(settings: Settings, engine: Engine) -> PublishReport:
     """Advance approved models towards Shopify (stage, upload, attach, poll) and detach withdrawn ones."""
     storage = make_storage(settings)
     return _with_services(settings, engine, lambda services: publish_step(services, storage))
+
+
+def make_inbox_processor(settings: Settings, engine: Engine, *, poll_s: float = 0.5) -> InboxProcessor:
+    """The webhook inbox processor (webhooks/inbox.py); LISTENs for new deliveries on PostgreSQL."""
+    storage = make_storage(settings)
+    return InboxProcessor(
+        engine,
+        delete_file=storage.delete,
+        poll_s=poll_s,
+        database_url=None if settings.is_sqlite else listen_url(engine),
+    )
+
+
+def listen_url(engine: Engine) -> str:
+    """The engine's PostgreSQL URL as psycopg takes it (no SQLAlchemy driver suffix)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def process_webhooks(settings: Settings, engine: Engine) -> int:
+    """Process every recorded webhook delivery that may run now (`--once`)."""
+    return make_inbox_processor(settings, engine).drain()
 
 
 def reap_leases(settings: Settings, engine: Engine) -> ReapReport:

@@ -139,6 +139,9 @@ class Settings(DatabaseSettings):
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Webhooks older than this (X-Shopify-Triggered-At, or a product payload's signed updated_at) are refused
+    # as replays: Shopify retries for 4 h and may delay a delivery up to a day.
+    webhook_max_age_s: float = Field(default=24 * 3600.0, ge=60)
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod

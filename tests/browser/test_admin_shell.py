@@ -21,7 +21,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, ProductImage
 from shop_app.storage import make_storage
-from tests.shopify.harness import CLIENT_ID, RunningApp, box_glb, install_shop, open_embedded, png
+from tests.shopify.harness import CLIENT_ID, RunningApp, box_glb, install_shop, open_embedded, png, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -91,7 +91,7 @@ def test_merchant_sees_the_model_approves_it_and_it_reaches_the_product(
     assert open_embedded(devstore, running_app, SHOP).status_code == 200  # install (token exchange)
     product = devstore.create_product(SHOP, title="Ceramic Mug", images=[png(size=32)])
     waiting = devstore.create_product(SHOP, title="Tin Can", images=[png((0, 90, 200), size=32)])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     with session_scope(running_app.db) as session:
         by_product = {i.gid: i for i in session.exec(select(ProductImage)).all()}
         image_id = by_product[product["images"][0]["admin_graphql_api_id"]].id
