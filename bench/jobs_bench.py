@@ -74,7 +74,7 @@ class Database:
 
 
 def enqueue_many(url: str, count: int) -> list[str]:
-    from shop_app.jobs.queue import enqueue_job
+    from tests.job_requests import enqueue_job
 
     engine = make_engine(DatabaseSettings(database_url=url))
     ids = []
@@ -88,7 +88,7 @@ def enqueue_many(url: str, count: int) -> list[str]:
 
 
 def _claim_loop(url: str, name: str, counter: mp.Value) -> None:  # type: ignore[valid-type]
-    from shop_app.jobs.queue import ArtifactRecord, claim_job, complete_job
+    from shop_app.jobs.lease import ArtifactRecord, claim_job, complete_job
 
     engine = make_engine(DatabaseSettings(database_url=url))
     while True:

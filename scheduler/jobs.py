@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
-from shop_app.jobs.queue import ReapReport, RetryPolicy, reap_expired_leases
+from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.publish import PublishReport, publish_step

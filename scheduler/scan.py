@@ -20,12 +20,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import Product, ScanState
 from shop_app.shopify.admin import AdminClient
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import PRODUCT_DETAIL, SCAN_PRODUCTS
 from shop_app.shopify.services import ShopifyServices, start_of_day

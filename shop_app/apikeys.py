@@ -1,14 +1,23 @@
-"""API keys for the job APIs: random, shown once, stored as SHA-256."""
+"""API keys for the job APIs: random, shown once, stored as SHA-256; `authenticate` is the one check every
+API family uses (it throttles the last_used_at write)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 
+from shop_app.db import write_scope
+from shop_app.errors import AuthenticationRequired, Forbidden
 from shop_app.models import ApiKey, utcnow
+
+logger = logging.getLogger(__name__)
+LAST_USED_EVERY_S = 60
 
 KEY_PREFIX = "nu3d_"
 VALID_SCOPES = frozenset({"jobs", "admin"})
@@ -47,21 +56,57 @@ def create_api_key(
     return row, plaintext
 
 
-def find_api_key(*, session: Session, presented: str, touch: bool = True) -> ApiKey | None:
-    """The active key matching `presented`, or None. Updates last_used_at unless `touch` is False (callers
-    that throttle that write themselves, or only need to know the key exists)."""
+def find_api_key(*, session: Session, presented: str) -> ApiKey | None:
+    """The active key matching `presented`, or None (no write; `authenticate` records the use)."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
     digest = hash_key(presented)
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    if touch:
-        row.last_used_at = utcnow()
-        session.add(row)
     return row
 
 
 def key_has_scope(key: ApiKey, scope: str) -> bool:
     scopes = set(key.scopes.split())
     return scope in scopes or "admin" in scopes
+
+
+def is_admin(key: ApiKey) -> bool:
+    return "admin" in key.scopes.split()
+
+
+def authenticate(session: Session, presented: str | None, *, scope: str = "jobs") -> ApiKey:
+    """The active key `presented` with `scope`, its use recorded; else AuthenticationRequired (no key, or an
+    unknown or revoked one; code INVALID_API_KEY for the latter) or Forbidden (code INVALID_API_KEY) when the
+    key lacks the scope. Families reword these into their own bodies."""
+    if not presented:
+        raise AuthenticationRequired(
+            "an API key is required: send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>' "
+            "(create one with: nu3d apikey create)"
+        )
+    key = find_api_key(session=session, presented=presented)
+    if key is None:
+        raise AuthenticationRequired("the API key is not valid (unknown or revoked)", code="INVALID_API_KEY")
+    if not key_has_scope(key, scope):
+        raise Forbidden(f"this API key lacks the {scope!r} scope", code="INVALID_API_KEY")
+    _note_use(session, key)
+    return key
+
+
+def _note_use(session: Session, key: ApiKey) -> None:
+    # last_used_at is refreshed at most once a minute: writing it on every poll would turn each GET into a
+    # write that all requests with this key queue behind. A read-only request does it in its own short
+    # transaction; one that already holds the write lock does it in its own.
+    now = utcnow()
+    if key.last_used_at is not None and (now - key.last_used_at).total_seconds() < LAST_USED_EVERY_S:
+        return
+    stamp = update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now)
+    if session.info.get("write"):
+        session.execute(stamp)
+        return
+    try:
+        with write_scope(session.get_bind().engine) as own:
+            own.execute(stamp)
+    except SQLAlchemyError as err:
+        logger.warning("could not record the use of API key #%s: %s", key.id, str(err).splitlines()[0])

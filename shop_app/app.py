@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -17,16 +16,25 @@ from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
 from shop_app.db import make_engine
-from shop_app.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.jobs.events import JobBroadcaster
-from shop_app.ratelimit import RateLimitMiddleware, RateRule, storage_uri
-from shop_app.request_context import RequestIdMiddleware
-from shop_app.routes import auth, embedded, embedded_api, files, health, jobs_api, openapi, seed_jobs
+from shop_app.ratelimit import RateLimitMiddleware, storage_uri
+from shop_app.routes import api_v1, auth, embedded, embedded_api, files, health, openapi, store_threed_jobs
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
+from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
+from shop_app.web.family import ApiFamily
+from shop_app.web.request_id import RequestIdMiddleware
+from shop_app.web.state import AppState
 
 logger = logging.getLogger(__name__)
+
+# The job API families, each one module (see shop_app/web/family.py, "How to add an API family").
+# A family whose paths sit under another's prefix comes first (its routes and rate rules match first).
+FAMILIES: list[ApiFamily] = [
+    api_v1.family,
+    store_threed_jobs.family,
+]
 
 
 def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlette:
@@ -38,28 +46,26 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     """
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:  # noqa: ARG001
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:  # noqa: ARG001
         db = make_engine(settings)
         store = storage if storage is not None else make_storage(settings)
         job_events = JobBroadcaster()
         job_events.bind(asyncio.get_running_loop())
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
-            state: dict[str, Any] = {
-                "settings": settings,
-                "db": db,
-                "storage": store,
-                "http": http,
-                "shopify": make_shopify_services(settings, db, http),
-                "job_events": job_events,
-                "readiness_checks": {
-                    "database": health.database_check,
-                    "storage": health.storage_check,
-                    "queue": jobs_api.queue_check,
-                },
-            }
+            state = AppState(
+                settings=settings,
+                db=db,
+                storage=store,
+                http=http,
+                shopify=make_shopify_services(settings, db, http),
+                job_events=job_events,
+                readiness_checks=dict(health.CHECKS),
+            )
+            for family in FAMILIES:
+                state.readiness_checks.update(family.readiness)
             logger.info("nu3d web app started (database=%s, storage=%r)", db.url.get_backend_name(), store)
             try:
-                yield state
+                yield state.scope_state()
             finally:
                 db.dispose()
 
@@ -71,27 +77,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
-        *jobs_api.routes,
-        *seed_jobs.routes,
+        *(route for family in FAMILIES for route in family.routes),
         # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
-    rate_rules = [
-        rule
-        for rule in (
-            RateRule(
-                "store",
-                "/store/",
-                settings.rate_limit_store,
-                per="ip",
-                error_body=seed_jobs.seed_rate_limit_body,
-            ),
-            RateRule(
-                "api", "/api/v1/", settings.rate_limit_api, per="key", exempt=jobs_api.rate_limit_exempt
-            ),
-        )
-        if rule.limit
-    ]
+    rate_rules = [rule for family in FAMILIES for rule in family.rate_rules(settings)]
     middleware = [
         Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
@@ -100,6 +90,6 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -117,6 +117,21 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work that writes: the one write-transaction helper.
+
+    On SQLite it takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads and then
+    writes fails at once with "database is locked" when another connection wrote in between (WAL snapshot
+    upgrade), whatever the busy timeout; taking the lock first makes concurrent writers wait their turn.
+    PostgreSQL: a plain transaction. `session.info["write"]` tells helpers they may write in it.
+    """
+    with session_scope(engine) as session:
+        begin_immediate(session)
+        session.info["write"] = True
+        yield session
+
+
 def check_database(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query (readiness)."""
     with engine.connect() as conn:

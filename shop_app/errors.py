@@ -1,4 +1,7 @@
-"""Application errors and the one place they become HTTP responses.
+"""Application errors: small classes with a status, a stable code and a message for people.
+
+No web imports: the worker and scheduler raise these too. They become HTTP responses in one place,
+`shop_app.web.errors`; each API family renders the body in its own documented shape.
 
 Default error body (the /api/v1 family, as in seed 003):
     {"detail": {"code": "VALIDATION_ERROR", "message": "...", "details": {...}}}
@@ -8,16 +11,7 @@ subclasses that override `body()`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
-from shop_app.request_context import current_request_id
-
-logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -90,51 +84,3 @@ class RateLimited(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "SERVICE_UNAVAILABLE"
-
-
-_STATUS_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "AUTHENTICATION_REQUIRED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "FILE_TOO_LARGE",
-    429: "RATE_LIMIT_EXCEEDED",
-}
-
-
-async def _app_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    if exc.status_code >= 500:
-        logger.error("%s %s -> %s", request.method, request.url.path, repr(exc))
-    else:
-        logger.info(
-            "%s %s -> %s %s: %s", request.method, request.url.path, exc.status_code, exc.code, exc.message
-        )
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
-
-
-async def _http_exception(request: Request, exc: Exception) -> Response:  # noqa: ARG001
-    assert isinstance(exc, HTTPException)  # noqa: S101
-    code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
-    body = {"detail": {"code": code, "message": str(exc.detail)}}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-
-
-async def unhandled_error_response(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = {
-        "detail": {
-            "code": "INTERNAL_ERROR",
-            "message": "Internal server error; quote this request id when reporting it.",
-            "details": {"request_id": current_request_id()},
-        }
-    }
-    return JSONResponse(body, status_code=500)
-
-
-EXCEPTION_HANDLERS = {
-    AppError: _app_error,
-    HTTPException: _http_exception,
-    Exception: unhandled_error_response,
-}

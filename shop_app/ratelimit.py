@@ -104,7 +104,7 @@ class KnownKeys:
 
         def lookup() -> bool:
             with session_scope(db) as session:
-                return find_api_key(session=session, presented=token, touch=False) is not None
+                return find_api_key(session=session, presented=token) is not None
 
         known = await run_in_threadpool(lookup)
         if len(self._cache) >= self.MAX_ENTRIES:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from shop_app.jobs.queue import cancel_job
+from shop_app.jobs import commands
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import QUEUED, Job
@@ -42,7 +42,7 @@ def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Ou
     session.add(shop)
     canceled = 0
     for job in session.exec(select(Job).where(Job.shop_id == shop.id, Job.status == QUEUED)).all():
-        cancel_job(session, job)
+        commands.cancel(session, job)
         canceled += 1
     session.flush()
     logger.info("%s uninstalled Nu3D: tokens revoked, %d queued generations canceled", shop.domain, canceled)

@@ -36,10 +36,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
+from shop_app.db import write_scope
 from shop_app.errors import ValidationError
 from shop_app.models.base import utcnow
 from shop_app.models.shopify import WebhookEvent
-from shop_app.shopify.dbutil import write_scope
 from webhooks.delivery import WebhookDelivery
 from webhooks.handling import find_shop
 from webhooks.topics import TOPICS

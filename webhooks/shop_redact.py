@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from shop_app.jobs.queue import cancel_job, delete_job
+from shop_app.jobs import commands
 from shop_app.models.core import Shop
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.models.shopify import WebhookEvent
@@ -41,11 +41,11 @@ def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Ou
     jobs = session.exec(select(Job).where(Job.shop_id == shop.id)).all()
     for job in jobs:
         if job.status == RUNNING:
-            cancel_job(session, job)  # the worker's lease check fails once the row is gone
+            commands.cancel(session, job)  # the worker's lease check fails once the row is gone
             session.delete(job)
             session.flush()
         else:
-            orphaned += delete_job(session, job)
+            orphaned += commands.delete(session, job)
     domain = shop.domain
     session.delete(shop)  # products, images, scan state, API keys: ON DELETE CASCADE
     session.flush()

@@ -1,7 +1,7 @@
 """Webhook inbox: deliveries are recorded and acknowledged, then processed by the scheduler (issue 14)
 
 Revision ID: 0004_webhook_inbox
-Revises: 0003
+Revises: 0004_job_owner_family
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import shop_app.models.base
 
 revision: str = "0004_webhook_inbox"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_job_owner_family"  # re-chain at merge: self-contained
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -106,7 +106,11 @@ class Job(SQLModel, table=True):
     shop_id: int | None = Field(default=None, foreign_key="shop.id", ondelete="CASCADE", index=True)
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", ondelete="SET NULL", index=True)
     batch_id: str | None = Field(default=None, foreign_key="job_batch.id", ondelete="CASCADE", index=True)
-    source: str | None = Field(default=None, max_length=255, index=True)
+    # The API family that submitted the job ("v1", "store", "shop", ...; see shop_app.jobs.owners) and, for
+    # families whose principals are not API keys, the principal (a JWT subject, a seed session).
+    family: str | None = Field(default=None, max_length=32, index=True)
+    principal: str | None = Field(default=None, max_length=255, index=True)
+    image_gid: str | None = Field(default=None, max_length=255)  # the Shopify image a shop job is for
     user_id: str | None = Field(default=None, max_length=128, index=True)
     session_id: str | None = Field(default=None, max_length=128, index=True)
     username: str | None = Field(default=None, max_length=128)

@@ -15,14 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.errors import Conflict, NotFound, ValidationError
-from shop_app.jobs.queue import cancel_job
+from shop_app.jobs import commands
 from shop_app.models.jobs import Job
 from shop_app.models.shopify import Product
 from shop_app.routes.session_auth import ShopSession, session_token_required
 from shop_app.shopify import catalog, publish, sync
-from shop_app.shopify.dbutil import write_scope
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
             job = session.get(Job, image.job_id)
             if job is None or job.shop_id != auth.shop.id:
                 return None
-            result = cancel_job(session, job)
+            result = commands.cancel(session, job)
             view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
             return {"result": result, "image": view.as_json(sign) if view else None}
 

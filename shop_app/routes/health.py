@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
+from sqlmodel import col, func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from shop_app.db import check_database
+from shop_app.db import check_database, session_scope
+from shop_app.models.jobs import QUEUED, Job
+from shop_app.web.state import ReadinessCheck, app_state
 
 logger = logging.getLogger(__name__)
 
-ReadinessCheck = Callable[[Request], Awaitable[None]]
 CHECK_TIMEOUT_S = 5.0
 
 
@@ -36,16 +37,25 @@ async def storage_check(request: Request) -> None:
     await asyncio.to_thread(request.state.storage.check)
 
 
-async def ready(request: Request) -> JSONResponse:
-    """Readiness: every dependency answers. 503 names the failing check.
-    ---
-    responses:
-      200:
-        description: '{"status": "ready", "checks": {"database": "ok", "storage": "ok"}}'
-      503:
-        description: '{"status": "not_ready", "checks": {"database": "error: ..."}}'
-    """
-    checks: dict[str, ReadinessCheck] = request.state.readiness_checks
+async def queue_check(request: Request) -> None:
+    """The job table answers (migrated and reachable)."""
+
+    def probe() -> None:
+        with session_scope(request.state.db) as session:
+            session.exec(select(func.count()).select_from(Job).where(col(Job.status) == QUEUED)).one()
+
+    await asyncio.to_thread(probe)
+
+
+CHECKS: dict[str, ReadinessCheck] = {
+    "database": database_check,
+    "storage": storage_check,
+    "queue": queue_check,
+}
+
+
+async def run_checks(request: Request, checks: dict[str, ReadinessCheck]) -> dict[str, str]:
+    """Each check's "ok" or "error: ..." (a check never raises out of here)."""
     results: dict[str, str] = {}
     for name, check in checks.items():
         try:
@@ -55,6 +65,19 @@ async def ready(request: Request) -> JSONResponse:
             results[name] = f"error: no answer within {CHECK_TIMEOUT_S:.0f} s"
         except Exception as err:  # a probe reports every failure instead of raising
             results[name] = f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+    return results
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: every dependency answers. 503 names the failing check.
+    ---
+    responses:
+      200:
+        description: '{"status": "ready", "checks": {"database": "ok", "storage": "ok"}}'
+      503:
+        description: '{"status": "not_ready", "checks": {"database": "error: ..."}}'
+    """
+    results = await run_checks(request, app_state(request).readiness_checks)
     failing = [name for name, result in results.items() if result != "ok"]
     if failing:
         logger.warning("not ready: %s", ", ".join(f"{n} ({results[n]})" for n in failing))

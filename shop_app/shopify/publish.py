@@ -14,13 +14,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.errors import Conflict, NotFound
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import ATTACH_MODEL, DETACH_MEDIA, MEDIA_STATUS, STAGE_UPLOAD
 from shop_app.shopify.services import ShopifyServices

@@ -11,12 +11,12 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from shop_app.db import write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import ScanState
 from shop_app.settings import Settings
 from shop_app.shopify.admin import AdminClient, RetryPolicy
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyError
 from shop_app.shopify.oauth import OAuthClient, TokenGrant
 from shop_app.shopify.operations import SHOP_INFO

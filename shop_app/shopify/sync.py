@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlmodel import Session, select
 
-from shop_app.jobs.queue import cancel_job, enqueue_job
+from shop_app.jobs import commands
+from shop_app.jobs.owners import ShopOwner
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import ACTIVE, QUEUED, Job
@@ -27,6 +29,7 @@ from shop_app.models.shopify import Product, ProductImage
 
 logger = logging.getLogger(__name__)
 
+FAMILY = "shop"  # the job family of the embedded app's own generations
 PRODUCT_GID = "gid://shopify/Product/"
 IMAGE_GID = "gid://shopify/ProductImage/"
 STATUSES = {"ACTIVE", "DRAFT", "ARCHIVED", "UNLISTED"}
@@ -383,7 +386,7 @@ def queue_group(
         if merchant and image.job_id:
             old = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
             if old is not None and old.status in ACTIVE:
-                cancel_job(session, old)
+                commands.cancel(session, old)
         else:
             _drop_pending(session, shop, image)
     if len(group) == 1:
@@ -391,17 +394,21 @@ def queue_group(
     else:
         digest = hashlib.sha256("\n".join(f"{i.gid}:{i.content_version}" for i in group).encode()).hexdigest()
         key = f"shopify-views:{group[0].gid}:{digest[:40]}"
-    job = enqueue_job(
-        session=session,
-        kind="generate",
-        inputs={"image_urls": [image.url for image in group]},
-        params={},
-        shop_id=shop.id,
-        idempotency_key=None if merchant else key[:255],
-        source=group[0].gid,
-        name=(product.title or product.handle or product.gid)[:255],
-        priority=priority,
-        user_id=user_id,
+    assert shop.id is not None  # noqa: S101 - a stored shop
+    job = submit(
+        session,
+        SubmitRequest(
+            family=FAMILY,
+            owner=ShopOwner(shop_id=shop.id),
+            images=Images.from_urls([image.url for image in group]),
+            idempotency_key=None if merchant else key[:255],
+            labels=Labels(
+                name=(product.title or product.handle or product.gid)[:255],
+                user_id=user_id,
+                image_gid=group[0].gid,
+            ),
+            priority=priority,
+        ),
     )
     now = utcnow()
     for image in group:
@@ -440,7 +447,7 @@ def _drop_pending(session: Session, shop: Shop, image: ProductImage) -> list[str
     job = session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
     if job is None or job.status != QUEUED:
         return []
-    cancel_job(session, job)
+    commands.cancel(session, job)
     logger.info("dropped queued generation %s of %s", job.id, image.gid)
     return [job.id]
 

@@ -18,10 +18,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
-from shop_app.shopify.dbutil import write_scope
 from shop_app.shopify.errors import ShopifyAuthError, ShopNotInstalled
 from shop_app.shopify.oauth import OAuthClient, TokenGrant
 

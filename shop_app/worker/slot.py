@@ -23,22 +23,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop_app.db import make_engine, session_scope
 from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
+from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.images import InvalidImage, inspect_image
-from shop_app.jobs.params import input_hash_for_images
-from shop_app.jobs.queue import (
+from shop_app.jobs.lease import (
     ArtifactRecord,
-    LeaseLost,
     RetryPolicy,
     claim_job,
     complete_job,
     fail_job,
-    find_generation,
     finish_canceled,
     heartbeat,
-    register_worker,
     release_job,
-    unregister_worker,
 )
+from shop_app.jobs.params import input_hash_for_images
+from shop_app.jobs.results import find_generation
+from shop_app.jobs.workers import register_worker, unregister_worker
 from shop_app.models.jobs import Job
 from shop_app.settings import Settings
 from shop_app.storage import ObjectNotFound, Storage, StorageError, make_storage

@@ -22,15 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from shop_app.db import make_engine, session_scope
-from shop_app.jobs.queue import (
-    LeaseLost,
-    RetryPolicy,
-    fail_job,
-    finish_canceled,
-    prune_workers,
-    reap_expired_leases,
-    release_job,
-)
+from shop_app.jobs.errors import LeaseLost
+from shop_app.jobs.lease import RetryPolicy, fail_job, finish_canceled, reap_expired_leases, release_job
+from shop_app.jobs.workers import prune_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.settings import Settings

@@ -169,7 +169,7 @@ def test_cancel_retry_rename_delete(client, auth, drain) -> None:  # noqa: ANN00
 
 
 def test_cancel_of_a_running_job_is_requested(client, auth, db) -> None:  # noqa: ANN001
-    from shop_app.jobs.queue import claim_job
+    from shop_app.jobs.lease import claim_job
 
     job = create(client, auth, 1)
     claim_job(db, worker_id="w", lease_s=30)
@@ -225,7 +225,7 @@ def test_batch_upload_progress_and_zip(client, auth, drain) -> None:  # noqa: AN
 
 
 def test_queue_stats_and_info(client, auth, drain, db) -> None:  # noqa: ANN001
-    from shop_app.jobs.queue import register_worker
+    from shop_app.jobs.workers import register_worker
 
     create(client, auth, 1)
     create(client, auth, 2)

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 
 from shop_app.db import session_scope
 from shop_app.fetch import FetchError, FetchPolicy, address_is_public, fetch_bytes
-from shop_app.jobs.queue import enqueue_job, get_job
+from shop_app.jobs.queries import get_job
+from tests.job_requests import enqueue_job
 from tests.jobs.conftest import Drainer, png_bytes
 
 IMAGE = png_bytes(42)

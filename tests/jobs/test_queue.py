@@ -11,31 +11,31 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from shop_app.db import session_scope
-from shop_app.jobs.params import InvalidJobRequest
-from shop_app.jobs.queue import (
-    ALREADY_COMPLETED,
-    CANCELED_NOW,
-    CANCELLATION_REQUESTED,
+from shop_app.jobs.commands import CancelOutcome
+from shop_app.jobs.commands import cancel as cancel_job
+from shop_app.jobs.commands import retry as retry_job
+from shop_app.jobs.errors import LeaseLost
+from shop_app.jobs.lease import (
     ArtifactRecord,
-    LeaseLost,
     RetryPolicy,
     backoff_s,
-    cancel_job,
     claim_job,
     complete_job,
-    enqueue_job,
-    estimate,
     fail_job,
-    get_job,
-    get_job_result,
     heartbeat,
     reap_expired_leases,
-    register_worker,
     release_job,
-    retry_job,
 )
+from shop_app.jobs.owners import PrincipalOwner, ShopOwner
+from shop_app.jobs.params import InvalidJobRequest
+from shop_app.jobs.queries import get_job
+from shop_app.jobs.results import job_result
+from shop_app.jobs.stats import estimate
+from shop_app.jobs.submit import Labels
+from shop_app.jobs.workers import register_worker
 from shop_app.models import Shop
 from shop_app.models.base import utcnow
+from tests.job_requests import enqueue_job
 
 URLS = {"image_urls": ["https://cdn.example.com/a.png"]}
 KEY_A = "sha256/aa/aa/" + "a" * 64 + ".png"
@@ -60,15 +60,24 @@ def test_enqueue_joins_the_callers_transaction(db: Engine) -> None:
     assert claim_job(db, worker_id="w", lease_s=30) is None
 
 
-def test_enqueue_carries_shop_source_and_cascades_on_shop_delete(db: Engine) -> None:
+def test_enqueue_carries_shop_owner_and_image_and_cascades_on_shop_delete(db: Engine) -> None:
     with session_scope(db) as session:
         shop = Shop(domain="a.myshopify.com")
         session.add(shop)
         session.flush()
         job = enqueue_job(
-            session=session, inputs=URLS, shop_id=shop.id, source="gid://shopify/ProductImage/1"
+            session=session,
+            inputs=URLS,
+            owner=ShopOwner(shop_id=shop.id),
+            family="shop",
+            labels=Labels(image_gid="gid://shopify/ProductImage/1"),
         )
-    assert load(db, job.id).source == "gid://shopify/ProductImage/1"
+    stored = load(db, job.id)
+    assert (stored.shop_id, stored.family, stored.image_gid) == (
+        shop.id,
+        "shop",
+        "gid://shopify/ProductImage/1",
+    )
     with session_scope(db) as session:
         session.delete(session.get(Shop, shop.id))
     assert load(db, job.id) is None
@@ -95,7 +104,7 @@ def test_enqueue_refuses_bad_requests(db: Engine, inputs, params, message) -> No
 def test_idempotency_key_returns_the_first_job_per_scope(db: Engine) -> None:
     first = enqueue(db, idempotency_key="abc")
     again = enqueue(db, idempotency_key="abc")
-    other_scope = enqueue(db, idempotency_key="abc", source="store")
+    other_scope = enqueue(db, idempotency_key="abc", owner=PrincipalOwner(family="store"))
     assert again.id == first.id
     assert other_scope.id != first.id
 
@@ -156,7 +165,7 @@ def test_heartbeat_records_progress_bumps_version_and_reports_cancel(db: Engine)
     row = load(db, job.id)
     assert (row.progress, row.stage) == (40, "carving") and row.logs[-1].endswith("carving")
     with session_scope(db) as session:
-        assert cancel_job(session, session.get(type(row), job.id)) == CANCELLATION_REQUESTED
+        assert cancel_job(session, session.get(type(row), job.id)) == CancelOutcome.REQUESTED
     assert heartbeat(db, job_id=job.id, worker_id="w", lease_s=30).cancel_requested is True
 
 
@@ -188,11 +197,11 @@ def test_backoff_is_capped_and_jittered() -> None:
 def test_cancel_queued_running_and_finished(db: Engine) -> None:
     queued, running = enqueue(db), enqueue(db)
     with session_scope(db) as session:
-        assert cancel_job(session, get_job(session, queued.id)) == CANCELED_NOW
+        assert cancel_job(session, get_job(session, queued.id)) == CancelOutcome.CANCELED
     claim_job(db, worker_id="w", lease_s=30)
     with session_scope(db) as session:
-        assert cancel_job(session, get_job(session, running.id)) == CANCELLATION_REQUESTED
-        assert cancel_job(session, get_job(session, queued.id)) == ALREADY_COMPLETED
+        assert cancel_job(session, get_job(session, running.id)) == CancelOutcome.REQUESTED
+        assert cancel_job(session, get_job(session, queued.id)) == CancelOutcome.ALREADY_FINISHED
     assert load(db, queued.id).status == "canceled"
     assert load(db, running.id).cancel_requested is True
 
@@ -229,11 +238,11 @@ def test_dedupe_completes_same_input_from_the_stored_result(db: Engine) -> None:
     different = enqueue(db, inputs={"image_keys": [KEY_A]}, params={"steps": 9})
     assert different.status == "queued"
     with session_scope(db) as session:
-        a = get_job_result(session=session, job_id=first.id)
-        b = get_job_result(session=session, job_id=second.id)
+        a = job_result(session, get_job(session, first.id))
+        b = job_result(session, get_job(session, second.id))
         assert a.glb_key == b.glb_key and a.generation_id == b.generation_id
         assert (a.cached, b.cached) == (False, True)
-        assert get_job_result(session=session, job_id=different.id) is None
+        assert job_result(session, get_job(session, different.id)) is None
 
 
 def test_position_and_eta_follow_the_claim_order(db: Engine) -> None:

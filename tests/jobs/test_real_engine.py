@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from shop_app.db import session_scope
-from shop_app.jobs.queue import enqueue_job, get_job, get_job_result
+from shop_app.jobs.queries import get_job
+from shop_app.jobs.results import job_result
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
+from tests.job_requests import enqueue_job
 from tests.jobs.conftest import WorkerProcs, wait_until
 
 
@@ -45,7 +47,7 @@ def test_real_engine_generates_a_model(db: Engine, fast_settings: Settings, work
     with session_scope(db) as session:
         job = get_job(session, job_id)
         assert job.status == "succeeded", f"{job.error_code}: {job.error_message}\n{workers.logs()}"
-        result = get_job_result(session=session, job_id=job_id)
+        result = job_result(session, get_job(session, job_id))
     assert result is not None and result.metadata.get("engine") == "real"
     glb = storage.get(result.glb_key)
     assert glb[:4] == b"glTF" and len(glb) > 1000

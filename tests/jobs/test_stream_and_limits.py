@@ -146,7 +146,7 @@ def test_store_rate_limit_is_per_ip_in_the_seed_format(make_settings) -> None:  
     assert codes == [200, 200, 429]
     assert set(limited.json()) == {"success", "error", "type", "details"}
     assert limited.json()["success"] is False and limited.headers["retry-after"]
-    # The seed has no rate-limit type; FORBIDDEN is the documented type used (see seed_jobs.RATE_LIMIT_TYPE).
+    # The seed has no rate-limit type; FORBIDDEN is the documented type used (see store_threed_jobs.RATE_LIMIT_TYPE).
     assert limited.json()["type"] == "FORBIDDEN" and "rate limited" in limited.json()["details"]
     assert health.status_code == 200 and "x-ratelimit-limit" not in health.headers
 

@@ -17,10 +17,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from shop_app.db import session_scope
-from shop_app.jobs.queue import cancel_job, enqueue_job, get_job, get_job_result
+from shop_app.jobs.commands import cancel as cancel_job
+from shop_app.jobs.queries import get_job
+from shop_app.jobs.results import job_result
 from shop_app.models.jobs import Generation, Job
 from shop_app.settings import Settings
 from shop_app.storage import make_storage
+from tests.job_requests import enqueue_job
 from tests.jobs.conftest import WorkerProcs, png_bytes, wait_until
 
 
@@ -60,9 +63,9 @@ def test_worker_generates_stores_and_dedupes(
     assert set(statuses(db, [first, twin, other]).values()) == {"succeeded"}, workers.logs()
     storage = make_storage(fast_settings)
     with session_scope(db) as session:
-        a = get_job_result(session=session, job_id=first)
-        b = get_job_result(session=session, job_id=twin)
-        c = get_job_result(session=session, job_id=other)
+        a = job_result(session, get_job(session, first))
+        b = job_result(session, get_job(session, twin))
+        c = job_result(session, get_job(session, other))
         assert a and b and c
         assert a.glb_key == b.glb_key != c.glb_key
         assert sorted([a.cached, b.cached]) == [False, True]  # the same image ran once

@@ -11,9 +11,9 @@ from sqlmodel import select
 from devstore.testing import DevstoreServer
 from scheduler import cli, jobs
 from shop_app.db import session_scope
-from shop_app.jobs.queue import enqueue_job
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import QUEUED, RUNNING, Job
+from tests.job_requests import enqueue_job
 from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
 
 SHOP = "acme.myshopify.com"

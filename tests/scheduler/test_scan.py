@@ -65,8 +65,10 @@ def test_scan_finds_products_that_no_webhook_announced(
         queued = session.exec(select(Job)).all()
     assert titles == ["Box", "Mug"]
     assert all(i.gid.startswith("gid://shopify/ProductImage/") and i.media_gid for i in images)
-    assert {j.source for j in queued} == {i.gid for i in images}
-    assert all(j.inputs["image_urls"][0] == next(i.url for i in images if i.gid == j.source) for j in queued)
+    assert {j.image_gid for j in queued} == {i.gid for i in images}
+    assert all(
+        j.inputs["image_urls"][0] == next(i.url for i in images if i.gid == j.image_gid) for j in queued
+    )
 
     # Idempotent: a second scan queues nothing new.
     [again] = jobs.scan_products(installed.settings, installed.db)

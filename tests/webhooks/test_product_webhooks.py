@@ -52,10 +52,10 @@ def test_new_product_arrives_as_queued_generations(devstore: DevstoreServer, run
     images = _images(running_app)
     assert [i.gid for i in images] == [img["admin_graphql_api_id"] for img in product["images"]]
     for job, image in zip(
-        sorted(jobs, key=lambda j: j.source or ""), sorted(images, key=lambda i: i.gid), strict=True
+        sorted(jobs, key=lambda j: j.image_gid or ""), sorted(images, key=lambda i: i.gid), strict=True
     ):
         assert job.status == QUEUED  # queued, never generated inline by the webhook
-        assert job.source == image.gid and image.job_id == job.id
+        assert job.image_gid == image.gid and image.job_id == job.id
         assert job.inputs == {"image_urls": [image.url]}
         assert "v=" in image.url and image.content_version.startswith("v:")
         assert job.shop_id == images[0].shop_id
@@ -87,7 +87,7 @@ def test_update_queues_only_new_image_content(devstore: DevstoreServer, running_
     assert settle(devstore, running_app)
     jobs = _wait_for_jobs(running_app, 3)
     assert len(jobs) == 3
-    assert {j.source for j in jobs} == {img["admin_graphql_api_id"] for img in updated["images"]}
+    assert {j.image_gid for j in jobs} == {img["admin_graphql_api_id"] for img in updated["images"]}
     assert all(j.status == QUEUED for j in jobs)
 
 
@@ -135,7 +135,7 @@ def test_new_image_version_replaces_the_waiting_generation(
     assert jobs[edited.job_id].inputs == {"image_urls": [edited.url]}
     assert removed.removed_at is not None and jobs[removed.job_id].status == CANCELED
     canceled = [j for j in jobs.values() if j.status == CANCELED]
-    assert {j.source for j in canceled} == {first["admin_graphql_api_id"], second["admin_graphql_api_id"]}
+    assert {j.image_gid for j in canceled} == {first["admin_graphql_api_id"], second["admin_graphql_api_id"]}
 
     # The same content again (another subscription, another event id): nothing new.
     payload["title"] = "Bottle (same photos)"

@@ -1,4 +1,5 @@
-"""Reading image uploads from multipart requests: count and size caps (413), type by content."""
+"""Reading image uploads from multipart requests (shared by every API family): count and size caps (413),
+type by content."""
 
 from __future__ import annotations
 

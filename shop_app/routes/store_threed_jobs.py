@@ -8,35 +8,71 @@ Only jobs created through these routes are visible here.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shop_app.apikeys import find_api_key, key_has_scope
+from shop_app.apikeys import authenticate
 from shop_app.errors import AppError
-from shop_app.jobs import queue
+from shop_app.jobs import commands
+from shop_app.jobs.errors import InvalidTransition, JobNotFound
 from shop_app.jobs.images import reencode
-from shop_app.jobs.intake import read_uploads
+from shop_app.jobs.owners import PrincipalOwner
 from shop_app.jobs.params import InvalidJobRequest, normalize_params
-from shop_app.jobs.views import SEED000_STATUS, STATUS_ALIASES, iso_ms, result_urls
-from shop_app.models.base import utcnow
-from shop_app.models.jobs import FAILED, RUNNING, SUCCEEDED, Generation, Job
-from shop_app.request_context import current_request_id
-from shop_app.routes.jobs_api import in_db, presented_key
+from shop_app.jobs.queries import JobFilter, get_owned
+from shop_app.jobs.queries import list_jobs as query_jobs
+from shop_app.jobs.results import generation_of
+from shop_app.jobs.stats import estimate
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
+from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from shop_app.ratelimit import RateRule
+from shop_app.settings import Settings
+from shop_app.web.auth import presented_key
+from shop_app.web.db import in_db, notify
+from shop_app.web.family import ApiFamily, family_errors
+from shop_app.web.render import iso_ms, result_urls
+from shop_app.web.uploads import read_uploads
 
 logger = logging.getLogger(__name__)
 
-SOURCE = "store"
+FAMILY = "store"
+PREFIX = "/store/"
+# A storefront API: every client shares the family's space (no per-client ownership in the document).
+STORE = PrincipalOwner(family=FAMILY)
+STATUSES = {
+    QUEUED: "pending",
+    RUNNING: "processing",
+    SUCCEEDED: "completed",
+    FAILED: "failed",
+    CANCELED: "cancelled",
+}
+# Words the list filter accepts (its own, plus the core's and the other families' long-accepted ones).
+STATUS_WORDS: dict[str, frozenset[str]] = {
+    "pending": frozenset({QUEUED}),
+    "queued": frozenset({QUEUED}),
+    "waiting": frozenset({QUEUED}),
+    "wait": frozenset({QUEUED}),
+    "delayed": frozenset({QUEUED}),
+    "processing": frozenset({RUNNING}),
+    "running": frozenset({RUNNING}),
+    "active": frozenset({RUNNING}),
+    "run": frozenset({RUNNING}),
+    "completed": frozenset({SUCCEEDED}),
+    "succeeded": frozenset({SUCCEEDED}),
+    "done": frozenset({SUCCEEDED}),
+    "failed": frozenset({FAILED, CANCELED}),
+    "fail": frozenset({FAILED, CANCELED}),
+    "cancelled": frozenset({CANCELED}),
+    "canceled": frozenset({CANCELED}),
+}
 MAX_FILES = 4
 # engine param -> the seed's form field it comes from
 SEED_FIELD = {"resolution": "octree_resolution", "prompt": "caption"}
@@ -85,7 +121,7 @@ class SeedError(AppError):
 RATE_LIMIT_TYPE = "FORBIDDEN"
 
 
-def seed_rate_limit_body(message: str, retry_after: int) -> dict[str, Any]:
+def rate_limit_body(message: str, retry_after: int) -> dict[str, Any]:
     return {
         "success": False,
         "error": message,
@@ -142,11 +178,10 @@ def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
     model_url = None
     processing_ms = None
     engine_s = None
-    if job.status == SUCCEEDED and job.generation_id is not None:
-        generation = session.get(Generation, job.generation_id)
-        if generation is not None:
-            model_url = result_urls(generation, storage)["glb_url"]
-            engine_s = generation.duration_s
+    generation = generation_of(session, job)
+    if generation is not None:
+        model_url = result_urls(generation, storage)["glb_url"]
+        engine_s = generation.duration_s
     if job.started_at and job.finished_at and job.status == SUCCEEDED:
         processing_ms = int((job.finished_at - job.created_at).total_seconds() * 1000)
     uploaded = [
@@ -156,7 +191,7 @@ def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
     stored = model_url is not None
     return {
         "id": job.id,
-        "status": SEED000_STATUS[job.status],
+        "status": STATUSES[job.status],
         "prediction_id": f"gen_{job.generation_id}" if job.generation_id else None,
         "model_url": model_url,
         # No external provider: the original is the stored file itself.
@@ -184,10 +219,10 @@ def job_body(request: Request, session: Session, job: Job) -> dict[str, Any]:
 
 
 def _seed_job(session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
-    if job is None or job.source != SOURCE:
-        raise SeedError(f"Job {job_id} not found", status_code=404, details="check the job id")
-    return job
+    try:
+        return get_owned(session, STORE, job_id)
+    except JobNotFound:
+        raise SeedError(f"Job {job_id} not found", status_code=404, details="check the job id") from None
 
 
 async def _run(request: Request, work: Any, *, write: bool = False) -> Any:
@@ -255,27 +290,32 @@ async def create_job(request: Request) -> Response:
 
     def work(session: Session) -> tuple[Job, float | None]:
         try:
-            job = queue.enqueue_job(
-                session=session,
-                inputs={"image_keys": keys},
-                params=params,
-                source=SOURCE,
-                user_id=fields.get("user_id") or None,
-                session_id=fields.get("session_id") or None,
-                username=fields.get("username") or None,
-                name=request_params["caption"],
-                max_attempts=request.state.settings.job_max_attempts,
-                meta={
-                    "seed000": {
-                        "uploaded_images": uploaded,
-                        "compression_stats": stats,
-                        "request_params": request_params,
-                    }
-                },
+            job = submit(
+                session,
+                SubmitRequest(
+                    family=FAMILY,
+                    owner=STORE,
+                    images=Images.from_keys(keys),
+                    params=params,
+                    labels=Labels(
+                        name=request_params["caption"],
+                        user_id=fields.get("user_id") or None,
+                        session_id=fields.get("session_id") or None,
+                        username=fields.get("username") or None,
+                    ),
+                    max_attempts=request.state.settings.job_max_attempts,
+                    meta={
+                        "seed000": {
+                            "uploaded_images": uploaded,
+                            "compression_stats": stats,
+                            "request_params": request_params,
+                        }
+                    },
+                ),
             )
         except InvalidJobRequest as err:
             raise SeedError(str(err), details=f"field: {err.field}" if err.field else None) from None
-        return job, queue.estimate(session, job).eta_s
+        return job, estimate(session, job).eta_s
 
     job, eta = await _run(request, work, write=True)
     return JSONResponse(
@@ -283,7 +323,7 @@ async def create_job(request: Request) -> Response:
             "success": True,
             "message": "3D model generation job started",
             "job_id": job.id,
-            "status": SEED000_STATUS[job.status],
+            "status": STATUSES[job.status],
             "estimated_completion_time": _estimate_text(eta),
             "polling_endpoint": f"/store/threed-jobs/{job.id}",
         },
@@ -305,7 +345,7 @@ async def list_jobs(request: Request) -> Response:
         raise SeedError("limit and offset must be whole numbers") from None
     statuses = None
     if q.get("status"):
-        statuses = STATUS_ALIASES.get(q["status"].lower())
+        statuses = STATUS_WORDS.get(q["status"].lower())
         if not statuses:
             raise SeedError(
                 f"unknown status {q['status']!r}",
@@ -313,16 +353,15 @@ async def list_jobs(request: Request) -> Response:
             )
 
     def work(session: Session) -> dict[str, Any]:
-        query = select(Job).where(Job.source == SOURCE)
-        if statuses:
-            query = query.where(Job.status.in_(sorted(statuses)))  # type: ignore[attr-defined]
-        for name in ("user_id", "session_id"):
-            if q.get(name):
-                query = query.where(getattr(Job, name) == q[name])
-        rows = session.exec(
-            query.order_by(Job.created_at.desc(), Job.id.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
-        ).all()
-        jobs = [job_body(request, session, job) for job in rows]
+        where = JobFilter(
+            owner=STORE,
+            family=FAMILY,
+            statuses=statuses,
+            user_id=q.get("user_id") or None,
+            session_id=q.get("session_id") or None,
+        )
+        page = query_jobs(session, where, limit=limit, offset=offset)
+        jobs = [job_body(request, session, job) for job in page.jobs]
         return {"success": True, "jobs": jobs, "count": len(jobs)}
 
     return JSONResponse(await _run(request, work))
@@ -380,76 +419,55 @@ async def update_job(request: Request) -> Response:
     presented = presented_key(request)
 
     def work(session: Session) -> dict[str, Any]:
-        if not presented:
-            raise SeedError("Authentication required", status_code=401, details="send an admin API key")
-        key = find_api_key(session=session, presented=presented)
-        if key is None:
-            raise SeedError("Authentication required", status_code=401, details="the API key is not valid")
-        if not key_has_scope(key, "admin"):
-            raise SeedError(
-                "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
-            )
+        try:
+            key = authenticate(session, presented, scope="admin")
+        except AppError as err:
+            if err.status_code == 403:
+                raise SeedError(
+                    "Insufficient permissions", status_code=403, details="this API key lacks the admin scope"
+                ) from None
+            detail = "the API key is not valid" if presented else "send an admin API key"
+            raise SeedError("Authentication required", status_code=401, details=detail) from None
         job = _seed_job(session, job_id)
-        now = utcnow()
-        if status == "cancelled":
-            queue.cancel_job(session, job)
-            session.refresh(job)
-        elif status == "pending":
-            try:
-                queue.retry_job(session, job)
-            except queue.InvalidTransition as err:
-                raise SeedError(str(err)) from None
-        elif status == "failed":
-            if job.status == RUNNING:
-                raise SeedError("the job is processing; cancel it instead", details="status: cancelled")
-            job.status = FAILED
-            job.finished_at = job.finished_at or now
-            job.error_code = "failed_by_admin"
-            job.error_message = body.get("error_message") or "marked failed by an administrator"
-            job.error_retryable = False
-        if "error_message" in body and status != "failed" and job.status in {FAILED, "canceled"}:
-            job.error_message = body["error_message"]
-        if "metadata" in body:
-            job.meta = {**job.meta, "admin": {**job.meta.get("admin", {}), **body["metadata"]}}
-        job.version += 1
-        job.updated_at = now
-        job.logs = [*job.logs, f"{now.strftime('%H:%M:%S')} updated by admin key #{key.id}"][-50:]
-        session.add(job)
-        session.flush()
+        log = f"updated by admin key #{key.id}"
+        try:
+            if status == "cancelled":
+                commands.cancel(session, job)
+            elif status == "pending":
+                commands.retry(session, job, log=f"queued again by admin key #{key.id}")
+            elif status == "failed":
+                message = body.get("error_message") or "marked failed by an administrator"
+                commands.fail(session, job, message=message, log=f"marked failed by admin key #{key.id}")
+        except InvalidTransition as err:
+            hint = "status: cancelled" if status == "failed" else None
+            raise SeedError(str(err), details=hint) from None
+        rewording = body.get("error_message") if "error_message" in body and status != "failed" else None
+        admin_meta = (
+            {"admin": {**job.meta.get("admin", {}), **body["metadata"]}} if "metadata" in body else None
+        )
+        commands.annotate(session, job, log=log, meta=admin_meta, error_message=rewording)
         return {"success": True, "job": job_body(request, session, job)}
 
     result = await _run(request, work, write=True)
-    events = getattr(request.state, "job_events", None)
-    if events is not None:
-        events.notify(job_id)
+    notify(request, job_id)
     return JSONResponse(result)
 
 
-def seed_errors(endpoint: Endpoint) -> Endpoint:
-    """Every error from a /store/ route in seed 000's shape, including ones the shared handlers would answer
-    in the /api/v1 shape: a stray AppError or HTTPException, and an unhandled exception (500)."""
+def render_error(err: AppError) -> Response:
+    """Every error from a /store/ route in seed 000's shape (the family's renderer)."""
+    if isinstance(err, SeedError):
+        return err.response()
+    if err.code == "INTERNAL_ERROR":
+        request_id = (err.details or {}).get("request_id")
+        return SeedError(
+            "Internal server error",
+            status_code=500,
+            details=f"quote request id {request_id} when reporting it",
+        ).response()
+    return _from_app_error(err).response()
 
-    @functools.wraps(endpoint)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except SeedError as err:
-            return err.response()
-        except AppError as err:
-            return _from_app_error(err).response()
-        except HTTPException as err:
-            return SeedError(
-                str(err.detail), status_code=err.status_code, type_=SeedError.TYPES.get(err.status_code)
-            ).response()
-        except Exception:
-            logger.exception("unhandled error on %s %s", request.method, request.url.path)
-            return SeedError(
-                "Internal server error",
-                status_code=500,
-                details=f"quote request id {current_request_id()} when reporting it",
-            ).response()
 
-    return wrapped
+seed_errors = family_errors(render_error)
 
 
 def _method_not_allowed(allowed: str) -> Endpoint:
@@ -488,4 +506,18 @@ routes: list[BaseRoute] = [
     Route("/store/{rest:path}", _not_found, methods=ALL_METHODS),
 ]
 
-__all__ = ["routes", "SeedError", "seed_rate_limit_body"]
+
+def rate_rules(settings: Settings) -> list[RateRule]:
+    if not settings.rate_limit_store:
+        return []
+    return [RateRule("store", PREFIX, settings.rate_limit_store, per="ip", error_body=rate_limit_body)]
+
+
+family = ApiFamily(
+    name=FAMILY,
+    prefix=PREFIX,
+    routes=routes,
+    render_error=render_error,
+    statuses=STATUSES,
+    rate_rules=rate_rules,
+)

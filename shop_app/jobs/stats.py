@@ -1,0 +1,145 @@
+"""Queue statistics and ETAs: a job's position, the wait it will see, counts per status."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session, col, func, select
+
+from shop_app.jobs.workers import live_workers
+from shop_app.models.base import UTCDateTime, utcnow
+from shop_app.models.jobs import (
+    CANCELED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    SUCCEEDED,
+    TERMINAL,
+    Job,
+    KindStats,
+)
+
+T = TypeVar("T")
+
+# Plain SQL, compiled once: this runs on every poll of every waiting job.
+_POSITION_SQL = text(
+    "SELECT count(*) FROM job WHERE status = 'queued' AND (priority > :p OR (priority = :p AND "
+    "(created_at < :c OR (created_at = :c AND id < :id))))"
+).bindparams(bindparam("c", type_=UTCDateTime()))
+
+
+def queue_position(session: Session, job: Job) -> int | None:
+    """How many queued jobs the claim would take before this one (0 = next); None unless queued."""
+    if job.status != QUEUED:
+        return None
+    return int(
+        session.execute(_POSITION_SQL, {"p": job.priority, "c": job.created_at, "id": job.id}).scalar_one()
+    )
+
+
+# Live workers and the moving average are the same for every job; polls read them at most once a second.
+_SHARED_TTL_S = 1.0
+_shared_cache: dict[tuple[str, str], tuple[float, object]] = {}
+
+
+def _cached(session: Session, name: str, compute: Callable[[], T]) -> T:
+    key = (str(session.get_bind().engine.url), name)
+    hit = _shared_cache.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < _SHARED_TTL_S:
+        return hit[1]  # type: ignore[return-value]  # stored by this function for the same name
+    value = compute()
+    _shared_cache[key] = (now, value)
+    return value
+
+
+def kind_ewma(session: Session, kind: str) -> float | None:
+    stats = session.get(KindStats, kind)
+    return stats.ewma_duration_s if stats and stats.samples else None
+
+
+@dataclass
+class QueueEstimate:
+    position: int | None  # jobs ahead while queued
+    eta_s: float | None  # seconds until done; None when no live worker or no measurement yet
+    live_workers: int
+    ewma_s: float | None
+
+
+def estimate(
+    session: Session, job: Job, *, now: datetime | None = None, fresh: bool = False
+) -> QueueEstimate:
+    """Position and ETA. Live workers and the average come from a 1 s cache unless `fresh`."""
+    if now is not None or fresh:
+        now = now or utcnow()
+        workers = live_workers(session, now=now)
+        ewma = kind_ewma(session, job.kind)
+    else:
+        now = utcnow()
+        workers = _cached(session, "live_workers", lambda: live_workers(session))
+        ewma = _cached(session, f"ewma:{job.kind}", lambda: kind_ewma(session, job.kind))
+    position = queue_position(session, job)
+    eta: float | None = None
+    if job.status in TERMINAL:
+        eta = 0.0
+    elif workers and ewma is not None:
+        if job.status == QUEUED:
+            eta = (position or 0) * ewma / max(1, workers) + ewma
+            eta = max(eta, (job.run_after - now).total_seconds() + ewma)
+        elif job.started_at is not None:
+            eta = max(0.0, ewma - (now - job.started_at).total_seconds())
+    return QueueEstimate(position=position, eta_s=eta, live_workers=workers, ewma_s=ewma)
+
+
+@dataclass
+class QueueStats:
+    counts: dict[str, int]  # per core status, every status present
+    delayed: int  # queued but waiting for a retry's backoff
+    live_workers: int
+    ewma_s: float | None
+
+    @property
+    def waiting(self) -> int:
+        return self.counts[QUEUED]
+
+    @property
+    def running(self) -> int:
+        return self.counts[RUNNING]
+
+    @property
+    def finished(self) -> int:
+        return self.counts[SUCCEEDED] + self.counts[FAILED] + self.counts[CANCELED]
+
+    def new_job_wait_s(self) -> float | None:
+        """Roughly how long a job submitted now waits before it starts; None without a measurement."""
+        if self.ewma_s is None or not self.live_workers:
+            return None
+        return (self.waiting + self.running) * self.ewma_s / self.live_workers
+
+
+def queue_stats(session: Session, *, kind: str = "generate", shop_id: int | None = None) -> QueueStats:
+    now = utcnow()
+    query = select(col(Job.status), func.count()).group_by(col(Job.status))
+    if shop_id is not None:
+        query = query.where(col(Job.shop_id) == shop_id)
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.exec(query).all():
+        counts[status] = int(count)
+    delayed_q = (
+        select(func.count()).select_from(Job).where(col(Job.status) == QUEUED, col(Job.run_after) > now)
+    )
+    if shop_id is not None:
+        delayed_q = delayed_q.where(col(Job.shop_id) == shop_id)
+    delayed = int(session.exec(delayed_q).one())
+    return QueueStats(
+        counts=counts,
+        delayed=delayed,
+        live_workers=live_workers(session, now=now),
+        ewma_s=kind_ewma(session, kind),
+    )

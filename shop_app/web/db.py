@@ -1,0 +1,35 @@
+"""Running database work from an endpoint: one transaction, off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from shop_app.db import session_scope, write_scope
+
+T = TypeVar("T")
+
+
+async def in_db(request: Request, work: Callable[[Session], T], *, write: bool = False) -> T:
+    """Run `work` with a session (one transaction) in the thread pool.
+
+    `write=True` uses `write_scope` (SQLite's write lock first): a transaction that reads and then writes
+    would otherwise fail with "database is locked" when another writer got in between."""
+    engine = request.state.db
+
+    def run() -> T:
+        with write_scope(engine) if write else session_scope(engine) as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+def notify(request: Request, job_id: str) -> None:
+    """Wake this process's SSE streams of `job_id` (after a command changed it)."""
+    events = getattr(request.state, "job_events", None)
+    if events is not None:
+        events.notify(job_id)
