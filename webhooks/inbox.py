@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, text
+from sqlalchemy import delete, exists, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -47,7 +47,7 @@ from webhooks.topics import TOPICS
 logger = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
-CHANNEL = "nu3d_webhooks"  # PostgreSQL NOTIFY channel: a delivery was recorded
+CHANNEL = "nu3d_webhooks"  # PostgreSQL NOTIFY channel (a trigger on webhook_event): a delivery was recorded
 MAX_ATTEMPTS = 8
 RETRY_BASE_S, RETRY_CAP_S = 2.0, 300.0
 # Processed rows are kept this long, then pruned; the body-hash dedupe covers the same period, which is
@@ -81,11 +81,15 @@ def record(engine: Engine, delivery: WebhookDelivery, *, order_key: str) -> bool
     insert = pg_insert if postgres else sqlite_insert
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy extends with RETURNING.
     statement = insert(WebhookEvent).values(**values).on_conflict_do_nothing().returning(WebhookEvent.id)
-    # IMMEDIATE on SQLite: this process's writers queue on its write lock (shop_app.db), not in the busy handler.
+    if postgres:
+        # One statement, committed on its own (autocommit): one round trip. The table's trigger NOTIFYs the
+        # listening processor (migration 0005_job_claim_order_index).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(statement).first() is not None
+    # SQLite: BEGIN IMMEDIATE, so this process's writers queue on its write lock (shop_app.db), not in the
+    # busy handler.
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         inserted = conn.execute(statement).first() is not None
-        if inserted and postgres:
-            conn.execute(text(f"NOTIFY {CHANNEL}"))  # delivered at commit, to the listening processor
     return inserted
 
 
