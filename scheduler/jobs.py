@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
+from shop_app.db import listen_url
 from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
@@ -68,13 +69,8 @@ def make_inbox_processor(settings: Settings, engine: Engine, *, poll_s: float = 
         engine,
         delete_file=storage.delete,
         poll_s=poll_s,
-        database_url=None if settings.is_sqlite else listen_url(engine),
+        database_url=listen_url(engine),
     )
-
-
-def listen_url(engine: Engine) -> str:
-    """The engine's PostgreSQL URL as psycopg takes it (no SQLAlchemy driver suffix)."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def process_webhooks(settings: Settings, engine: Engine) -> int:

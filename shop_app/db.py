@@ -136,3 +136,44 @@ def check_database(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query (readiness)."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def listen_url(engine: Engine) -> str | None:
+    """The engine's PostgreSQL URL as psycopg takes it (no driver suffix); None on SQLite (nothing to LISTEN)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Listener:
+    """LISTEN on one PostgreSQL channel over its own autocommit psycopg connection.
+
+    Waiters use it to sleep until something happens instead of polling; every caller keeps a poll as the
+    fall-back (a NOTIFY is lost while the connection is down, and SQLite has none)."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self._url, self._channel = url, channel
+        self._conn: Any = None
+
+    def wait(self, timeout: float) -> bool | None:
+        """True when a notification arrived within `timeout`, False when none did, None when the channel is
+        unavailable (the caller polls; the next call reconnects)."""
+        try:
+            if self._conn is None:
+                import psycopg
+
+                self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                self._conn.execute(f"LISTEN {self._channel}")
+            return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
+        except Exception as err:  # noqa: BLE001 - any failure means "poll instead"
+            logger.warning("LISTEN %s unavailable (%s); polling", self._channel, str(err).splitlines()[0])
+            self.close()
+            return None
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                logger.debug("closing the LISTEN connection failed", exc_info=True)

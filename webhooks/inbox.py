@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
-from shop_app.db import write_scope
+from shop_app.db import Listener, write_scope
 from shop_app.errors import ValidationError
 from shop_app.models.base import utcnow
 from shop_app.models.shopify import WebhookEvent
@@ -265,7 +265,7 @@ class InboxProcessor:
 
     def run(self, stop: threading.Event) -> None:
         """Process until `stop` is set: drain, then wait for a NOTIFY (PostgreSQL) or the poll interval."""
-        listener = _Listener(self._database_url) if self._database_url else None
+        listener = Listener(self._database_url, CHANNEL) if self._database_url else None
         try:
             while not stop.is_set():
                 try:
@@ -277,45 +277,10 @@ class InboxProcessor:
                             logger.info("webhook inbox: pruned %d processed deliveries", pruned)
                 except Exception:  # the database went away: log, wait, try again
                     logger.exception("webhook inbox processing failed; retrying in %.1f s", self.poll_s)
-                if listener is not None and listener.wait(self.poll_s, stop):
-                    continue
+                if listener is not None and listener.wait(self.poll_s) is not None:
+                    continue  # woken by a NOTIFY, or the poll interval passed
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
         finally:
             if listener is not None:
                 listener.close()
-
-
-class _Listener:
-    """LISTEN on the inbox channel over its own autocommit psycopg connection (PostgreSQL only)."""
-
-    def __init__(self, database_url: str) -> None:
-        self._url = database_url
-        self._conn: Any = None
-
-    def _connect(self) -> Any:
-        import psycopg
-
-        conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
-        conn.execute(f"LISTEN {CHANNEL}")
-        return conn
-
-    def wait(self, timeout: float, stop: threading.Event) -> bool:
-        """True once a notification arrived or `timeout` passed; False when listening is unavailable."""
-        try:
-            if self._conn is None:
-                self._conn = self._connect()
-            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-                break
-            return True
-        except Exception as err:  # noqa: BLE001 - fall back to polling; reconnect next time
-            logger.warning("webhook inbox LISTEN unavailable (%s); polling", err)
-            self.close()
-            return stop.is_set()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
