@@ -126,7 +126,9 @@ class LoadResult:
 Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: Request) -> int:
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: Request
+) -> tuple[int, bytes]:
     method, path, headers, body = req
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
@@ -141,9 +143,8 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
         name, _, value = line.decode("latin-1").partition(":")
         if name.strip().lower() == "content-length":
             length = int(value.strip())
-    if length:
-        await reader.readexactly(length)
-    return int(status_line.split()[1])
+    body = await reader.readexactly(length) if length else b""
+    return int(status_line.split()[1]), body
 
 
 def load(
@@ -154,17 +155,21 @@ def load(
     duration_s: float | None = None,
     total: int | None = None,
     expect: tuple[int, ...] = (200,),
+    warm_up: bool = True,
+    on_answer: Callable[[int, bytes], None] | None = None,
 ) -> LoadResult:
     """`clients` keep-alive connections sending make_request(client, n) back to back, for `duration_s` or
-    until `total` requests were sent; each connection first sends one untimed warm-up request."""
+    until `total` requests were sent; each connection first sends one untimed warm-up request (unless not
+    `warm_up`); `on_answer(status, body)` sees every timed answer."""
 
     async def run() -> LoadResult:
         latencies: list[float] = []
         errors = 0
         sent = 0
         conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
-        for i, (reader, writer) in enumerate(conns):
-            await _exchange(reader, writer, make_request(i, -1))
+        if warm_up:
+            for i, (reader, writer) in enumerate(conns):
+                await _exchange(reader, writer, make_request(i, -1))
         start = time.perf_counter()
         deadline = start + duration_s if duration_s else None
 
@@ -180,8 +185,10 @@ def load(
                         return
                     sent += 1
                 t0 = time.perf_counter()
-                status = await _exchange(reader, writer, make_request(i, n))
+                status, body = await _exchange(reader, writer, make_request(i, n))
                 latencies.append(time.perf_counter() - t0)
+                if on_answer is not None:
+                    on_answer(status, body)
                 if status not in expect:
                     errors += 1
                 n += 1
