@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ RETRY_BASE_S, RETRY_CAP_S = 2.0, 300.0
 # longer than the delivery window (NU3D_WEBHOOK_MAX_AGE_S): an older replay is refused by that window.
 RETENTION = timedelta(days=7)
 KEEP_FOREVER_TOPICS = ("shop/redact",)  # the audit trail of a redaction
+SQLITE_PAUSE_CAP_S = 0.05
 
 
 def body_hash(raw: bytes) -> str:
@@ -167,6 +169,13 @@ class InboxProcessor:
         """Claim and process the next row that may run now; None when there is none."""
         now = utcnow()
         postgres = self.engine.dialect.name == "postgresql"
+        if not postgres:
+            # Look before taking SQLite's write lock: an idle poll holding it, however briefly, makes any
+            # other connection's read-then-write transaction fail at once ("database is locked": SQLite does
+            # not wait when a reader upgrades while another connection holds the lock).
+            with self.engine.connect() as conn:
+                if conn.execute(_claimable(now).with_only_columns(WebhookEvent.id)).first() is None:
+                    return None
         with write_scope(self.engine) as session:
             query = _claimable(now)
             if postgres:
@@ -241,10 +250,19 @@ class InboxProcessor:
     def drain(self, *, limit: int | None = None) -> int:
         """Process rows until none may run now (or `limit` were processed); how many were processed."""
         count = 0
+        sqlite = self.engine.dialect.name == "sqlite"
         while limit is None or count < limit:
+            started = time.monotonic()
             if self.process_next() is None:
                 break
             count += 1
+            if sqlite:
+                # SQLite has one writer, and the web process's acknowledgements wait for it in SQLite's busy
+                # handler, which only looks again after 1, 2, 5, ... 50 ms. Back to back, this loop would
+                # take the lock again before a waiting INSERT looks (seconds-long acks were measured): pause
+                # as long as the row held the lock (at most 50 ms), so an acknowledgement waits at most about
+                # one row's processing.
+                time.sleep(min(SQLITE_PAUSE_CAP_S, time.monotonic() - started))
         return count
 
     def prune(self, *, older_than: timedelta = RETENTION) -> int:
