@@ -26,10 +26,13 @@ import random
 import sys
 import time
 from collections import Counter
+from typing import Any
 
 import loopback
 from loopback import Database, load, nu3d_env, running, signed_delivery
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from shop_app.db import make_engine
 from shop_app.settings import DatabaseSettings
@@ -58,8 +61,25 @@ def deliveries(products: int, seed: int) -> tuple[list[loopback.Request], int]:
     return out, events
 
 
+def _retrying(engine: Engine, sql: str, restarts: list[str], *, rows: bool = False) -> Any:
+    """Run a check query, waiting out a database restart (the shared test server is restarted by other
+    suites' fault tests; each outage is counted in the report)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(text(sql))
+                return result.all() if rows else result.scalar_one()
+        except OperationalError as err:
+            if time.monotonic() > deadline:
+                raise
+            restarts.append(str(err).splitlines()[0][:120])
+            time.sleep(1.0)
+
+
 def chaos(kind: str, pg_url: str, products: int, clients: int, seed: int) -> dict[str, object]:
     requests, events = deliveries(products, seed)
+    restarts: list[str] = []
     answers: Counter[str] = Counter()
 
     def on_answer(status: int, body: bytes) -> None:
@@ -84,30 +104,29 @@ def chaos(kind: str, pg_url: str, products: int, clients: int, seed: int) -> dic
             acked = time.perf_counter()
             engine = make_engine(DatabaseSettings(database_url=url))
             while True:
-                with engine.connect() as conn:
-                    pending = conn.execute(
-                        text("SELECT count(*) FROM webhook_event WHERE status = 'pending'")
-                    ).scalar_one()
+                pending = _retrying(
+                    engine, "SELECT count(*) FROM webhook_event WHERE status = 'pending'", restarts
+                )
                 if pending == 0 or time.perf_counter() - acked > 900:
                     break
                 time.sleep(0.5)
             drain_s = time.perf_counter() - acked
-        with engine.connect() as conn:
-            statuses = dict(
-                conn.execute(text("SELECT status, count(*) FROM webhook_event GROUP BY status")).all()
+        statuses = dict(
+            _retrying(
+                engine, "SELECT status, count(*) FROM webhook_event GROUP BY status", restarts, rows=True
             )
-            product_rows = conn.execute(text("SELECT count(*) FROM product")).scalar_one()
-            stale_titles = conn.execute(
-                text("SELECT count(*) FROM product WHERE title NOT LIKE :newest"),
-                {"newest": f"% v{VERSIONS}"},
-            ).scalar_one()
-            images = conn.execute(text("SELECT count(*) FROM product_image")).scalar_one()
-            jobs = conn.execute(text("SELECT count(*) FROM job")).scalar_one()
-            doubled = conn.execute(
-                text(
-                    "SELECT count(*) FROM (SELECT image_gid FROM job GROUP BY image_gid HAVING count(*) > 1) d"
-                )
-            ).scalar_one()
+        )
+        product_rows = _retrying(engine, "SELECT count(*) FROM product", restarts)
+        stale_titles = _retrying(
+            engine, f"SELECT count(*) FROM product WHERE title NOT LIKE '% v{VERSIONS}'", restarts
+        )
+        images = _retrying(engine, "SELECT count(*) FROM product_image", restarts)
+        jobs = _retrying(engine, "SELECT count(*) FROM job", restarts)
+        doubled = _retrying(
+            engine,
+            "SELECT count(*) FROM (SELECT image_gid FROM job GROUP BY image_gid HAVING count(*) > 1) d",
+            restarts,
+        )
         engine.dispose()
     checks = {
         "every answer 200": sent.errors == 0 and sum(answers.values()) == len(requests),
@@ -132,6 +151,7 @@ def chaos(kind: str, pg_url: str, products: int, clients: int, seed: int) -> dic
         "statuses": statuses,
         "products": product_rows,
         "jobs": jobs,
+        "database_outages_seen": len(restarts),
         "checks": checks,
     }
     print(json.dumps(result, indent=2), flush=True)
