@@ -258,7 +258,7 @@ def bench_webhooks(kind: str, pg_url: str, clients: int, total: int) -> None:
                 with loopback.serve_nu3d(env, port), scheduler:
                     out[name] = load(port, clients, make, total=total)
                     accepted = total + clients
-                    done, failed, drain_s = _wait_processed(url, timeout=300)
+                    done, failed, drain_s = _wait_processed(url, timeout=900)
             else:
                 with loopback.serve_reference(env, port, "webhook"):
                     out[name] = load(port, clients, make, total=total)
