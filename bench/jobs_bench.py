@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -33,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from shop_app import migrate  # noqa: E402
 from shop_app.db import make_engine, session_scope  # noqa: E402
 from shop_app.settings import DatabaseSettings  # noqa: E402
+from tests.conftest import free_port, wait_for_port  # noqa: E402
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -132,11 +135,44 @@ def bench_claims(kind: str, pg_url: str, jobs: int, workers: list[int]) -> list[
     return results
 
 
+@contextlib.contextmanager
+def serve(url: str, files: str, **extra_env: str) -> Iterator[str]:
+    """`nu3d serve` (one uvicorn process) on a free loopback port over `url` and `files`, rate limits off;
+    yields its base URL."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))},
+        "NU3D_DATABASE_URL": url,
+        "NU3D_STORAGE_URL": files,
+        "NU3D_SECRET_KEY": "bench-secret-0123456789abcdef",
+        "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SHOPIFY_API_KEY": "bench",
+        "SHOPIFY_API_SECRET": "bench-secret-abcdef",
+        "NU3D_RATE_LIMIT_API": "",
+        "NU3D_RATE_LIMIT_STORE": "",
+        "NU3D_RATE_LIMIT_IMAGE2MODEL": "",
+        "NU3D_LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shop_app.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
 def bench_http(kind: str, pg_url: str, clients: int, requests: int, jobs: int) -> tuple[float, float, float]:
     import httpx
 
     from shop_app.apikeys import create_api_key
-    from tests.conftest import free_port, wait_for_port
 
     with Database(kind, pg_url) as url, tempfile.TemporaryDirectory() as files:
         ids = enqueue_many(url, jobs)
@@ -144,29 +180,7 @@ def bench_http(kind: str, pg_url: str, clients: int, requests: int, jobs: int) -
         with session_scope(engine) as session:
             _, key = create_api_key(session=session, name="bench", scopes=["admin"])
         engine.dispose()
-        port = free_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("NU3D_", "SHOPIFY_"))},
-            "NU3D_DATABASE_URL": url,
-            "NU3D_STORAGE_URL": files,
-            "NU3D_SECRET_KEY": "bench-secret-0123456789abcdef",
-            "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SHOPIFY_API_KEY": "bench",
-            "SHOPIFY_API_SECRET": "bench-secret-abcdef",
-            "NU3D_RATE_LIMIT_API": "",
-            "NU3D_LOG_LEVEL": "WARNING",
-            "NU3D_PORT": str(port),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "shop_app.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, timeout=30)
-            base = f"http://127.0.0.1:{port}"
+        with serve(url, files) as base:
             latencies: list[float] = []
 
             async def client(index: int, http: httpx.AsyncClient) -> None:
@@ -187,9 +201,6 @@ def bench_http(kind: str, pg_url: str, clients: int, requests: int, jobs: int) -
                     return time.perf_counter() - start
 
             elapsed = asyncio.run(run())
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000

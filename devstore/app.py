@@ -37,7 +37,7 @@ from devstore.graphql_api import handle_graphql
 from devstore.oauth import TokenService, host_param, mint_session_token, parse_token_body, query_hmac
 from devstore.resolvers import staged_signature
 from devstore.schema import API_VERSION
-from devstore.state import COMPLIANCE_TOPICS, Shop, Store, parse_dt
+from devstore.state import COMPLIANCE_TOPICS, FAULT_TARGETS, STANDARD_LIMIT, Shop, Store, parse_dt
 from devstore.webhooks import WebhookDispatcher, product_payload
 
 logger = logging.getLogger(__name__)
@@ -313,6 +313,9 @@ def _accept_upload(request: Request, key: str, data: bytes, content_type: str | 
 
 async def staged_upload_post(request: Request) -> Response:
     store = _store(request)
+    if store.take_fault("staged_upload"):
+        # what Google Cloud Storage answers when it is briefly unavailable
+        return _gcs_error("ServiceUnavailable", "We encountered an internal error. Please try again.", 503)
     form = await request.form(max_part_size=request.app.state.config.max_model3d_bytes + 1)
     try:
         items = list(form.multi_items())
@@ -389,6 +392,17 @@ async def control_reset(request: Request) -> Response:
     request.app.state.dispatcher.reset()
     request.app.state.bucket.reset()
     return JSONResponse({"ok": True})
+
+
+async def control_faults(request: Request) -> Response:
+    """Make the next `count` requests of a kind fail (tests of the app's error handling and retries).
+    Body: {"target": "staged_upload", "count": 1}."""
+    body = await _json(request)
+    target, count = body.get("target"), body.get("count", 1)
+    if target not in FAULT_TARGETS or not isinstance(count, int) or not 0 <= count <= 1000:
+        raise DevstoreError(f"target must be one of {sorted(FAULT_TARGETS)} and count 0..1000")
+    _store(request).set_fault(target, count)
+    return JSONResponse({"target": target, "count": count})
 
 
 async def control_shops(request: Request) -> Response:
@@ -594,6 +608,46 @@ async def control_products(request: Request) -> Response:
     return JSONResponse({"product": product_payload(store, shop, shop.products[product_id])}, status_code=201)
 
 
+async def control_rate_limit(request: Request) -> Response:
+    """Set one shop's GraphQL bucket: {"bucket_size": N, "restore_rate": N}, or {"plan": true} for its plan's."""
+    shop = _shop(request)
+    body = await _json(request)
+    if body.get("plan") is True:
+        shop.rate_limit = None
+    else:
+        size, rate = body.get("bucket_size"), body.get("restore_rate")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in (size, rate)):
+            raise DevstoreError(
+                'bucket_size and restore_rate must be positive numbers (or send {"plan": true})'
+            )
+        shop.rate_limit = (float(size), float(rate))
+    request.app.state.bucket.reset()
+    size, rate = shop.api_rate_limit
+    return JSONResponse({"bucket_size": size, "restore_rate": rate, "plan": shop.plan})
+
+
+async def control_collections(request: Request) -> Response:
+    """Create a manual collection: {"title": "...", "product_ids": [numeric product ids]}."""
+    shop = _shop(request)
+    body = await _json(request)
+    ids = body.get("product_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise DevstoreError("product_ids must be a list of numeric product ids")
+    collection = _store(request).create_collection(shop, title=str(body.get("title") or ""), product_ids=ids)
+    return JSONResponse(
+        {
+            "collection": {
+                "id": collection.id,
+                "admin_graphql_api_id": f"gid://shopify/Collection/{collection.id}",
+                "title": collection.title,
+                "handle": collection.handle,
+                "product_ids": collection.product_ids,
+            }
+        },
+        status_code=201,
+    )
+
+
 async def control_product(request: Request) -> Response:
     shop = _shop(request)
     store = _store(request)
@@ -725,6 +779,7 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/_devstore/snapshot", control_snapshot, methods=["POST"]),
         Route("/_devstore/apps", control_apps, methods=["POST"]),
         Route("/_devstore/webhooks", control_webhooks, methods=["GET"]),
+        Route("/_devstore/faults", control_faults, methods=["POST"]),
         Route("/_devstore/shops", control_shops, methods=["GET", "POST"]),
         Route("/_devstore/shops/{shop}", control_shop, methods=["GET"]),
         Route("/_devstore/shops/{shop}/installs", control_installs, methods=["POST"]),
@@ -732,6 +787,8 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
         Route("/_devstore/shops/{shop}/session-tokens", control_session_token, methods=["POST"]),
         Route("/_devstore/shops/{shop}/compliance", control_compliance, methods=["POST"]),
         Route("/_devstore/shops/{shop}/products", control_products, methods=["GET", "POST"]),
+        Route("/_devstore/shops/{shop}/collections", control_collections, methods=["POST"]),
+        Route("/_devstore/shops/{shop}/rate-limit", control_rate_limit, methods=["PUT"]),
         Route(
             "/_devstore/shops/{shop}/products/{product_id}",
             control_product,
@@ -747,6 +804,6 @@ def create_devstore_app(config: DevstoreConfig, *, store: Store | None = None) -
     app.state.config = config
     app.state.store = state
     app.state.dispatcher = dispatcher
-    app.state.bucket = LeakyBucket(config.bucket_size, config.restore_rate)
+    app.state.bucket = LeakyBucket(*STANDARD_LIMIT)  # each call names its shop's limit
     app.state.tokens = TokenService(state, config)
     return app

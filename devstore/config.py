@@ -27,13 +27,15 @@ class DevstoreConfig:
         public_url: base URL the devstore is reachable at (``http://127.0.0.1:8700``); used for CDN,
             staged-upload and OAuth redirect URLs. ``None`` derives it from each request's Host.
         snapshot_path: JSON file to load state from at start-up and save to at shutdown (``None``: memory only).
-        bucket_size: leaky-bucket capacity in cost points per app and shop (Shopify: 1,000).
-        restore_rate: points restored per second (Shopify: 50 on older plans; 100 Standard).
+        bucket_size / restore_rate: one leaky bucket (capacity in cost points, points per second) for every
+            shop, overriding the per-plan limits (``None``, the default: each shop's plan decides, as on
+            Shopify; see ``state.PLAN_RATE_LIMITS``; a shop's own limit can also be set via the control API).
         max_query_cost: a single query whose requested cost exceeds this is refused (Shopify: 1,000).
         webhook_retry_delays: delay before each retry of a failed delivery; 8 entries summing to 4 h by
             default. Tests compress it, e.g. ``(0.05,) * 8``.
         webhook_timeout_s: total timeout for one delivery attempt (Shopify: 5 s).
         media_processing_s: how long MODEL_3D media stays UPLOADED and then PROCESSING before READY/FAILED.
+        bulk_processing_s: how long a bulk query operation stays RUNNING before COMPLETED (and its webhook).
         max_model3d_bytes: largest accepted GLB (Shopify: below 500 MB).
         max_image_bytes: largest accepted staged IMAGE upload (Shopify: 20 MB).
         staged_upload_ttl_s: how long a staged target accepts its upload.
@@ -45,13 +47,14 @@ class DevstoreConfig:
 
     public_url: str | None = None
     snapshot_path: Path | None = None
-    bucket_size: float = 1000.0
-    restore_rate: float = 50.0
+    bucket_size: float | None = None
+    restore_rate: float | None = None
     max_query_cost: int = 1000
     webhook_retry_delays: tuple[float, ...] = SHOPIFY_WEBHOOK_RETRY_DELAYS
     webhook_timeout_s: float = 5.0
     webhook_connect_timeout_s: float = 1.0
     media_processing_s: float = 2.0
+    bulk_processing_s: float = 0.5
     max_model3d_bytes: int = 500 * 1024 * 1024 - 1
     max_image_bytes: int = 20 * 1024 * 1024
     staged_upload_ttl_s: float = 3600.0

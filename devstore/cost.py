@@ -231,7 +231,9 @@ class ThrottleStatus:
 
 class LeakyBucket:
     """One bucket per (shop, app). ``take`` charges the requested cost up front; ``refund`` returns the
-    difference between requested and actual cost after execution, as Shopify does."""
+    difference between requested and actual cost after execution, as Shopify does. Each call names the
+    bucket's ``limit`` (size, restore rate): Shopify sizes them by the shop's plan; without one, the
+    bucket's own defaults apply."""
 
     def __init__(self, size: float, restore_rate: float, clock: Any = time.monotonic) -> None:
         self.size = size
@@ -240,34 +242,44 @@ class LeakyBucket:
         self._available: dict[tuple[str, str], tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def _level(self, key: tuple[str, str], now: float) -> float:
-        level, at = self._available.get(key, (self.size, now))
-        return min(self.size, level + (now - at) * self.restore_rate)
+    def _limit(self, limit: tuple[float, float] | None) -> tuple[float, float]:
+        return limit if limit is not None else (self.size, self.restore_rate)
 
-    def take(self, key: tuple[str, str], cost: float) -> tuple[bool, ThrottleStatus]:
+    def _level(self, key: tuple[str, str], now: float, size: float, rate: float) -> float:
+        level, at = self._available.get(key, (size, now))
+        return min(size, level + (now - at) * rate)
+
+    def take(
+        self, key: tuple[str, str], cost: float, limit: tuple[float, float] | None = None
+    ) -> tuple[bool, ThrottleStatus]:
+        size, rate = self._limit(limit)
         with self._lock:
             now = self.clock()
-            level = self._level(key, now)
+            level = self._level(key, now, size, rate)
             ok = cost <= level
             if ok:
                 level -= cost
             self._available[key] = (level, now)
-            return ok, ThrottleStatus(self.size, level, self.restore_rate)
+            return ok, ThrottleStatus(size, level, rate)
 
-    def refund(self, key: tuple[str, str], points: float) -> ThrottleStatus:
+    def refund(
+        self, key: tuple[str, str], points: float, limit: tuple[float, float] | None = None
+    ) -> ThrottleStatus:
         """Return unused points. The level is reported as of the request's start (``take``), so the answer
         does not depend on how long execution took; restoration since then still accrues for the next call."""
+        size, rate = self._limit(limit)
         with self._lock:
             now = self.clock()
-            level, at = self._available.get(key, (self.size, now))
-            level = min(self.size, level + max(0.0, points))
+            level, at = self._available.get(key, (size, now))
+            level = min(size, level + max(0.0, points))
             self._available[key] = (level, at)
-            return ThrottleStatus(self.size, level, self.restore_rate)
+            return ThrottleStatus(size, level, rate)
 
-    def status(self, key: tuple[str, str]) -> ThrottleStatus:
+    def status(self, key: tuple[str, str], limit: tuple[float, float] | None = None) -> ThrottleStatus:
         """The bucket's current level, restoration included, without charging anything."""
+        size, rate = self._limit(limit)
         with self._lock:
-            return ThrottleStatus(self.size, self._level(key, self.clock()), self.restore_rate)
+            return ThrottleStatus(size, self._level(key, self.clock(), size, rate), rate)
 
     def reset(self) -> None:
         with self._lock:

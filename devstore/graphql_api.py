@@ -30,13 +30,14 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+import devstore.bulk  # noqa: F401  (registers the bulk operation resolvers)
 from devstore.config import DevstoreConfig
 from devstore.cost import CostCalculator, LeakyBucket, ThrottleStatus
 from devstore.errors import NotFound
 from devstore.gql_errors import shopify_validation_errors, syntax_error
 from devstore.resolvers import Context, field_resolver, type_resolver
 from devstore.schema import admin_schema, required_scopes, scope_items
-from devstore.state import Store
+from devstore.state import Shop, Store
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,13 @@ def deprecated_usage(query: str) -> tuple[str, ...]:
     return () if problems else tuple(_uses_deprecated(doc))
 
 
+def rate_limit(shop: Shop, config: DevstoreConfig) -> tuple[float, float]:
+    """The shop's bucket: the config's when it sets one for every shop, else the shop's (plan or control API)."""
+    if config.bucket_size is not None and config.restore_rate is not None:
+        return (config.bucket_size, config.restore_rate)
+    return shop.api_rate_limit
+
+
 def handle_graphql(
     *,
     store: Store,
@@ -249,7 +257,8 @@ def handle_graphql(
             return GraphQLResponse(400, {"errors": {"variables": "must be a JSON object"}})
 
     bucket_key = (shop.domain, token.client_id)
-    idle = bucket.status(bucket_key)
+    limit = rate_limit(shop, config)
+    idle = bucket.status(bucket_key, limit)
 
     def fail(errors: list[dict[str, Any]], requested: int | None = 0) -> GraphQLResponse:
         return GraphQLResponse(200, {"errors": errors, "extensions": _cost_ext(requested, None, idle)})
@@ -311,7 +320,7 @@ def handle_graphql(
             200, {"errors": access_errors, "data": None, "extensions": _cost_ext(requested, None, idle)}
         )
 
-    ok, status = bucket.take(bucket_key, requested)
+    ok, status = bucket.take(bucket_key, requested, limit)
     if not ok:
         return GraphQLResponse(
             200,
@@ -341,7 +350,7 @@ def handle_graphql(
         raise RuntimeError("devstore resolvers must be synchronous")
     data = result.data  # type: ignore[union-attr]
     actual = calculator.operation_cost(op, data if data is not None else {})
-    status = bucket.refund(bucket_key, requested - actual)
+    status = bucket.refund(bucket_key, requested - actual, limit)
 
     for product_id in sorted(context.changed_products):
         if product_id in shop.products:

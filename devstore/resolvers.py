@@ -8,6 +8,7 @@ Value objects (connections, page info, user errors) are plain dicts and resolve 
 from __future__ import annotations
 
 import base64
+import contextvars
 import functools
 import hashlib
 import hmac
@@ -43,6 +44,8 @@ from devstore.state import AccessToken, Media, Product, Shop, StagedUpload, Stor
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 250
+# set while a bulk query executes (devstore.bulk): connections then return every item without first/last
+BULK_EXECUTION: contextvars.ContextVar[bool] = contextvars.ContextVar("bulk_execution", default=False)
 GID_RE = re.compile(r"^gid://shopify/(?P<type>[A-Za-z0-9]+)/(?P<id>\d+)(?:\?.*)?$")
 GLB_MAGIC = b"glTF"
 
@@ -161,6 +164,12 @@ def node_for(c: Context, value: str) -> Obj | None:
         return Obj(kind, m) if m and media_typename(m) == kind else None
     if kind == "Shop":
         return Obj("Shop", shop) if ident == shop.id else None
+    if kind == "BulkOperation":
+        op = c.store.bulk_operations.get(ident)
+        return Obj("BulkOperation", op) if op is not None and op.shop == shop.domain else None
+    if kind == "Collection":
+        found = shop.collections.get(ident)
+        return Obj("Collection", found) if found else None
     return None
 
 
@@ -188,7 +197,11 @@ def connection(
     wrap: Callable[[Any], Any],
     args: dict[str, Any],
 ) -> dict[str, Any]:
-    check_page_args(args.get("first"), args.get("last"))
+    if BULK_EXECUTION.get() and args.get("first") is None and args.get("last") is None:
+        size = len(items.items) if isinstance(items, SortedItems) else len(items)
+        args = {**args, "first": max(1, size)}
+    else:
+        check_page_args(args.get("first"), args.get("last"))
     try:
         page = paginate(
             items,
@@ -308,6 +321,24 @@ def resolve_products(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict
     return connection(ordered, sort_value=None, item_id=None, wrap=lambda p: Obj("Product", p), args=args)
 
 
+@resolves("QueryRoot.productsCount")
+def resolve_products_count(source: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    del source
+    c = ctx(info)
+    try:
+        parsed = parse_query(args.get("query"))
+        if not parsed.has_field("status"):
+            parsed.terms.append(parse_query("status:active").terms[0])
+        matches = compile_product_filter(parsed, c.shop, c.now)
+    except SearchError as exc:
+        raise GraphQLError(str(exc), extensions={"code": "BAD_USER_INPUT"}) from exc
+    count = sum(1 for p in c.shop.products.values() if matches(p))
+    limit = args.get("limit")
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
 FILE_SORT: dict[str, Callable[[Media], Any]] = {
     "ID": lambda m: m.id,
     "RELEVANCE": lambda m: m.id,
@@ -376,6 +407,47 @@ def resolve_product(source: Any, info: GraphQLResolveInfo, id: str) -> Obj | Non
         return None
     product = ctx(info).shop.products.get(ident)
     return Obj("Product", product) if product else None
+
+
+@resolves("QueryRoot.collection")
+def resolve_collection(source: Any, info: GraphQLResolveInfo, id: str) -> Obj | None:  # noqa: A002
+    del source
+    kind, ident = parse_gid(id)
+    if kind != "Collection":
+        return None
+    collection = ctx(info).shop.collections.get(ident)
+    return Obj("Collection", collection) if collection else None
+
+
+def resolve_collection_products(source: Obj, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    shop = ctx(info).shop
+    if (args.get("sortKey") or "COLLECTION_DEFAULT") not in ("COLLECTION_DEFAULT", "MANUAL"):
+        raise GraphQLError(
+            "Collection.products sortKey other than COLLECTION_DEFAULT/MANUAL is not implemented by the devstore",
+            extensions={"code": "DEVSTORE_NOT_IMPLEMENTED"},
+        )
+    products = [shop.products[pid] for pid in source.value.product_ids if pid in shop.products]
+    position = {pid: n for n, pid in enumerate(source.value.product_ids)}
+    return connection(
+        products,
+        sort_value=lambda p: position[p.id],
+        item_id=lambda p: p.id,
+        wrap=lambda p: Obj("Product", p),
+        args=args,
+    )
+
+
+RESOLVERS.update(
+    {
+        "Collection.id": lambda s, i: gid("Collection", s.value.id),
+        "Collection.legacyResourceId": lambda s, i: str(s.value.id),
+        "Collection.title": attr("title"),
+        "Collection.handle": attr("handle"),
+        "Collection.updatedAt": attr("updated_at", to_iso),
+        "Collection.products": resolve_collection_products,
+        "Collection.productsCount": lambda s, i: {"count": len(s.value.product_ids), "precision": "EXACT"},
+    }
+)
 
 
 @resolves("QueryRoot.productVariant")
@@ -623,6 +695,8 @@ RESOLVERS.update(
         "ProductVariant.position": attr("position"),
         "ProductVariant.taxable": attr("taxable"),
         "ProductVariant.inventoryQuantity": attr("inventory_quantity"),
+        # tracked inventory with the "deny" policy (the devstore's only one): sellable while in stock
+        "ProductVariant.availableForSale": lambda s, i: s.value.inventory_quantity > 0,
         "ProductVariant.createdAt": attr("created_at", to_iso),
         "ProductVariant.updatedAt": attr("updated_at", to_iso),
         "ProductVariant.selectedOptions": lambda s, i: [{"name": n, "value": v} for n, v in s.value.options],

@@ -25,11 +25,25 @@ from devstore.errors import DevstoreError, NotFound
 
 SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\.myshopify\.com$")
 PRODUCT_STATUSES = ("ACTIVE", "ARCHIVED", "DRAFT", "UNLISTED")
+# GraphQL Admin API limits by plan (shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits, read 2026-12):
+# restore rates Standard 100, Advanced 200, Plus 1000, enterprise 2000 points/s, per app and shop. The page no
+# longer states the bucket size; we use 20 s of restore (Standard 2,000 as live responses report). Basic,
+# Shopify and development stores are on the Standard tier.
+STANDARD_LIMIT = (2000.0, 100.0)
+PLAN_RATE_LIMITS: dict[str, tuple[float, float]] = {
+    "basic": STANDARD_LIMIT,
+    "professional": STANDARD_LIMIT,
+    "partner_test": STANDARD_LIMIT,
+    "unlimited": (4000.0, 200.0),
+    "shopify_plus": (20000.0, 1000.0),
+    "enterprise": (40000.0, 2000.0),
+}
 PLANS = {
     "basic": "Basic",
     "professional": "Shopify",
     "unlimited": "Advanced",
     "shopify_plus": "Shopify Plus",
+    "enterprise": "Shopify for enterprise",
     "partner_test": "Developer Preview",
 }
 # Product events the webhook dispatcher listens to.
@@ -187,8 +201,9 @@ DEFAULT_SUBSCRIPTIONS: list[dict[str, Any]] = [
     },
 ]
 SUPPORTED_TOPICS = frozenset(
-    "app/uninstalled app/scopes_update products/create products/update products/delete".split()
+    "app/uninstalled app/scopes_update products/create products/update products/delete bulk_operations/finish".split()
 )
+FAULT_TARGETS = frozenset({"staged_upload"})
 COMPLIANCE_TOPICS = frozenset(["customers/data_request", "customers/redact", "shop/redact"])
 
 
@@ -222,6 +237,18 @@ class AppInstall:
 
 
 @dataclass
+class Collection:
+    """A manual collection: its products in the merchant's order."""
+
+    id: int
+    title: str
+    handle: str
+    product_ids: list[int] = field(default_factory=list)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
 class Shop:
     id: int
     domain: str
@@ -234,6 +261,15 @@ class Shop:
     products: dict[int, Product] = field(default_factory=dict)
     media: dict[int, Media] = field(default_factory=dict)
     installs: dict[str, AppInstall] = field(default_factory=dict)
+    collections: dict[int, Collection] = field(default_factory=dict)
+    # (bucket size, restore rate) set for this shop through the control API; None: its plan's
+    rate_limit: tuple[float, float] | None = None
+
+    @property
+    def api_rate_limit(self) -> tuple[float, float]:
+        if self.rate_limit is not None:
+            return (float(self.rate_limit[0]), float(self.rate_limit[1]))
+        return PLAN_RATE_LIMITS.get(self.plan, STANDARD_LIMIT)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -304,6 +340,8 @@ class Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.auth_codes: dict[str, AuthCode] = {}
         self.staged: dict[str, StagedUpload] = {}
+        self.faults: dict[str, int] = {}  # target -> how many of the next requests fail (control API)
+        self.bulk_operations: dict[int, Any] = {}  # devstore.bulk.BulkOperation by id (not in snapshots)
         self.blobs: dict[str, Blob] = {}
         self.apps: dict[str, AppRegistration] = {}
         # token exchange migrations: old token -> (answer, retryable until)
@@ -339,8 +377,22 @@ class Store:
         for listener in list(self._listeners):
             listener(topic, shop, payload)
 
+    def set_fault(self, target: str, count: int) -> None:
+        with self.lock:
+            self.faults[target] = count
+
+    def take_fault(self, target: str) -> bool:
+        """True (and one fewer left) when the next request of `target` should fail."""
+        with self.lock:
+            left = self.faults.get(target, 0)
+            if left > 0:
+                self.faults[target] = left - 1
+            return left > 0
+
     def reset(self) -> None:
         with self.lock:
+            self.faults.clear()
+            self.bulk_operations.clear()
             self.shops.clear()
             self.access_tokens.clear()
             self.refresh_tokens.clear()
@@ -581,6 +633,20 @@ class Store:
         product.variants = variants
         product.option_names = option_names or ["Title"]
 
+    def create_collection(self, shop: Shop, *, title: str, product_ids: list[int]) -> Collection:
+        if not title or not title.strip():
+            raise DevstoreError("title can't be blank")
+        with self.lock:
+            missing = [pid for pid in product_ids if pid not in shop.products]
+            if missing:
+                raise DevstoreError(f"products {missing} do not exist in {shop.domain}")
+            collection = Collection(
+                id=self.next_id(), title=title.strip(), handle=handleize(title), product_ids=list(product_ids)
+            )
+            shop.collections[collection.id] = collection
+            self.bump()
+        return collection
+
     def get_product(self, shop: Shop, product_id: int) -> Product:
         with self.lock:
             product = shop.products.get(product_id)
@@ -816,4 +882,5 @@ def _decode_shop(s: dict[str, Any]) -> Shop:
         products[p["id"]] = Product(variants=variants, **p)
     media = {m["id"]: Media(**_dates(m)) for m in s.pop("media").values()}
     installs = {i["client_id"]: AppInstall(**_dates(i)) for i in s.pop("installs").values()}
-    return Shop(products=products, media=media, installs=installs, **s)
+    collections = {c["id"]: Collection(**_dates(c)) for c in (s.pop("collections", None) or {}).values()}
+    return Shop(products=products, media=media, installs=installs, collections=collections, **s)

@@ -254,6 +254,16 @@ class DevstoreServer:
             body["images"] = [_image_spec(i) for i in images]
         return self._call("PATCH", f"/_devstore/shops/{shop}/products/{product_id}", body)["product"]
 
+    def set_rate_limit(self, shop: str, *, bucket_size: float, restore_rate: float) -> dict[str, Any]:
+        """Give one shop its own GraphQL bucket (a small one makes an app meet THROTTLED mid-scan)."""
+        body = {"bucket_size": bucket_size, "restore_rate": restore_rate}
+        return self._call("PUT", f"/_devstore/shops/{shop}/rate-limit", body)
+
+    def create_collection(self, shop: str, *, title: str, product_ids: list[int]) -> dict[str, Any]:
+        """A manual collection of the given (numeric) product ids, in that order."""
+        body = {"title": title, "product_ids": product_ids}
+        return self._call("POST", f"/_devstore/shops/{shop}/collections", body)["collection"]
+
     def delete_product(self, shop: str, product_id: int) -> None:
         self._call("DELETE", f"/_devstore/shops/{shop}/products/{product_id}")
 
@@ -277,6 +287,10 @@ class DevstoreServer:
         failed), headers, body (the raw JSON text that was signed), payload, attempts."""
         params = {k: v for k, v in (("shop", shop), ("topic", topic)) if v}
         return self._call("GET", "/_devstore/webhooks", params=params)["deliveries"]
+
+    def inject_fault(self, target: str, count: int = 1) -> None:
+        """Make the next `count` requests of `target` fail (``staged_upload``: a 503 from the upload host)."""
+        self._call("POST", "/_devstore/faults", {"target": target, "count": count})
 
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
         """Wait until no delivery is pending (delivered or given up); False on timeout."""

@@ -356,6 +356,9 @@ class WebhookDispatcher:
                     "updated_at": _rest_time(self.store.now(), shop),
                     "shop_id": f"gid://shopify/Shop/{shop.id}",
                 }
+            elif topic == "bulk_operations/finish":  # only to the app that ran the operation
+                installs = [shop.installs[event["client_id"]]]
+                payload = event["payload"]
             elif topic in COMPLIANCE_TOPICS:
                 installs = [shop.installs[event["client_id"]]] if event.get("client_id") else installs
                 payload = event["payload"]

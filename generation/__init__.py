@@ -5,6 +5,9 @@ Weight-free and written in PyTorch (CPU or CUDA). Imports nothing of the web app
     from generation import Engine, EngineConfig, GenerationParams
     result = Engine(EngineConfig()).generate([front, left, back, right], prompt="Cherry soda can")
     result.glb, result.splat_ply, result.preview_png, result.metadata, result.stats
+
+Text prompts: the engine takes photos only; `generation.text_to_image.TextToImage` is the documented seam
+through which a provider turns a prompt into the photo the engine lifts.
 """
 
 from .config import RESOLUTIONS, EngineConfig, GenerationParams

@@ -46,6 +46,7 @@ class GenerationParams:
         steps: seed 000's ``steps``; the engine maps it to mesh smoothing iterations (steps // 4, at most 10).
         guidance_scale: seed 000's ``guidance_scale``; recorded only (the weight-free engine has no guidance).
         size_hint_m: real-world height of the product in metres, when known.
+        seed: the random seed of the run; a merchant's "regenerate" asks for a new one (a new variation).
     """
 
     resolution: int = 256
@@ -54,6 +55,7 @@ class GenerationParams:
     steps: int = 20
     guidance_scale: float = 7.5
     size_hint_m: float | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         try:

@@ -172,7 +172,7 @@ class Engine:
     def _generate(self, images, prompt, params: GenerationParams, dev: torch.device, st: _Stages):
         cfg = self.config
         t_all = time.perf_counter()
-        torch.manual_seed(0)
+        torch.manual_seed(params.seed)
         st.start("load", 0)
         photos = load_photos(images, max_pixels=cfg.max_pixels)
         n = len(photos)
@@ -294,7 +294,9 @@ class Engine:
         nm = _weld_normals(vm, nm)
         tex_bytes, mime = export.encode_texture(tm.texture, cfg.texture_format)
         glb = export.write_glb(vm, tm.faces, nm, tm.uvs, tex_bytes, mime, name=_node_name(prompt))
-        pos, uv, nrm, spacing = export.sample_surface(vm, tm.faces, tm.uvs, nm, cfg.splat_count, seed=0)
+        pos, uv, nrm, spacing = export.sample_surface(
+            vm, tm.faces, tm.uvs, nm, cfg.splat_count, seed=params.seed
+        )
         colors = export.sample_texture(tm.texture, uv)
         splat = export.write_splat_ply(pos, colors, nrm, spacing)
         preview = export.render_preview(

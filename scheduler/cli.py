@@ -38,6 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--publish-every", type=float, default=10.0, metavar="S", help="approved-model publishing period (s)"
     )
+    parser.add_argument(
+        "--sweep-every", type=float, default=3600.0, metavar="S", help="unreferenced-file sweep period (s)"
+    )
+    parser.add_argument(
+        "--backfill-every",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="merchant-requested backfill period (s)",
+    )
     parser.add_argument("--once", action="store_true", help="run every job once, print a summary and exit")
     return parser
 
@@ -49,6 +59,8 @@ def make_scheduler(settings: Settings, engine: Engine, args: argparse.Namespace)
         (jobs.refresh_tokens, args.refresh_every),
         (jobs.reap_leases, args.reap_every),
         (jobs.publish_models, args.publish_every),
+        (jobs.sweep_blobs, args.sweep_every),
+        (jobs.backfill_products, args.backfill_every),
     ):
         # max_instances=1 + coalesce: a slow run is never overlapped, and missed runs collapse into one.
         scheduler.add_job(
@@ -90,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             reaped = jobs.reap_leases(settings, engine)
             published = jobs.publish_models(settings, engine)
             webhooks = jobs.process_webhooks(settings, engine)
+            swept = jobs.sweep_blobs(settings, engine)
             for report in scans:
                 status = f"error: {report.error}" if report.error else "ok"
                 print(f"scan {report.shop}: {report.products} products, {report.queued} queued ({status})")  # noqa: T201 - CLI output
@@ -101,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{len(published.failed)} failed"
             )
             print(f"webhooks: {webhooks} deliveries processed")  # noqa: T201 - CLI output
+            print(  # noqa: T201 - CLI output
+                f"blob sweep: {swept.scanned} files, {len(swept.deleted)} unreferenced removed, "
+                f"{swept.too_recent} within the grace period"
+                + (f", errors: {'; '.join(swept.errors)}" if swept.errors else "")
+            )
             return 0
         scheduler = make_scheduler(settings, engine, args)
         stop = threading.Event()

@@ -10,7 +10,9 @@ from typing import TypeVar
 import httpx
 from sqlalchemy.engine import Engine
 
+from scheduler.backfill import run_backfills
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
+from shop_app.blob_sweep import SweepReport, sweep_unreferenced_blobs
 from shop_app.db import listen_url
 from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
@@ -56,6 +58,11 @@ def refresh_tokens(settings: Settings, engine: Engine) -> dict[str, str]:
     return _with_services(settings, engine, _refresh_all)
 
 
+def backfill_products(settings: Settings, engine: Engine) -> dict[str, str]:
+    """Advance every running backfill (all active products, or one collection, of a shop)."""
+    return _with_services(settings, engine, run_backfills)
+
+
 def publish_models(settings: Settings, engine: Engine) -> PublishReport:
     """Advance approved models towards Shopify (stage, upload, attach, poll) and detach withdrawn ones."""
     storage = make_storage(settings)
@@ -91,3 +98,10 @@ def reap_leases(settings: Settings, engine: Engine) -> ReapReport:
             len(report.canceled),
         )
     return report
+
+
+def sweep_blobs(settings: Settings, engine: Engine) -> SweepReport:
+    """Remove stored files that no row references and that were last written before the grace period."""
+    return sweep_unreferenced_blobs(
+        engine=engine, storage=make_storage(settings), grace_s=settings.blob_sweep_grace_s
+    )

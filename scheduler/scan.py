@@ -89,7 +89,7 @@ def _save_state(services: ShopifyServices, shop_id: int, **values: Any) -> None:
         session.add(state)
 
 
-async def _media_nodes(
+async def read_product(
     admin: AdminClient, product_id: str
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     nodes: list[dict[str, Any]] = []
@@ -109,7 +109,7 @@ async def _media_nodes(
     return product, nodes
 
 
-def _store_product(
+def store_product(
     services: ShopifyServices, shop_id: int, product: dict[str, Any], media: list[dict[str, Any]]
 ) -> list[str]:
     snapshot = snapshot_from_graphql(product, media)
@@ -173,13 +173,11 @@ async def _run_pass(
             updated = parse_time(node.get("updatedAt"))
             if known is not None and updated is not None and known >= updated:
                 continue  # nothing changed since a webhook or an earlier scan told us about it
-            if ((node.get("mediaCount") or {}).get("count") or 0) > 0:
-                product, media = await _media_nodes(admin, node["id"])
-                if product is None:
-                    continue
-            else:
-                product, media = node, []
-            queued = await asyncio.to_thread(_store_product, services, shop.id, product, media)  # type: ignore[arg-type]
+            # always read the detail: GET /api/nu3d serves its description, tags and variants
+            product, media = await read_product(admin, node["id"])
+            if product is None:
+                continue
+            queued = await asyncio.to_thread(store_product, services, shop.id, product, media)  # type: ignore[arg-type]
             report.queued += len(queued)
             report.queued_job_ids += queued
         page = connection["pageInfo"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quickstart 2: set up and run the whole test suite: lint, import contracts, pytest on SQLite, then the
+# Quickstart 2: set up and run the whole test suite: lint, import contracts, mypy, pytest on SQLite, then the
 # database tests again on PostgreSQL (127.0.0.1:5432, database `test`; started here if it is down).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,6 +12,8 @@ ruff check .
 ruff format --check .
 echo "== import contracts"
 lint-imports --no-cache
+echo "== mypy (strict on the job core and the API families; see [tool.mypy] in pyproject.toml)"
+mypy
 
 PG_URL=${NU3D_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 pg_up() { .venv/bin/python - "$PG_URL" <<'PY'

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,13 +31,53 @@ class InvalidScope(ValueError):
     pass
 
 
+class KeyNotFound(LookupError):
+    pass
+
+
+_DURATION = re.compile(r"^(\d{1,6})([mhdw])$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_expiry(text: str, *, now: datetime) -> datetime:
+    """`30d`, `12h`, `90m`, `2w` from `now`, or an ISO date/time (UTC when no zone is given).
+    Raises ValueError with a message a person can act on."""
+    text = text.strip()
+    match = _DURATION.match(text.lower())
+    if match:
+        return now + timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"--expires {text!r} is neither a duration (30d, 12h, 90m, 2w) nor a date (2027-01-31)"
+        ) from None
+    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    if when <= now:
+        raise ValueError(f"--expires {text!r} is in the past")
+    return when.astimezone(UTC)
+
+
+def key_status(key: ApiKey, *, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
 def hash_key(presented: str) -> str:
     # Keys carry 256 bits of randomness, so a plain SHA-256 is enough; no slow KDF needed.
     return hashlib.sha256(presented.encode()).hexdigest()
 
 
 def create_api_key(
-    *, session: Session, name: str, scopes: list[str], shop_id: int | None = None
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    shop_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the plaintext key (never stored)."""
     unknown = set(scopes) - VALID_SCOPES
@@ -52,6 +94,7 @@ def create_api_key(
         key_hash=hash_key(plaintext),
         scopes=" ".join(sorted(set(scopes))),
         shop_id=shop_id,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
@@ -97,17 +140,20 @@ def invalidate_api_key_cache() -> None:
 
 
 def find_api_key(*, session: Session, presented: str) -> ApiKey | None:
-    """The active key matching `presented`, or None (no write; `authenticate` records the use). Verified keys
-    are cached for CACHE_TTL_S (see `invalidate_api_key_cache`)."""
+    """The active (not revoked, not expired) key matching `presented`, or None (no write; `authenticate`
+    records the use). Verified keys are cached for CACHE_TTL_S (see `invalidate_api_key_cache`)."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
     digest = hash_key(presented)
     where = id(session.get_bind().engine)
     cached = _cache.get(where, digest)
     if cached is not None:
-        return cached
+        # A cached key may have expired since it was cached: expiry is checked on every use.
+        return cached if key_status(cached, now=utcnow()) == "active" else None
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    if key_status(row, now=utcnow()) != "active":
         return None
     session.expunge(row)  # shared read-only across requests from now on
     _cache.put(where, digest, row)
@@ -134,7 +180,9 @@ def authenticate(session: Session, presented: str | None, *, scope: str = "jobs"
         )
     key = find_api_key(session=session, presented=presented)
     if key is None:
-        raise AuthenticationRequired("the API key is not valid (unknown or revoked)", code="INVALID_API_KEY")
+        raise AuthenticationRequired(
+            "the API key is not valid (unknown, revoked or expired)", code="INVALID_API_KEY"
+        )
     if not key_has_scope(key, scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope", code="INVALID_API_KEY")
     _note_use(session, key)
@@ -158,3 +206,31 @@ def _note_use(session: Session, key: ApiKey) -> None:
             own.execute(stamp)
     except SQLAlchemyError as err:
         logger.warning("could not record the use of API key #%s: %s", key.id, str(err).splitlines()[0])
+
+
+def list_api_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))))
+
+
+def revoke_api_key(*, session: Session, ident: str) -> ApiKey:
+    """Revoke the key with id `ident` (or whose shown prefix is `ident`); revoking twice keeps the first time.
+    Raises KeyNotFound."""
+    if ident.isdigit():
+        row = session.get(ApiKey, int(ident))
+        rows = [row] if row is not None else []
+    else:
+        rows = list(session.exec(select(ApiKey).where(ApiKey.prefix == ident)))
+    if len(rows) != 1:
+        raise KeyNotFound(
+            f"no API key {ident!r}" if not rows else f"{len(rows)} keys start with {ident!r}; give the id"
+        )
+    row = rows[0]
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.flush()
+    # Also here, not only after the caller commits: a key cached before the revoke stops working in this
+    # process at once. The caller clears it again after committing (a request between flush and commit could
+    # still have cached the old row).
+    invalidate_api_key_cache()
+    return row

@@ -15,15 +15,36 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 import webhooks.routes
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.db import make_engine
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.jobs.image_provider import OpenAIImages
+from shop_app.logbuffer import LogBuffer
 from shop_app.ratelimit import RateLimitMiddleware, storage_uri
-from shop_app.routes import api_v1, auth, embedded, embedded_api, files, health, openapi, store_threed_jobs
+from shop_app.routes import (
+    api_v1,
+    auth,
+    embedded,
+    embedded_api,
+    files,
+    generate3d,
+    health,
+    hydrilla,
+    image2model,
+    openapi,
+    product_feed,
+    snapasset,
+    store_threed_jobs,
+)
 from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
+from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
-from shop_app.web.family import ApiFamily
+from shop_app.web.family import ApiFamily, path_owner
+from shop_app.web.methods import AllowHeaderMiddleware
+from shop_app.web.previews import PreviewQueue
+from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
 from shop_app.web.state import AppState
 
@@ -32,8 +53,14 @@ logger = logging.getLogger(__name__)
 # The job API families, each one module (see shop_app/web/family.py, "How to add an API family").
 # A family whose paths sit under another's prefix comes first (its routes and rate rules match first).
 FAMILIES: list[ApiFamily] = [
+    image2model.family,  # its paths sit under /api/v1: before api_v1
     api_v1.family,
     store_threed_jobs.family,
+    snapasset.family,
+    product_feed.family,
+    generate3d.family,
+    hydrilla.api3d_family,
+    hydrilla.backend_family,  # at the root by default: last, after every family with a prefix
 ]
 
 
@@ -51,6 +78,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         store = storage if storage is not None else make_storage(settings)
         job_events = JobBroadcaster()
         job_events.bind(asyncio.get_running_loop())
+        log_buffer = LogBuffer()
+        log_buffer.install()
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
             state = AppState(
                 settings=settings,
@@ -59,7 +88,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 http=http,
                 shopify=make_shopify_services(settings, db, http),
                 job_events=job_events,
-                readiness_checks=dict(health.CHECKS),
+                jwt_verifier=JwtVerifier.from_settings(settings),
+                readiness_checks=dict(CHECKS),
+                log_buffer=log_buffer,
+                image_provider=OpenAIImages.from_settings(settings),
+                previews=PreviewQueue(settings.image_api_concurrency),
             )
             for family in FAMILIES:
                 state.readiness_checks.update(family.readiness)
@@ -67,6 +100,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             try:
                 yield state.scope_state()
             finally:
+                log_buffer.uninstall()
                 db.dispose()
 
     routes: list[BaseRoute] = [
@@ -77,7 +111,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         *embedded.routes,
         *auth.routes,
         Mount("/webhooks", routes=webhooks.routes.routes),
-        *(route for family in FAMILIES for route in family.routes),
+        *(route for family in FAMILIES for route in family.mounted_routes(settings)),
         # the admin shell's own scripts and vendored viewer (served by us: no third-party CDN, works offline)
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
     ]
@@ -86,10 +120,25 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
         Middleware(RequestIdMiddleware, on_error=unhandled_error_response),
         Middleware(embedded.EmbeddedHeadersMiddleware, admin_base=settings.shopify_admin_base),
         Middleware(RateLimitMiddleware, rules=rate_rules, storage=storage_uri(settings.redis_url)),
+        Middleware(AllowHeaderMiddleware, routes=routes),
+        Middleware(
+            BodyLimitMiddleware,
+            rules=[
+                *(rule for family in FAMILIES for rule in family.body_limits),
+                # Shopify's payloads (a product with many variants) can pass 1 MB.
+                BodyRule("/webhooks/.*", 10 * 1024 * 1024, frozenset({"POST"})),
+            ],
+            owner_of=path_owner(FAMILIES, settings),
+        ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.openapi_document = openapi.build_document(
+        routes,
+        owner_of=path_owner(FAMILIES, settings),
+    )
+    return app

@@ -7,10 +7,16 @@ import importlib
 import logging
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shop_app.settings import ConfigError, Settings, load_database_settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +124,22 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scope", choices=["jobs", "admin"], action="append", dest="scopes", help="jobs (default) or admin"
     )
+    p.add_argument(
+        "--expires", metavar="WHEN", help="a duration from now (30d, 12h, 90m, 2w) or a date (2027-01-31)"
+    )
     p.set_defaults(handler=_cmd_apikey_create)
+    p = ak_sub.add_parser("list", help="list keys: id, prefix, name, scopes, status, expiry, last use")
+    p.set_defaults(handler=_cmd_apikey_list)
+    p = ak_sub.add_parser("revoke", help="revoke a key (by id or shown prefix); it is refused at once")
+    p.add_argument("key", metavar="ID_OR_PREFIX")
+    p.set_defaults(handler=_cmd_apikey_revoke)
+
+    account = sub.add_parser("account", help="manage logins of the generation API (POST /login)")
+    acc_sub = account.add_subparsers(title="account commands", metavar="ACTION", parser_class=_Parser)
+    p = acc_sub.add_parser("create", help="create an account (password prompted, or --password-stdin)")
+    p.add_argument("--email", required=True, help="the login email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(handler=_cmd_account_create)
     return parser
 
 
@@ -151,27 +172,116 @@ def _migrate(direction: str, revision: str) -> int:
     return 0
 
 
-def _cmd_apikey_create(args: argparse.Namespace) -> int:
+@contextmanager
+def _key_store() -> Iterator[Session]:
+    """A session on the configured database, with one-line errors for a missing or unmigrated database."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from shop_app.apikeys import create_api_key
     from shop_app.db import make_engine, session_scope
 
-    settings = load_database_settings()
-    scopes = sorted(set(args.scopes or ["jobs"]))
-    engine = make_engine(settings)
+    engine = make_engine(load_database_settings())
     try:
         with session_scope(engine) as session:
-            row, plaintext = create_api_key(session=session, name=args.name, scopes=scopes)
-            summary = f"created API key #{row.id} {row.name!r} (scopes: {row.scopes})"
+            yield session
     except (OperationalError, ProgrammingError) as err:
         raise CliError(
-            f"cannot store the key: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
+            f"cannot use the key store: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
         ) from None
     finally:
         engine.dispose()
+
+
+def _cmd_apikey_create(args: argparse.Namespace) -> int:
+    from shop_app.apikeys import create_api_key, parse_expiry
+    from shop_app.models import utcnow
+
+    scopes = sorted(set(args.scopes or ["jobs"]))
+    try:
+        expires_at = parse_expiry(args.expires, now=utcnow()) if args.expires else None
+    except ValueError as err:
+        raise CliError(str(err), code=2) from None
+    with _key_store() as session:
+        row, plaintext = create_api_key(session=session, name=args.name, scopes=scopes, expires_at=expires_at)
+        summary = f"created API key #{row.id} {row.name!r} (scopes: {row.scopes})"
+        if expires_at is not None:
+            summary += f", expires {expires_at.isoformat(timespec='seconds')}"
     print(summary, file=sys.stderr)
     print(plaintext)
+    return 0
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
+
+
+def _cmd_apikey_list(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from shop_app.apikeys import key_status, list_api_keys
+    from shop_app.models import utcnow
+
+    now = utcnow()
+    with _key_store() as session:
+        rows = [
+            (
+                str(k.id),
+                k.prefix,
+                k.name,
+                k.scopes,
+                key_status(k, now=now),
+                _when(k.expires_at),
+                _when(k.last_used_at),
+            )
+            for k in list_api_keys(session=session)
+        ]
+    header = ("id", "prefix", "name", "scopes", "status", "expires", "last used")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    from shop_app.apikeys import KeyNotFound, invalidate_api_key_cache, revoke_api_key
+
+    try:
+        with _key_store() as session:
+            row = revoke_api_key(session=session, ident=args.key)
+            line = f"revoked API key #{row.id} {row.name!r} ({row.prefix}...)"
+    except KeyNotFound as err:
+        raise CliError(f"{err} (see 'nu3d apikey list')") from None
+    # Committed now: forget cached verifications in this process (a server process sees the revoke within the
+    # cache's CACHE_TTL_S; the cache is per process).
+    invalidate_api_key_cache()
+    print(line)
+    return 0
+
+
+def _cmd_account_create(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from shop_app.db import make_engine, session_scope
+    from shop_app.generation_accounts import AccountError, create_account
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+    settings = load_database_settings()
+    engine = make_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            row = create_account(session=session, email=args.email, password=password)
+            summary = f"created generation API account #{row.id} {row.email}"
+    except AccountError as err:
+        raise CliError(str(err)) from None
+    except (OperationalError, ProgrammingError) as err:
+        raise CliError(
+            f"cannot store the account: {str(err.orig).splitlines()[0]} (did you run 'nu3d db upgrade'?)"
+        ) from None
+    finally:
+        engine.dispose()
+    print(summary)
     return 0
 
 
@@ -200,7 +310,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-* only from NU3D_TRUSTED_PROXIES; uvicorn would otherwise trust loopback by default.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or "",
     )
     return 0
 

@@ -13,6 +13,7 @@ import html
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 import tomllib
@@ -50,8 +51,18 @@ class DemoPlan:
         return f"http://127.0.0.1:{self.devstore_port}"
 
 
-def plan_demo(*, port: int, device: str, env_file_values: dict[str, str]) -> DemoPlan:
-    devstore_port = port + 1
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the kernel's pick for port 0)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def plan_demo(
+    *, port: int, device: str, env_file_values: dict[str, str], devstore_port: int | None = None
+) -> DemoPlan:
+    # The devstore's port is whatever is free, not a neighbour of the web port that something may hold.
+    devstore_port = devstore_port or free_port()
     env = {**env_file_values, **os.environ}
     env.update(
         {
@@ -116,13 +127,18 @@ def install_app(plan: DemoPlan, settings: Settings, *, shop: str = DEMO_SHOP) ->
             json={
                 "client_id": client_id,
                 "client_secret": settings.shopify_api_secret.get_secret_value(),
-                "app_url": f"{plan.app_url}/app",
+                # the origin, as shopify.app.toml's application_url: relative webhook uris are appended to it
+                "app_url": plan.app_url,
                 "scopes": scopes,
                 "subscriptions": subscriptions,
             },
         )
         if resp.status_code >= 400 and resp.status_code != 409:
             raise DemoError(f"devstore refused the app registration: {resp.text[:200]}")
+        if client.get(f"/_devstore/shops/{shop}").status_code == 404:  # --no-seed: an empty shop
+            resp = client.post("/_devstore/shops", json={"shop": shop, "name": "Demo shop"})
+            if resp.status_code >= 400:
+                raise DemoError(f"devstore refused to create the demo shop: {resp.text[:200]}")
         resp = client.post(
             f"/_devstore/shops/{shop}/installs", json={"client_id": client_id, "scopes": scopes}
         )
@@ -161,12 +177,7 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
     # SIGTERM (a service manager, `kill`) stops the demo the same way Ctrl+C does: children included.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        devstore_args = ["devstore", "--port", str(plan.devstore_port), "--snapshot", "var/devstore.json"]
-        if seed:
-            devstore_args += ["--seed-demo", "--demo-shop", DEMO_SHOP, "--photo-size", str(photo_size)]
-        group.start("devstore", devstore_args, plan.env)
-        # First start renders the catalogue photos (cached under ./var afterwards).
-        wait_http(f"{plan.devstore_url}/_devstore/clock", timeout_s=300, group=group)
+        plan = _start_devstore(group, plan, env_file, seed=seed, photo_size=photo_size)
         admin_url = install_app(plan, settings)
         group.start("web", ["serve", "--port", str(plan.port)], plan.env)
         wait_http(f"{plan.app_url}/health", timeout_s=60, group=group)
@@ -178,6 +189,8 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
             f"  Open the demo shop's admin with Nu3D embedded:  {admin_url}\n"
             f"  Nu3D app (API, health, OpenAPI):              {plan.app_url}/health/ready\n"
             f"  Devstore (the stand-in Shopify store):        {plan.devstore_url}/\n"
+            f"  Today's products with their 3D models (seed 001 API):\n"
+            f"    curl '{plan.app_url}/api/nu3d?shop={DEMO_SHOP.split('.')[0]}'\n"
             "Ctrl+C stops everything.\n",
             file=sys.stderr,
             flush=True,
@@ -189,6 +202,28 @@ def run_demo(*, port: int, device: str, env_file: Path, seed: bool = True, photo
     finally:
         group.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _start_devstore(
+    group: ProcessGroup, plan: DemoPlan, env_file: Path, *, seed: bool, photo_size: int, tries: int = 3
+) -> DemoPlan:
+    """Start the devstore on a free port; if another process takes that port first, try another one."""
+    for attempt in range(1, tries + 1):
+        devstore_args = ["devstore", "--port", str(plan.devstore_port), "--snapshot", "var/devstore.json"]
+        if seed:
+            devstore_args += ["--seed-demo", "--demo-shop", DEMO_SHOP, "--photo-size", str(photo_size)]
+        child = group.start("devstore", devstore_args, plan.env)
+        try:
+            # First start renders the catalogue photos (cached under ./var afterwards).
+            wait_http(f"{plan.devstore_url}/_devstore/clock", timeout_s=300, group=group)
+            return plan
+        except DemoError:
+            if attempt == tries or child.process is None or child.process.poll() is None:
+                raise
+            group.children.remove(child)
+            logger.warning("the devstore could not start on port %d; trying another port", plan.devstore_port)
+            plan = plan_demo(port=plan.port, device=plan.device, env_file_values=read_env_file(env_file))
+    return plan
 
 
 def _interrupt(signum: int, frame: object) -> None:  # noqa: ARG001

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterable
@@ -75,6 +76,32 @@ def address_is_public(address: str) -> bool:
     )
 
 
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+
+
+def literal_address(host: str) -> str | None:
+    """The address `host` means when it is written as an IP literal, or None for a host name.
+
+    IPv4 is read the way inet_aton(3) reads it, as the OS resolver does: octal (`0177.0.0.1`), zero-padded
+    (`127.000.000.001`), hex (`0x7f.1`), short (`127.1`) and one-number (`2130706433`) spellings all mean
+    127.0.0.1. A host whose last label is numeric but which is no valid address (`08.0.0.1`, `1.2.3.4.5`)
+    is refused rather than guessed at: resolvers and HTTP clients disagree on what it means.
+    Raises FetchError."""
+    bare = host.lower().strip("[]")
+    if ":" in bare:
+        try:
+            return str(ipaddress.IPv6Address(bare.split("%", 1)[0]))
+        except ValueError:
+            raise FetchError(f"{host[:200]!r} is not a valid IPv6 address", code="invalid_url") from None
+    bare = bare.removesuffix(".")
+    if not _NUMERIC_LABEL.match(bare.rsplit(".", 1)[-1]):
+        return None  # a host name: resolved (and every address checked) at fetch time
+    try:
+        return socket.inet_ntoa(socket.inet_aton(bare))
+    except OSError:
+        raise FetchError(f"{host[:200]!r} is not a valid IPv4 address", code="invalid_url") from None
+
+
 def check_url_early(url: str, policy: FetchPolicy) -> None:
     """Refuse at once (no DNS) what can never be fetched: another scheme than http(s), no host, a cloud
     metadata host name, or a literal non-public IP address not in the allow list. Host names are checked
@@ -93,14 +120,13 @@ def check_url_early(url: str, policy: FetchPolicy) -> None:
         return
     if host in _METADATA_HOSTS:
         raise FetchError(f"refusing to fetch from {host}: a cloud metadata host", code="blocked_address")
-    try:
-        # Literal addresses, including the all-digits form resolvers accept ("2130706433" is 127.0.0.1).
-        literal = str(ipaddress.ip_address(int(host) if host.isdigit() else host))
-    except ValueError:
+    literal = literal_address(host)
+    if literal is None:
         return  # a host name: resolved and checked at fetch time
     if not address_is_public(literal):
         raise FetchError(
-            f"refusing to fetch from {host}: {literal} is not a public address", code="blocked_address"
+            f"refusing to fetch from {host}: it means {literal}, which is not a public address",
+            code="blocked_address",
         )
 
 
@@ -167,8 +193,12 @@ def _client(policy: FetchPolicy) -> httpx.Client:
     return httpx.Client(transport=transport, follow_redirects=False, headers={"User-Agent": "nu3d-fetch/1"})
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+def _check_url(url: str, policy: FetchPolicy) -> None:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise FetchError(f"{url[:200]!r} is not a valid URL", code="bad_url") from None
     if parts.scheme not in {"http", "https"}:
         raise FetchError(
             f"only http(s) URLs can be fetched, not {parts.scheme or 'a relative URL'}", code="bad_url"
@@ -177,6 +207,7 @@ def _check_url(url: str) -> None:
         raise FetchError(f"the URL {url[:200]!r} has no host", code="bad_url")
     if parts.username or parts.password:
         raise FetchError("URLs with credentials are not fetched", code="bad_url")
+    check_url_early(url, policy)  # literal addresses in any spelling, metadata hosts
 
 
 def fetch_bytes(url: str, policy: FetchPolicy) -> bytes:
@@ -184,7 +215,7 @@ def fetch_bytes(url: str, policy: FetchPolicy) -> bytes:
     deadline = time.monotonic() + policy.timeout_s
     with _client(policy) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            _check_url(url)
+            _check_url(url, policy)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise FetchError(
@@ -223,6 +254,8 @@ def fetch_bytes(url: str, policy: FetchPolicy) -> bytes:
                             )
                         chunks.append(chunk)
                     return b"".join(chunks)
+            except httpx.InvalidURL as err:
+                raise FetchError(f"{url[:200]!r} is not a valid URL: {err}", code="bad_url") from None
             except httpx.TimeoutException:
                 raise FetchError(
                     f"fetching {url[:200]} took longer than {policy.timeout_s:g} s",

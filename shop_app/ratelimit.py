@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.concurrency import run_in_threadpool
@@ -42,22 +42,29 @@ def default_error_body(message: str, retry_after: int) -> dict[str, Any]:
 class RateRule:
     """Parameters:
     name: namespace of the counters.
-    prefix: path prefix the rule applies to.
-    limit: e.g. "60/minute".
+    prefix: path prefix (or prefixes) the rule applies to.
+    limit: e.g. "60/minute", or several at once: "60/minute;1000/hour" (every one must allow the request;
+      the headers report the first).
     per: "ip" (client address) or "key" (the API key when it is a known one, else the client address).
     error_body: builds the 429 body in the route family's error shape.
     exempt: paths under the prefix that this rule does not count (e.g. SSE streams).
+    stacks: counted on top of the first matching rule instead of competing with it (a family's job-creation
+      limit beside its general one, answered with its own error body).
     """
 
     name: str
-    prefix: str
+    prefix: str | tuple[str, ...]
     limit: str
     per: str = "ip"
     error_body: ErrorBody = default_error_body
     exempt: Callable[[str, str], bool] | None = None
+    stacks: bool = False
 
-    def item(self) -> RateLimitItem:
-        return parse(self.limit)
+    def items(self) -> list[RateLimitItem]:
+        return list(parse_many(self.limit))
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.prefix)
 
 
 def storage_uri(redis_url: str | None) -> str:
@@ -124,66 +131,63 @@ async def _client_key(scope: Scope, per: str, known_keys: KnownKeys) -> str:
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, *, rules: list[RateRule], storage: str = "async+memory://") -> None:
         self.app = app
-        self.rules = [(rule, rule.item()) for rule in rules]
+        self.rules = [(rule, rule.items()) for rule in rules]
         # redis-py (already a dependency) instead of limits' default async driver, coredis.
         options: dict[str, Any] = {"implementation": "redispy"} if storage.startswith("async+redis") else {}
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage, **options))
         self.known_keys = KnownKeys()
 
-    def _rule_for(self, scope: Scope) -> tuple[RateRule, RateLimitItem] | None:
+    def _rules_for(self, scope: Scope) -> list[tuple[RateRule, list[RateLimitItem]]]:
+        """The first matching rule, plus every matching rule that stacks on it; the first one's figures go in
+        the headers of an allowed response."""
         path = scope.get("path", "")
-        for rule, item in self.rules:
-            if path.startswith(rule.prefix):
-                if rule.exempt is not None and rule.exempt(scope.get("method", "GET"), path):
-                    return None
-                return rule, item
-        return None
+        method = scope.get("method", "GET")
+        found: list[tuple[RateRule, list[RateLimitItem]]] = []
+        primary = False
+        for rule, items in self.rules:
+            if not rule.matches(path) or (primary and not rule.stacks):
+                continue
+            if rule.exempt is not None and rule.exempt(method, path):
+                if not rule.stacks:
+                    primary = True  # an exempt first match still shadows the rules after it
+                continue
+            found.append((rule, items))
+            primary = primary or not rule.stacks
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        match = self._rule_for(scope)
-        if match is None:
+        matches = self._rules_for(scope)
+        if not matches:
             await self.app(scope, receive, send)
             return
-        rule, item = match
-        try:
-            key = await _client_key(scope, rule.per, self.known_keys)
-            allowed = await self.limiter.hit(item, rule.name, key)
-            stats = await self.limiter.get_window_stats(item, rule.name, key)
-        except Exception as err:  # the limiter's store is down: fail open
-            logger.warning("rate limiter unavailable, request allowed: %s", err)
-            await self.app(scope, receive, send)
-            return
-        reset = math.ceil(stats.reset_time)
-        headers = [
-            (b"x-ratelimit-limit", str(item.amount).encode()),
-            (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
-            (b"x-ratelimit-reset", str(reset).encode()),
-        ]
-        if not allowed:
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            body = json.dumps(
-                rule.error_body(
-                    f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
-                    retry_after,
-                )
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", str(retry_after).encode()),
-                        *headers,
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
+        headers: list[tuple[bytes, bytes]] = []
+        for index, (rule, items) in enumerate(matches):
+            try:
+                key = await _client_key(scope, rule.per, self.known_keys)
+                refused: RateLimitItem | None = None
+                for candidate in items:
+                    if not await self.limiter.hit(candidate, rule.name, key):
+                        refused = candidate
+                        break
+                item = refused or items[0]
+                stats = await self.limiter.get_window_stats(item, rule.name, key)
+            except Exception as err:  # the limiter's store is down: fail open
+                logger.warning("rate limiter unavailable, request allowed: %s", err)
+                await self.app(scope, receive, send)
+                return
+            rule_headers = [
+                (b"x-ratelimit-limit", str(item.amount).encode()),
+                (b"x-ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+                (b"x-ratelimit-reset", str(math.ceil(stats.reset_time)).encode()),
+            ]
+            if index == 0:
+                headers = rule_headers
+            if refused is not None:
+                await self._refuse(send, rule, item, stats.reset_time, rule_headers)
+                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -191,6 +195,35 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(
+        self,
+        send: Send,
+        rule: RateRule,
+        item: RateLimitItem,
+        reset_time: float,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        retry_after = max(1, math.ceil(reset_time - time.time()))
+        body = json.dumps(
+            rule.error_body(
+                f"Too many requests: the limit is {item.amount} per {_per(item)}; retry in {retry_after} s.",
+                retry_after,
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _per(item: RateLimitItem) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHOPIFY_API_VERSION = "2026-10"
@@ -26,9 +26,9 @@ def env_var_name(field_name: str, model: type[BaseSettings]) -> str:
     for field in model.model_fields.values():
         if isinstance(field.validation_alias, AliasChoices) and field_name in field.validation_alias.choices:
             return field_name
-    field = model.model_fields.get(field_name)
-    if field is not None and isinstance(field.validation_alias, AliasChoices):
-        return str(field.validation_alias.choices[0])
+    named = model.model_fields.get(field_name)
+    if named is not None and isinstance(named.validation_alias, AliasChoices):
+        return str(named.validation_alias.choices[0])
     prefix = model.model_config.get("env_prefix", "")
     return f"{prefix}{field_name}".upper()
 
@@ -128,8 +128,11 @@ class Settings(DatabaseSettings):
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     job_retry_base_s: float = Field(default=5.0, ge=0)  # backoff = min(cap, base * 2**attempt) * U(0.5, 1)
     job_retry_cap_s: float = Field(default=300.0, ge=0)
-    job_max_active_per_key: int = Field(default=20, ge=1)
+    # At least two full batches (25 files each), so a documented batch always fits an idle key.
+    job_max_active_per_key: int = Field(default=50, ge=1)
     job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
+    # Samples per pixel side of platform renders (2 = smooth edges; 1 is 4x cheaper on a CPU-only worker).
+    platform_render_supersample: int = Field(default=2, ge=1, le=4)
     # Image URLs are fetched only from public addresses; these host[:port] entries are let through anyway
     # (e.g. the devstore's CDN on loopback). Comma-separated.
     fetch_allow_hosts: str = ""
@@ -138,10 +141,52 @@ class Settings(DatabaseSettings):
     # Rate limits ("N/second|minute|hour"; "" switches a family off). Per IP on the seed routes, per key on /api/v1.
     rate_limit_store: str = "60/minute"
     rate_limit_api: str = "600/minute"
+    rate_limit_text: str = "20/minute"  # per IP on the open text-to-image / text-to-3d routes (paid calls)
+    rate_limit_image2model: str = "60/minute;1000/hour"  # per key on the Image2Model paths under /api/v1
+    # SnapAsset (/api/jobs, /api/sse, /api/queue): every request, and job creation on top (per key, else IP).
+    rate_limit_snapasset: str = "100/15 minutes"
+    rate_limit_snapasset_jobs: str = "20/hour"
     sse_ping_s: float = Field(default=15.0, gt=0)
     # Webhooks older than this (X-Shopify-Triggered-At, or a product payload's signed updated_at) are refused
     # as replays: Shopify retries for 4 h and may delay a delivery up to a day.
     webhook_max_age_s: float = Field(default=24 * 3600.0, ge=60)
+    # Stored files that no row references are removed by the scheduler once their last write is this old
+    # (uploads are stored moments before their job row commits; the grace period keeps them safe).
+    blob_sweep_grace_s: float = Field(default=3600.0, ge=0)
+    # Addresses (IPs or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed. Empty: none, so a client cannot pick its own address (per-IP rate limits, logs).
+    trusted_proxies: str = ""
+    # GET /api/nu3d is open in development and test (as seed 001 documents it); in production it needs an API
+    # key unless this opens it explicitly.
+    product_feed_public: bool = False
+
+    # Bearer JWTs from the operator's identity provider (Clerk or any OIDC issuer): exactly one key source.
+    jwt_jwks_url: str | None = None  # e.g. https://<clerk-frontend-api>/.well-known/jwks.json
+    jwt_hs256_secret: SecretStr | None = None  # a shared HMAC secret instead (at least 32 bytes)
+    jwt_issuer: str | None = None  # required `iss` when set
+    jwt_audience: str | None = None  # required `aud` entry when set (Clerk session tokens carry none)
+    jwt_authorized_parties: str = ""  # comma-separated allowed `azp` values (Clerk's origin check)
+    jwt_algorithms: str = "RS256,ES256"  # accepted with a JWK Set
+    jwt_leeway_s: float = Field(default=10.0, ge=0, le=300)
+    jwt_jwks_cache_s: float = Field(default=300.0, gt=0)
+    jwt_jwks_cooldown_s: float = Field(default=10.0, ge=0)  # least time between unknown-kid refetches
+    jwt_jwks_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Text prompts become images through an OpenAI-compatible images API (POST {base}/images/generations).
+    # Without a base URL, text-to-image and text-to-3D answer 501.
+    image_api_base_url: str | None = None  # e.g. https://api.openai.com/v1
+    image_api_key: SecretStr | None = None
+    image_api_model: str = "dall-e-3"
+    image_api_size: str = "1024x1024"
+    image_api_response_format: str = (
+        "b64_json"  # "" omits the field (gpt-image-* models always answer base64)
+    )
+    image_api_timeout_s: float = Field(default=120.0, gt=0)
+    image_api_max_attempts: int = Field(default=3, ge=1, le=10)
+    image_api_concurrency: int = Field(default=2, ge=1, le=64)  # previews drawn at once per web process
+
+    # Where Hydrilla's generation-backend API is mounted ("" = the root, as its document has it).
+    hydrilla_backend_prefix: str = ""
 
     @field_validator("secret_key", "shopify_api_secret", "token_encryption_key")
     @classmethod
@@ -175,7 +220,102 @@ class Settings(DatabaseSettings):
             raise ValueError("expected a directory path, file://path or s3://bucket/prefix")
         return value
 
-    @field_validator("app_url", "shopify_admin_base")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        import ipaddress
+
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8,127.0.0.1)"
+                ) from None
+        return ",".join(entries)
+
+    @field_validator(
+        "jwt_jwks_url", "jwt_hs256_secret", "jwt_issuer", "jwt_audience", "image_api_base_url", "image_api_key",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `NU3D_JWT_JWKS_URL=` in an env file switches the feature off, like leaving it out.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_hs256_secret")
+    @classmethod
+    def _long_hmac_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes (RFC 7518 §3.2: an HS256 key as long as the hash)")
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _asymmetric_algorithms(cls, value: str) -> str:
+        from shop_app.auth_jwt import ASYMMETRIC_ALGORITHMS
+
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        bad = [name for name in names if name not in ASYMMETRIC_ALGORITHMS]
+        if not names or bad:
+            raise ValueError(
+                f"expected a comma-separated subset of {', '.join(sorted(ASYMMETRIC_ALGORITHMS))}"
+            )
+        return ",".join(names)
+
+    @field_validator("hydrilla_backend_prefix")
+    @classmethod
+    def _mount_prefix(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (
+            not value.startswith("/")
+            or "//" in value
+            or not value[1:].replace("-", "").replace("_", "").replace("/", "").isalnum()
+        ):
+            raise ValueError('expected "" (the root) or a path such as /hydrilla')
+        taken = (
+            "/api",
+            "/app",
+            "/auth",
+            "/files",
+            "/health",
+            "/static",
+            "/store",
+            "/webhooks",
+            "/openapi.json",
+            "/login",
+            "/generate3d",
+            "/generate3d_webhook",
+        )
+        if any(value == t or value.startswith(t + "/") for t in taken):
+            raise ValueError(f"{value} is one of the app's own paths; pick another, such as /hydrilla")
+        return value
+
+    @field_validator("image_api_response_format")
+    @classmethod
+    def _response_format(cls, value: str) -> str:
+        if value not in {"", "b64_json", "url"}:
+            raise ValueError('expected b64_json, url or "" (omit)')
+        return value
+
+    @model_validator(mode="after")
+    def _one_jwt_source(self) -> Settings:
+        if self.jwt_jwks_url is not None and self.jwt_hs256_secret is not None:
+            raise ValueError("set NU3D_JWT_JWKS_URL or NU3D_JWT_HS256_SECRET, not both")
+        return self
+
+    @property
+    def jwt_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(self.jwt_algorithms.split(","))
+
+    @property
+    def jwt_authorized_party_list(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.jwt_authorized_parties.split(",") if p.strip())
+
+    @field_validator("app_url", "shopify_admin_base", "jwt_jwks_url", "image_api_base_url")
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
         if value is None:

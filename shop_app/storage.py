@@ -6,6 +6,7 @@ reached through presigned GET URLs.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import logging
@@ -13,21 +14,40 @@ import mimetypes
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
+from shop_app.errors import ServiceUnavailable
 from shop_app.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
 
-class StorageError(Exception):
-    """A storage operation failed; the message is safe to show an operator."""
+class StorageError(ServiceUnavailable):
+    """A storage operation failed; the message is safe to show an operator. An AppError (503), so a request
+    that meets a full or unreachable store gets a clear answer in its family's shape, not a 500."""
+
+    code = "STORAGE_UNAVAILABLE"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class ObjectNotFound(StorageError):
-    pass
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    modified: float  # epoch seconds of the last write (or of the last put of the same bytes)
+
+
+CONTENT_PREFIX = "sha256/"
 
 
 class Storage(Protocol):
@@ -40,6 +60,10 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when it does not exist."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def url(self, key: str, *, ttl_s: int | None = None) -> str:
@@ -47,6 +71,12 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Raise StorageError if the store cannot be written (readiness)."""
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        """Every content-addressed object, with its last-write time (for the unreferenced-blob sweep)."""
+
+    def modified(self, key: str) -> float | None:
+        """The object's last-write time, or None when it does not exist."""
 
 
 def content_key(data: bytes, suffix: str) -> str:
@@ -73,6 +103,17 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _write_error(root: Path, err: OSError) -> StorageError:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"the file store {root} is full ({err.strerror}); free space and try again")
+    return StorageError(f"cannot write to the file store {root}: {err.strerror}")
+
+
+def _listed_key(key: str) -> bool:
+    parts = key.split("/")
+    return key.startswith(CONTENT_PREFIX) and all(p not in {"", ".", ".."} for p in parts)
+
+
 def sign_file_url(secret: bytes, key: str, expires: int) -> str:
     return hmac.new(secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
@@ -96,16 +137,23 @@ class LocalStorage:
         key = content_key(data, suffix)
         path = self._path(key)
         if path.exists():
+            # A fresh write time: the sweep's grace period then covers a request about to reference it.
+            os.utime(path)
             return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a temp file and rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write to a temp file and rename, so a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as err:
+            raise _write_error(self.root, err) from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError):
+                raise _write_error(self.root, err) from None
             raise
         return key
 
@@ -118,11 +166,33 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
     def path_for(self, key: str) -> Path:
         return self._path(key)
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        base = self.root / CONTENT_PREFIX
+        for path in base.rglob("*") if base.is_dir() else ():
+            try:
+                if path.is_file():
+                    # Temp files of interrupted writes are listed too: nothing references them.
+                    yield BlobInfo(key=path.relative_to(self.root).as_posix(), modified=path.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+
+    def modified(self, key: str) -> float | None:
+        try:
+            return (self.root / key).stat().st_mtime if _listed_key(key) else None
+        except FileNotFoundError:
+            return None
 
     def url(self, key: str, *, ttl_s: int | None = None) -> str:
         expires = int(time.time()) + (ttl_s or self.default_ttl_s)
@@ -130,11 +200,12 @@ class LocalStorage:
         return f"{self.base_url}/files/{quote(key)}?expires={expires}&sig={sig}"
 
     def verify(self, key: str, expires: str | None, sig: str | None) -> bool:
-        if not expires or not sig or not expires.isdigit():
+        # ASCII only: str.isdigit() admits "²", and compare_digest refuses non-ASCII text (a 500, not a 403).
+        if not expires or not sig or not (expires.isascii() and expires.isdigit()) or not sig.isascii():
             return False
         if int(expires) < time.time():
             return False
-        return hmac.compare_digest(sign_file_url(self._secret, key, int(expires)), sig)
+        return hmac.compare_digest(sign_file_url(self._secret, key, int(expires)).encode(), sig.encode())
 
     def check(self) -> None:
         try:
@@ -198,9 +269,9 @@ class S3Storage:
             raise StorageError(f"S3 {what} failed on bucket {self.bucket!r}: {err}") from None
 
     def put(self, data: bytes, *, suffix: str, content_type: str | None = None) -> str:
+        # Always written, even when the key exists: the write refreshes LastModified, which the
+        # unreferenced-blob sweep's grace period counts from (a HEAD-then-skip could lose a race with it).
         key = content_key(data, suffix)
-        if self.exists(key):
-            return key
         content_type = content_type or mimetypes.guess_type("x" + suffix)[0] or "application/octet-stream"
         self._call(
             "put",
@@ -223,6 +294,13 @@ class S3Storage:
             return False
         return True
 
+    def size(self, key: str) -> int | None:
+        try:
+            head = self._call("head", self._client.head_object, Bucket=self.bucket, Key=self._object_key(key))
+        except ObjectNotFound:
+            return None
+        return int(head["ContentLength"])
+
     def delete(self, key: str) -> None:
         self._call("delete", self._client.delete_object, Bucket=self.bucket, Key=self._object_key(key))
 
@@ -235,6 +313,27 @@ class S3Storage:
 
     def check(self) -> None:
         self._call("head_bucket", self._client.head_bucket, Bucket=self.bucket)
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start = self._object_key(CONTENT_PREFIX + "x")[:-1]
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start
+            ):
+                for obj in page.get("Contents", []):
+                    yield BlobInfo(key=obj["Key"][strip:], modified=obj["LastModified"].timestamp())
+        except (ClientError, BotoCoreError) as err:
+            raise StorageError(f"S3 list failed on bucket {self.bucket!r}: {err}") from None
+
+    def modified(self, key: str) -> float | None:
+        try:
+            head = self._call("head", self._client.head_object, Bucket=self.bucket, Key=self._object_key(key))
+        except ObjectNotFound:
+            return None
+        return float(head["LastModified"].timestamp())
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -15,7 +15,11 @@ ANYONE = PrincipalOwner(family=TEST_FAMILY)
 
 
 def images_of(inputs: dict[str, Any]) -> Images:
-    return Images(urls=tuple(inputs.get("image_urls") or ()), keys=tuple(inputs.get("image_keys") or ()))
+    return Images(
+        urls=tuple(inputs.get("image_urls") or ()),
+        keys=tuple(inputs.get("image_keys") or ()),
+        text_prompt=inputs.get("text_prompt"),
+    )
 
 
 def enqueue_job(

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shop_app.db import Listener, write_scope
 from shop_app.errors import ValidationError
@@ -82,10 +82,10 @@ def record(engine: Engine, delivery: WebhookDelivery, *, order_key: str) -> bool
     postgres = engine.dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy extends with RETURNING.
-    statement = insert(WebhookEvent).values(**values).on_conflict_do_nothing().returning(WebhookEvent.id)
+    statement = insert(WebhookEvent).values(**values).on_conflict_do_nothing().returning(col(WebhookEvent.id))
     if postgres:
         # One statement, committed on its own (autocommit): one round trip. The table's trigger NOTIFYs the
-        # listening processor (migration 0005_job_claim_order_index).
+        # listening processor (migration 0009_job_claim_order_index).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return conn.execute(statement).first() is not None
     # SQLite: BEGIN IMMEDIATE, so this process's writers queue on its write lock (shop_app.db), not in the
@@ -99,7 +99,7 @@ def backlog(engine: Engine) -> dict[str, int]:
     """Rows per status (pending, done, failed): what `nu3d scheduler --once` and operators look at."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)  # type: ignore[arg-type]
+            select(col(WebhookEvent.status), func.count()).group_by(col(WebhookEvent.status))
         ).all()
     return {status: int(count) for status, count in rows}
 
@@ -118,15 +118,15 @@ def _claimable(now: datetime) -> Any:
     return (
         select(WebhookEvent)
         .where(
-            WebhookEvent.status == PENDING,
-            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),  # type: ignore[union-attr]
+            col(WebhookEvent.status) == PENDING,
+            or_(col(WebhookEvent.next_attempt_at).is_(None), col(WebhookEvent.next_attempt_at) <= now),
             ~exists().where(
-                older.status == PENDING,
-                older.order_key == WebhookEvent.order_key,
-                older.id < WebhookEvent.id,  # type: ignore[operator]
+                col(older.status) == PENDING,
+                col(older.order_key) == col(WebhookEvent.order_key),
+                col(older.id) < col(WebhookEvent.id),
             ),
         )
-        .order_by(WebhookEvent.id)  # type: ignore[arg-type]
+        .order_by(col(WebhookEvent.id))
         .limit(1)
     )
 
@@ -276,7 +276,7 @@ class InboxProcessor:
                     WebhookEvent.topic.not_in(KEEP_FOREVER_TOPICS),  # type: ignore[attr-defined]
                 )
             )
-        return int(result.rowcount or 0)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def wake(self) -> None:
         self._wake.set()

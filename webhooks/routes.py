@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,7 +21,7 @@ from webhooks.verify import read_delivery
 logger = logging.getLogger(__name__)
 
 
-def _endpoint(topic: Topic) -> object:
+def _endpoint(topic: Topic) -> Callable[[Request], Awaitable[Response]]:
     async def receive(request: Request) -> Response:
         settings = request.state.settings
         delivery = await read_delivery(
@@ -47,7 +48,11 @@ def _endpoint(topic: Topic) -> object:
     receive.__name__ = f"webhook_{topic.name.replace('/', '_')}"
     receive.__doc__ = (
         f"Shopify `{topic.name}` webhook (HMAC-verified, bound to its shop and delivery window, deduplicated, "
-        "recorded and processed afterwards)."
+        "recorded and processed afterwards).\n---\n"
+        "requestBody: {required: true, content: {application/json: {schema: {type: object}}}}\n"
+        "responses: {200: {description: the delivery was recorded (accepted) or was a repeat (duplicate)}, "
+        "400: {description: a stale delivery or a payload for another shop}, "
+        "401: {description: the HMAC does not match}}\n"
     )
     return receive
 

@@ -14,6 +14,7 @@ from typing import Any
 from webhooks import (
     app_scopes_update,
     app_uninstalled,
+    bulk_operations_finish,
     customers_data_request,
     customers_redact,
     products_create,
@@ -32,6 +33,7 @@ TOPIC_MODULES: tuple[ModuleType, ...] = (
     customers_data_request,
     customers_redact,
     shop_redact,
+    bulk_operations_finish,
 )
 SHOP_ORDER_KEY = "shop"
 

@@ -16,6 +16,7 @@ from shop_app.jobs.errors import InvalidTransition
 from shop_app.jobs.rows import appended_logs, touch
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, Generation, Job
+from shop_app.models.renders import PlatformRender
 
 
 class CancelOutcome(enum.StrEnum):
@@ -131,8 +132,17 @@ def delete(session: Session, job: Job) -> list[str]:
     orphaned: list[str] = []
     generation_id = job.generation_id
     image_keys = list(job.inputs.get("image_keys", []))
+    render_keys = session.exec(
+        select(PlatformRender.storage_key).where(col(PlatformRender.job_id) == job.id)
+    ).all()
     session.delete(job)
-    session.flush()
+    session.flush()  # the job's platform_render rows go with it (ON DELETE CASCADE)
+    for key in set(render_keys):
+        shared = session.exec(
+            select(func.count()).select_from(PlatformRender).where(col(PlatformRender.storage_key) == key)
+        ).one()
+        if not shared:
+            orphaned.append(key)
     if generation_id is not None:
         others = session.exec(
             select(func.count()).select_from(Job).where(col(Job.generation_id) == generation_id)

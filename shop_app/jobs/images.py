@@ -1,4 +1,5 @@
-"""Input images: type by content (Pillow), pixel cap, size cap, and the re-encoding seed 000 reports on."""
+"""Input images: type by content (Pillow), pixel cap, size cap, a full decode, and the re-encoding seed 000
+reports on."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def inspect_image(data: bytes, *, name: str = "image", max_bytes: int = MAX_FILE
                 fmt = img.format or ""
                 width, height = img.size
                 if fmt in ALLOWED_FORMATS and width * height <= MAX_PIXELS:
-                    img.verify()
+                    # Decode every pixel (verify() decodes none): a truncated or corrupt file fails here,
+                    # before anything is stored, not later in the re-encode or the engine.
+                    img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidImage(
             f"{name} has too many pixels (limit {MAX_PIXELS:,})", code="too_many_pixels"

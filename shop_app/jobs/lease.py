@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -89,7 +90,8 @@ class HeartbeatReply:
     version: int
 
 
-def _owned_lease(session: Session, job_id: str, worker_id: str) -> Job:
+def owned_lease(session: Session, job_id: str, worker_id: str) -> Job:
+    """The job locked for a worker's write, if that worker still holds its lease (else LeaseLost)."""
     job = lock_job(session, job_id)
     if job is None:
         raise LeaseLost("the job no longer exists")
@@ -111,7 +113,7 @@ def heartbeat(
 ) -> HeartbeatReply:
     """Extend the lease and record progress. Raises LeaseLost if this worker no longer owns the job."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         now = now or utcnow()
         job.lease_expires_at = now + timedelta(seconds=lease_s)
         job.heartbeat_at = now
@@ -185,7 +187,7 @@ def complete_job(
     hash wins; a later one reuses it); without, the job completes from the existing generation for
     `input_hash` and is marked cached."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         now = now or utcnow()
         if artifacts is not None:
             key = artifacts.input_hash
@@ -198,24 +200,55 @@ def complete_job(
             if found is None or found.id is None:
                 raise LookupError(f"no stored generation for input {key}")
             generation_id = found.id
-        elapsed = (now - job.started_at).total_seconds() if job.started_at else None
-        job.status = SUCCEEDED
         job.generation_id = generation_id
         job.input_hash = key
         job.cached = cached
-        job.progress = 100
-        job.stage = "done"
-        job.finished_at = now
-        job.duration_s = elapsed
-        job.lease_owner = None
-        job.lease_expires_at = None
-        job.error_code = job.error_message = None
-        job.error_retryable = None
-        touch(job, now, "completed (stored result reused)" if cached else "completed")
+        elapsed = mark_succeeded(job, now, "completed (stored result reused)" if cached else "completed")
         session.add(job)
         if not cached and elapsed is not None:
             _record_duration(session, job.kind, elapsed)
     return job
+
+
+def store_generation(engine: Engine, *, input_hash: str, artifacts: ArtifactRecord | None) -> int:
+    """The generation id for an input: stored now from `artifacts`, or the one stored before. For jobs that
+    make a model on the way to another result (platform renders from a prompt)."""
+    with write_scope(engine) as session:
+        if artifacts is None:
+            found = find_generation(session, input_hash)
+            if found is None or found.id is None:
+                raise LookupError(f"no stored generation for input {input_hash}")
+            return found.id
+        generation_id, _ = _store_generation(session, artifacts, utcnow())
+        return generation_id
+
+
+def mark_succeeded(job: Job, now: datetime, log: str) -> float | None:
+    """Set a leased job's final succeeded state (in the caller's fenced transaction); returns its run time."""
+    elapsed = (now - job.started_at).total_seconds() if job.started_at else None
+    job.status = SUCCEEDED
+    job.progress = 100
+    job.stage = "done"
+    job.finished_at = now
+    job.duration_s = elapsed
+    job.lease_owner = None
+    job.lease_expires_at = None
+    job.error_code = job.error_message = None
+    job.error_retryable = None
+    touch(job, now, log)
+    return elapsed
+
+
+def record_run_time(engine: Engine, job: Job, elapsed: float | None, now: datetime) -> None:  # noqa: ARG001
+    """Fold a finished run into its kind's moving average (queue ETAs), in its own short transaction, for
+    completions that do not go through `complete_job` (which folds it into its own transaction)."""
+    if elapsed is None:
+        return
+    try:
+        with write_scope(engine) as session:
+            _record_duration(session, job.kind, elapsed)
+    except SQLAlchemyError as err:
+        logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
 
 
 class _Durations:
@@ -275,7 +308,7 @@ def _record_duration(session: Session, kind: str, seconds: float) -> None:
         free = select(stats.kind).where(stats.kind == kind).with_for_update(skip_locked=True)
         target = stats.kind == free.scalar_subquery()
     updated = session.execute(
-        update(KindStats.__table__).where(target).values(**values).returning(stats.kind)  # type: ignore[arg-type]
+        update(KindStats.__table__).where(target).values(**values).returning(stats.kind)  # type: ignore[attr-defined]
     ).first()
     if updated is not None:
         return
@@ -293,7 +326,7 @@ def _record_duration(session: Session, kind: str, seconds: float) -> None:
 def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: min(cap, base * 2**attempt) * U(0.5, 1)."""
     rng = rng or random.Random()
-    return min(cap_s, base_s * (2 ** max(0, attempt))) * rng.uniform(0.5, 1.0)
+    return float(min(cap_s, base_s * (2 ** max(0, attempt))) * rng.uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)
@@ -319,7 +352,7 @@ def fail_job(
 ) -> Job:
     """Record a failure (fenced). Retryable failures go back to the queue with backoff until max_attempts."""
     with write_scope(engine) as session:
-        job = _owned_lease(session, job_id, worker_id)
+        job = owned_lease(session, job_id, worker_id)
         fail_or_requeue(
             job,
             code=code,
@@ -367,7 +400,7 @@ def release_job(engine: Engine, *, job_id: str, worker_id: str, reason: str = "w
     Returns False if this worker no longer owned it."""
     with write_scope(engine) as session:
         try:
-            job = _owned_lease(session, job_id, worker_id)
+            job = owned_lease(session, job_id, worker_id)
         except LeaseLost:
             return False
         now = utcnow()
@@ -390,7 +423,7 @@ def finish_canceled(engine: Engine, *, job_id: str, worker_id: str, log: str = "
     """A worker (or its supervisor, after a hard kill) reports that it stopped a job on request (fenced)."""
     with write_scope(engine) as session:
         try:
-            job = _owned_lease(session, job_id, worker_id)
+            job = owned_lease(session, job_id, worker_id)
         except LeaseLost:
             return False
         mark_canceled(job, utcnow(), log)

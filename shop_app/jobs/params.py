@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ PARAM_SPECS: dict[str, tuple[type, float, float]] = {
     "steps": (int, 1, 200),
     "guidance_scale": (float, 0.0, 50.0),
     "size_hint_m": (float, 0.005, 10.0),
+    "seed": (int, 0, 2**31 - 1),  # a new seed is a new variation (regenerate): not deduped with the old one
 }
 PARAM_CHOICES: dict[str, tuple[int, ...]] = {
     "resolution": (128, 256, 384),
@@ -62,11 +64,13 @@ def normalize_params(params: dict[str, Any] | None) -> dict[str, Any]:
             if isinstance(value, bool):
                 raise TypeError
             number = float(value)
+            if not math.isfinite(number):  # inf, nan, 1e400: no parameter takes them
+                raise ValueError
             if kind is int:
                 if number != int(number):
                     raise TypeError
                 number = int(number)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             what = "an integer" if kind is int else "a number"
             raise InvalidJobRequest(f"{name} must be {what}, got {value!r}", field=name) from None
         if not low <= number <= high:
@@ -83,9 +87,19 @@ def normalize_params(params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def normalize_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    """`{"image_urls": [...]}` or `{"image_keys": [...]}`, 1 to 4 images, views in the engine's order."""
+    """`{"image_urls": [...]}` or `{"image_keys": [...]}`, 1 to 4 images, views in the engine's order; or
+    `{"text_prompt": "..."}`, which the worker turns into one image through the image provider."""
     if not isinstance(inputs, dict):
         raise InvalidJobRequest("inputs must be an object with image_urls or image_keys", field="inputs")
+    if "text_prompt" in inputs:
+        text = inputs["text_prompt"]
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidJobRequest("text_prompt must be a non-empty string", field="text_prompt")
+        if len(text) > MAX_PROMPT_CHARS:
+            raise InvalidJobRequest(
+                f"text_prompt is longer than {MAX_PROMPT_CHARS} characters", field="text_prompt"
+            )
+        return {"text_prompt": text.strip()}
     urls, keys = inputs.get("image_urls"), inputs.get("image_keys")
     if (urls is None) == (keys is None):
         raise InvalidJobRequest("give exactly one of image_urls or image_keys", field="inputs")

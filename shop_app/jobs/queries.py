@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from shop_app.jobs.errors import InvalidCursor, JobNotFound
 from shop_app.jobs.owners import ApiKeyOwner, Owner, ShopOwner, owner_clause, owns
+from shop_app.models.base import utcnow
 from shop_app.models.jobs import Job, JobBatch
 
 
@@ -67,8 +68,11 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             created, job_id = raw.split("|", 1)
-            return cls(created_at=datetime.fromisoformat(created), job_id=job_id)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            created_at = datetime.fromisoformat(created)
+            if created_at.tzinfo is None or not job_id:  # we only ever hand out UTC times
+                raise ValueError
+            return cls(created_at=created_at, job_id=job_id)
+        except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
             raise InvalidCursor("the cursor is not valid; use next_cursor from the previous page") from None
 
 
@@ -82,6 +86,9 @@ class JobFilter:
     user_id: str | None = None
     session_id: str | None = None
     batch_id: str | None = None
+    # With `statuses` = queued: True keeps the jobs waiting out a retry's backoff, False the runnable ones.
+    delayed: bool | None = None
+    finished_before: datetime | None = None
 
 
 @dataclass
@@ -104,6 +111,11 @@ def list_jobs(
         query = query.where(col(Job.family) == where.family)
     if where.statuses:
         query = query.where(col(Job.status).in_(sorted(where.statuses)))
+    if where.delayed is not None:
+        later = col(Job.run_after) > utcnow()
+        query = query.where(later if where.delayed else ~later)
+    if where.finished_before is not None:
+        query = query.where(col(Job.finished_at) < where.finished_before)
     for column, value in (
         (Job.user_id, where.user_id),
         (Job.session_id, where.session_id),

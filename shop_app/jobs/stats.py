@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, func, select
 
+from shop_app.jobs.owners import Owner, owner_clause
 from shop_app.jobs.workers import live_workers
 from shop_app.models.base import UTCDateTime, utcnow
 from shop_app.models.jobs import (
@@ -169,19 +170,48 @@ class QueueStats:
         return (self.waiting + self.running) * self.ewma_s / self.live_workers
 
 
-def queue_stats(session: Session, *, kind: str = "generate", shop_id: int | None = None) -> QueueStats:
+def queued_count(session: Session) -> int:
+    """Jobs waiting in the queue, every family's (they share the workers). Polls read it on every request, so it
+    comes from the same 1 s cache as the live-worker count."""
+    return _cached(
+        session,
+        "queued",
+        lambda: int(
+            session.exec(select(func.count()).select_from(Job).where(col(Job.status) == QUEUED)).one()
+        ),
+    )
+
+
+def queue_stats(
+    session: Session,
+    *,
+    kind: str = "generate",
+    shop_id: int | None = None,
+    family: str | None = None,
+    owner: Owner | None = None,
+) -> QueueStats:
+    """Counts per status (optionally of one shop's, one API family's or one owner's jobs, by the ownership
+    rule), delayed retries, workers. Live workers and the run-time average are the service's."""
     now = utcnow()
-    query = select(col(Job.status), func.count()).group_by(col(Job.status))
-    if shop_id is not None:
-        query = query.where(col(Job.shop_id) == shop_id)
+    scope = [
+        clause
+        for clause, wanted in (
+            (col(Job.shop_id) == shop_id, shop_id is not None),
+            (col(Job.family) == family, family is not None),
+        )
+        if wanted
+    ]
+    if owner is not None:
+        scope.append(owner_clause(owner))
+    query = select(col(Job.status), func.count()).where(*scope).group_by(col(Job.status))
     counts = dict.fromkeys(STATUSES, 0)
     for status, count in session.exec(query).all():
         counts[status] = int(count)
     delayed_q = (
-        select(func.count()).select_from(Job).where(col(Job.status) == QUEUED, col(Job.run_after) > now)
+        select(func.count())
+        .select_from(Job)
+        .where(col(Job.status) == QUEUED, col(Job.run_after) > now, *scope)
     )
-    if shop_id is not None:
-        delayed_q = delayed_q.where(col(Job.shop_id) == shop_id)
     delayed = int(session.exec(delayed_q).one())
     return QueueStats(
         counts=counts,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -28,10 +28,16 @@ from shop_app.models.jobs import ACTIVE, QUEUED, SUCCEEDED, Generation, Job, Job
 
 @dataclass(frozen=True)
 class Images:
-    """A job's input images: fetched from http(s) URLs by the worker, or already in storage (keys)."""
+    """A job's input images: fetched from http(s) URLs by the worker, already in storage (keys), or drawn
+    from a text prompt by the image provider in the worker (`text_prompt`: text-to-3D)."""
 
     urls: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
+    text_prompt: str | None = None
+
+    @classmethod
+    def from_prompt(cls, text: str) -> Images:
+        return cls(text_prompt=text)
 
     @classmethod
     def from_urls(cls, urls: list[str] | tuple[str, ...]) -> Images:
@@ -45,9 +51,20 @@ class Images:
         """The job's `inputs` column, validated (1 to 4 images, http(s) URLs)."""
         if self.urls and self.keys:
             raise InvalidJobRequest("give exactly one of image_urls or image_keys", field="inputs")
+        if self.text_prompt is not None:
+            if self.urls or self.keys:
+                raise InvalidJobRequest("give images or a text prompt, not both", field="inputs")
+            return normalize_inputs({"text_prompt": self.text_prompt})
         if self.keys:
             return normalize_inputs({"image_keys": list(self.keys)})
         return normalize_inputs({"image_urls": list(self.urls)})
+
+
+class JobInputs(Protocol):
+    """What a job works on, as its `inputs` column: `Images` for generation, other kinds bring their own
+    (e.g. `shop_app.jobs.renders.RenderInputs`)."""
+
+    def inputs(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class SubmitRequest:
 
     family: str
     owner: Owner
-    images: Images
+    images: JobInputs
     params: dict[str, Any] = field(default_factory=dict)
     labels: Labels = Labels()
     priority: int = 0
@@ -211,3 +228,52 @@ def active_job_count(session: Session, *, owner: Owner) -> int:
     mine = col(Job.api_key_id) == owner.api_key_id if isinstance(owner, ApiKeyOwner) else owner_clause(owner)
     query = select(func.count()).select_from(Job).where(col(Job.status).in_(list(ACTIVE)), mine)
     return int(session.exec(query).one())
+
+
+def record_finished(
+    session: Session,
+    *,
+    family: str,
+    owner: Owner,
+    job_id: str | None = None,
+    kind: str = "preview",
+    params: dict[str, Any] | None = None,
+    labels: Labels = Labels(),
+    meta: dict[str, Any] | None = None,
+) -> Job:
+    """A job that is already done when it is recorded: work that happened elsewhere (e.g. a text-to-image
+    preview drawn by the web process) entered into the owner's history. It never reaches a worker.
+
+    With `job_id` (the id the client was handed for that work) a second call returns the first record.
+    Raises InvalidJobRequest for an unusable id or params."""
+    if job_id is not None:
+        if not 1 <= len(job_id) <= 40 or not job_id.replace("-", "").replace("_", "").isalnum():
+            raise InvalidJobRequest("job_id must be 1 to 40 letters, digits, '-' or '_'", field="job_id")
+        existing = session.get(Job, job_id)
+        if existing is not None:
+            return existing
+    if isinstance(owner, PrincipalOwner) and owner.family != family:
+        raise ValueError(f"a {owner.family} principal cannot record for the {family} family")
+    now = utcnow()
+    job = Job(
+        id=job_id or new_id("job"),
+        kind=kind,
+        status=SUCCEEDED,
+        inputs={},
+        params=normalize_params(params),
+        family=family,
+        meta=dict(meta or {}),
+        progress=100,
+        stage="done",
+        created_at=now,
+        updated_at=now,
+        started_at=now,
+        finished_at=now,
+        duration_s=0.0,
+        logs=[log_line(now, f"recorded as finished ({kind})")],
+        **owner_columns(owner),
+        **labels.columns(),
+    )
+    session.add(job)
+    session.flush()
+    return job

@@ -40,3 +40,4 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = created_at_field()
     last_used_at: datetime | None = optional_time_field()
     revoked_at: datetime | None = optional_time_field()
+    expires_at: datetime | None = optional_time_field()  # None: never expires

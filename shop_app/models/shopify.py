@@ -6,8 +6,9 @@ Every row that belongs to a shop carries `shop_id` (cascade on delete), and ever
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shop_app.models.base import UTCDateTime, created_at_field, optional_time_field, utcnow
@@ -26,6 +27,9 @@ class Product(SQLModel, table=True):
     status: str = Field(default="ACTIVE", max_length=16)  # ACTIVE | DRAFT | ARCHIVED | UNLISTED
     vendor: str | None = Field(default=None, max_length=255)
     product_type: str | None = Field(default=None, max_length=255)
+    # what GET /api/nu3d answers beyond the columns above: description (plain text), tags, variants
+    # ([{gid, title, sku, price, available_for_sale, image_gids}]), as the last webhook or scan saw them
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     shopify_created_at: datetime | None = optional_time_field()
     shopify_updated_at: datetime | None = optional_time_field()
     deleted_at: datetime | None = optional_time_field()

@@ -16,7 +16,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shop_app.errors import AppError
-from shop_app.routes.embedded import _admin_app_url, message_page
 from shop_app.shopify.domains import validate_host, validate_shop_domain
 from shop_app.shopify.errors import InvalidOAuthRequest, ShopifyAuthError, ShopifyError
 from shop_app.shopify.oauth import (
@@ -28,6 +27,7 @@ from shop_app.shopify.oauth import (
     sign_state,
     verify_query,
 )
+from shop_app.web.pages import admin_app_url, message_page
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ async def callback(request: Request) -> Response:
             request, 503, "Shopify is not answering", f"{err.message}. Try again in a moment."
         )
     logger.info("%s installed Nu3D through the authorization code grant", shop)
-    target = _admin_app_url(shop, host, request)
+    target = admin_app_url(shop, host, request)
     if not settings.shopify_admin_base and not host:
         target = f"/app?{urlencode({'shop': shop})}"
     response = RedirectResponse(target, status_code=302)

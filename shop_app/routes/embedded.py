@@ -13,15 +13,12 @@ GET /app, in order (as Shopify's own app libraries do):
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import jinja2
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,51 +26,17 @@ from shop_app.db import session_scope
 from shop_app.errors import AppError, NotFound
 from shop_app.models.core import Shop
 from shop_app.shopify import catalog
-from shop_app.shopify.domains import is_valid_shop_domain, shop_base_url, validate_host, validate_shop_domain
+from shop_app.shopify.domains import is_valid_shop_domain, validate_host, validate_shop_domain
 from shop_app.shopify.errors import InvalidSessionToken, ShopifyAuthError, ShopifyError
 from shop_app.shopify.oauth import verify_query
 from shop_app.shopify.services import ShopifyServices
 from shop_app.shopify.session_token import verify_session_token
 from shop_app.shopify.tokens import needs_refresh
+from shop_app.web.pages import SHOPIFY_ADMIN_ORIGIN, admin_app_url, message_page, render, shopify_scripts
 
 logger = logging.getLogger(__name__)
 
-SHOPIFY_ADMIN_ORIGIN = "https://admin.shopify.com"
 HOME_LIMIT = 100  # products on the admin shell (the JSON API pages further)
-
-
-@functools.cache
-def templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("shop_app", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates().get_template(name).render(**context), status_code=status_code)
-
-
-SHOPIFY_CDN = "https://cdn.shopify.com"
-
-
-def shopify_scripts(admin_base: str | None) -> dict[str, str]:
-    """App Bridge and Polaris script URLs: Shopify's CDN, or the devstore's offline stand-ins when the app
-    runs against a devstore (the demo has no network, so cdn.shopify.com cannot load there)."""
-    root = f"{admin_base.rstrip('/')}/cdn/shopifycloud" if admin_base else f"{SHOPIFY_CDN}/shopifycloud"
-    return {"app_bridge": f"{root}/app-bridge.js", "polaris": f"{root}/polaris.js"}
-
-
-def message_page(request: Request, status_code: int, heading: str, message: str) -> HTMLResponse:
-    return render(
-        "message.html",
-        status_code=status_code,
-        api_key=request.state.settings.shopify_api_key,
-        scripts=shopify_scripts(request.state.settings.shopify_admin_base),
-        heading=heading,
-        message=message,
-    )
 
 
 # ---------------------------------------------------------------- headers on every HTML response
@@ -121,18 +84,7 @@ class EmbeddedHeadersMiddleware:
 
 
 def _services(request: Request) -> ShopifyServices:
-    return request.state.shopify  # type: ignore[no-any-return]
-
-
-def _admin_app_url(shop: str, host: str | None, request: Request) -> str:
-    """Where the app lives inside the admin (embedded URL)."""
-    settings = request.state.settings
-    if settings.shopify_admin_base:
-        return f"{shop_base_url(shop, settings.shopify_admin_base)}/admin/apps/{settings.shopify_api_key}"
-    if host:
-        decoded = base64.urlsafe_b64decode(host + "=" * (-len(host) % 4)).decode("ascii")
-        return f"https://{decoded}/apps/{settings.shopify_api_key}"
-    return f"https://{shop}/admin/apps/{settings.shopify_api_key}"
+    return request.state.shopify
 
 
 def _bounce_url(request: Request, params: list[tuple[str, str]]) -> str:
@@ -178,7 +130,7 @@ async def app_home(request: Request) -> Response:
 
     if query.get("embedded") != "1":
         if host:
-            return RedirectResponse(_admin_app_url(shop, host, request), status_code=302)
+            return RedirectResponse(admin_app_url(shop, host, request), status_code=302)
         return RedirectResponse(f"/auth?{urlencode({'shop': shop})}", status_code=302)
     id_token = query.get("id_token")
     if not id_token:
@@ -274,6 +226,8 @@ async def session_token_bounce(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
+    # "/" is application_url itself (the admin iframe's first load); "/app" keeps existing links working
+    Route("/", app_home, methods=["GET"]),
     Route("/app", app_home, methods=["GET"]),
     Route("/app/{page:path}", app_home, methods=["GET"]),
     Route("/auth/session-token", session_token_bounce, methods=["GET"]),

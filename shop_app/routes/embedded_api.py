@@ -16,19 +16,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shop_app.db import session_scope, write_scope
-from shop_app.errors import Conflict, NotFound, ValidationError
+from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs import commands
 from shop_app.models.jobs import Job
-from shop_app.models.shopify import Product
-from shop_app.routes.session_auth import ShopSession, session_token_required
-from shop_app.shopify import catalog, publish, sync
+from shop_app.shopify import backfill, catalog, review, sync
+from shop_app.web.json_body import strict_loads
+from shop_app.web.session_auth import ShopSession, session_token_required
 
 logger = logging.getLogger(__name__)
 
 
 def _signer(request: Request) -> catalog.SignUrl:
     """Signed, expiring storage URLs for the browser (the model viewer fetches the GLB with them)."""
-    return request.state.storage.url  # type: ignore[no-any-return]
+    return request.state.storage.url
 
 
 def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -121,7 +121,7 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
 
 @session_token_required
 async def regenerate_image(request: Request, auth: ShopSession) -> Response:
-    """Queue a new generation for a photo (the previous one, if still waiting or running, is canceled).
+    """Queue a NEW model for a photo (a new variation; the previous model stays until the new one is approved).
     ---
     responses:
       202: {description: 'the image with its new generation'}
@@ -136,20 +136,7 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
             image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
             if image is None:
                 return None
-            if image.removed_at is not None:
-                raise Conflict("this photo was removed from the product in Shopify")
-            product = session.get(Product, image.product_id)
-            assert product is not None  # noqa: S101 - the foreign key guarantees it
-            group = sync.group_of(session=session, shop=auth.shop, image=image)
-            job = sync.queue_group(
-                session=session,
-                shop=auth.shop,
-                product=product,
-                group=group,
-                priority=1,  # the merchant is waiting for this one
-                user_id=auth.token.user_id,
-                merchant=True,
-            )
+            job = review.regenerate(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
             logger.info(
                 "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
             )
@@ -157,6 +144,31 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
             return view.as_json(sign) if view else None
 
     return await _json_or_404(run, f"no image {image_id} in this shop", status_code=202)
+
+
+@session_token_required
+async def image_generations(request: Request, auth: ShopSession) -> Response:
+    """Every generation of the photo (or its multi-view group), newest first.
+    ---
+    responses:
+      200: {description: '{"generations": [{job_id, status, created_at, finished_at, preview_url, model_glb_url, gaussian_splat_url, faces, approved, current}]}'}
+      404: {description: 'no such image in this shop'}
+    """
+    sign = _signer(request)
+    image_id = request.path_params["image_id"]
+
+    def load() -> dict[str, Any] | None:
+        with session_scope(request.state.db) as session:
+            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+            if image is None:
+                return None
+            return {
+                "generations": review.generations_json(
+                    session=session, shop=auth.shop, image=image, sign=sign
+                )
+            }
+
+    return await _json_or_404(load, f"no image {image_id} in this shop")
 
 
 @session_token_required
@@ -185,29 +197,85 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
     return await _json_or_404(run, f"no generation for image {image_id} in this shop")
 
 
+async def approve_body(request: Request) -> str | None:
+    """The optional `{"job_id": "..."}` of an approve request (which generation to approve)."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        body = strict_loads(raw)
+    except ValueError:
+        raise ValidationError('the body must be JSON: {"job_id": "..."} or empty') from None
+    if not isinstance(body, dict) or not isinstance(body.get("job_id", ""), str | None):
+        raise ValidationError("job_id must be a string", details={"field": "job_id"})
+    return body.get("job_id") or None
+
+
+@session_token_required
+async def start_backfill(request: Request, auth: ShopSession) -> Response:
+    """Ask for models of all active products (collection_id null) or of one collection's.
+    ---
+    requestBody: {description: '{"collection_id": "gid://shopify/Collection/…" | null}'}
+    responses:
+      202: {description: '{"backfill": {id, status, collection_id, products_seen, images_queued, started_at, finished_at, error}}'}
+      400: {description: 'malformed body or collection id'}
+      404: {description: 'the shop has no such collection'}
+    """
+    raw = await request.body()
+    try:
+        body = strict_loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise ValidationError(
+            'the body must be JSON: {"collection_id": "gid://shopify/Collection/…" | null}'
+        ) from None
+    if not isinstance(body, dict):
+        raise ValidationError('the body must be a JSON object: {"collection_id": ...}')
+    collection_id = backfill.parse_collection_id(body.get("collection_id"))
+    row = await backfill.request_backfill(
+        services=request.state.shopify,
+        shop=auth.shop,
+        collection_id=collection_id,
+        requested_by=auth.token.user_id,
+    )
+    return JSONResponse({"backfill": backfill.as_json(row)}, status_code=202)
+
+
+@session_token_required
+async def get_backfill(request: Request, auth: ShopSession) -> Response:
+    """The shop's latest backfill, or null.
+    ---
+    responses:
+      200: {description: '{"backfill": {...} | null}'}
+    """
+    latest = await asyncio.to_thread(backfill.latest_json, engine=request.state.db, shop=auth.shop)
+    return JSONResponse({"backfill": latest})
+
+
 def _decide(action: str) -> object:
     async def endpoint(request: Request, auth: ShopSession) -> Response:
         sign = _signer(request)
         image_id = request.path_params["image_id"]
+        job_id = await approve_body(request) if action == "approve" else None
 
         def run() -> dict[str, Any] | None:
             with write_scope(request.state.db) as session:
                 image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
                 if image is None:
                     return None
-                result = action
                 # a multi-view group has one model and one decision, kept on the group's lead photo
-                image = sync.group_of(session=session, shop=auth.shop, image=image)[0]
-                if action == "approve":
-                    publish.approve(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
-                elif action == "reject":
-                    publish.reject(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
-                else:
-                    result = publish.withdraw(session=session, shop=auth.shop, image=image)
+                lead = sync.group_of(session=session, shop=auth.shop, image=image)[0]
+                result = review.decide(
+                    session=session,
+                    shop=auth.shop,
+                    image=lead,
+                    action=action,
+                    user_id=auth.token.user_id,
+                    job_id=job_id,
+                )
                 session.flush()
-                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image.id)  # type: ignore[arg-type]
+                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=lead.id)  # type: ignore[arg-type]
                 logger.info(
-                    "merchant %s: %s %s of %s", auth.token.user_id, action, image.gid, auth.shop.domain
+                    "merchant %s: %s %s of %s", auth.token.user_id, action, lead.gid, auth.shop.domain
                 )
                 return {"result": result, "image": view.as_json(sign) if view else None}
 
@@ -220,7 +288,7 @@ def _decide(action: str) -> object:
     responses:
       200: {description: 'the image with its approval (publish_status pending)'}
       404: {description: 'no such image in this shop'}
-      409: {description: 'no finished model yet, or another model is already on Shopify'}
+      409: {description: 'no finished model yet (body {"job_id"} picks a generation; default the latest)'}
     """,
         "reject": """Reject the photo's 3D model (a published one is taken off the product).
     ---
@@ -243,9 +311,12 @@ reject_image = _decide("reject")
 withdraw_approval = _decide("withdraw")
 
 routes: list[BaseRoute] = [
+    Route("/app/api/backfill", start_backfill, methods=["POST"]),
+    Route("/app/api/backfill", get_backfill, methods=["GET"]),
     Route("/app/api/products", list_products, methods=["GET"]),
     Route("/app/api/products/{product_id:int}", get_product, methods=["GET"]),
     Route("/app/api/images/{image_id:int}", get_image, methods=["GET"]),
+    Route("/app/api/images/{image_id:int}/generations", image_generations, methods=["GET"]),
     Route("/app/api/images/{image_id:int}/regenerate", regenerate_image, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/cancel", cancel_generation, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/approve", approve_image, methods=["POST"]),  # type: ignore[arg-type]

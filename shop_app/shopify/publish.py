@@ -1,7 +1,8 @@
-"""Approvals and publishing: the merchant's decision on a photo's 3D model, and putting approved models on the
-product as MODEL_3D media (stagedUploadsCreate → multipart upload → productUpdate(media:) → poll until READY).
+"""Publishing: putting approved models on the product as MODEL_3D media (stagedUploadsCreate → multipart upload
+→ productUpdate(media:) → poll until READY), and taking withdrawn, rejected or replaced ones off it.
 
-Decisions are recorded at once by the web app; the Shopify calls are made by the scheduler's publish job,
+Decisions are recorded at once by the web app (shop_app.shopify.review); the Shopify calls are made by the
+scheduler's publish job,
 one step per run, so nothing waits on Shopify inside a request and a failed step is retried on the next run.
 """
 
@@ -15,11 +16,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from shop_app.db import session_scope, write_scope
-from shop_app.errors import Conflict, NotFound
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
-from shop_app.models.jobs import SUCCEEDED, Generation, Job
+from shop_app.models.jobs import Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
+from shop_app.shopify import model_cache
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.operations import ATTACH_MODEL, DETACH_MEDIA, MEDIA_STATUS, STAGE_UPLOAD
 from shop_app.shopify.services import ShopifyServices
@@ -35,77 +36,6 @@ PENDING, PROCESSING, PUBLISHED, FAILED, UNPUBLISH_PENDING = (
     "failed",
     "unpublish_pending",
 )
-
-
-# ---------------------------------------------------------------- decisions (web app, one transaction each)
-
-
-def get_approval(*, session: Session, shop: Shop, image: ProductImage) -> Approval | None:
-    return session.exec(
-        select(Approval).where(Approval.shop_id == shop.id, Approval.product_image_id == image.id)
-    ).first()
-
-
-def approve(*, session: Session, shop: Shop, image: ProductImage, user_id: str | None) -> Approval:
-    """Approve the image's finished model for publishing (409 when there is none yet)."""
-    job = (
-        session.exec(select(Job).where(Job.id == image.job_id, Job.shop_id == shop.id)).first()
-        if image.job_id
-        else None
-    )
-    if job is None or job.status != SUCCEEDED or job.generation_id is None:
-        raise Conflict("this photo has no finished 3D model to approve yet", code="NOT_READY")
-    approval = get_approval(session=session, shop=shop, image=image)
-    if approval is not None and approval.status == "approved" and approval.job_id == job.id:
-        return approval  # approving twice changes nothing
-    if approval is not None and approval.publish_status in (PROCESSING, PUBLISHED, UNPUBLISH_PENDING):
-        raise Conflict(
-            "another model of this photo is on Shopify; withdraw it first", code="ALREADY_PUBLISHED"
-        )
-    now = utcnow()
-    approval = approval or Approval(shop_id=shop.id, product_image_id=image.id, status="approved")  # type: ignore[arg-type]
-    approval.status = "approved"
-    approval.job_id = job.id
-    approval.decided_by = user_id
-    approval.decided_at = now
-    approval.publish_status = PENDING
-    approval.publish_error = None
-    approval.publish_attempts = 0
-    approval.updated_at = now
-    session.add(approval)
-    session.flush()
-    return approval
-
-
-def reject(*, session: Session, shop: Shop, image: ProductImage, user_id: str | None) -> Approval:
-    approval = get_approval(session=session, shop=shop, image=image)
-    now = utcnow()
-    if approval is None:
-        approval = Approval(shop_id=shop.id, product_image_id=image.id, status="rejected")  # type: ignore[arg-type]
-    approval.status = "rejected"
-    approval.job_id = image.job_id
-    approval.decided_by = user_id
-    approval.decided_at = now
-    approval.publish_status = UNPUBLISH_PENDING if approval.media_gid else None
-    approval.updated_at = now
-    session.add(approval)
-    session.flush()
-    return approval
-
-
-def withdraw(*, session: Session, shop: Shop, image: ProductImage) -> str:
-    """Forget the decision; a model already on Shopify is detached from the product first."""
-    approval = get_approval(session=session, shop=shop, image=image)
-    if approval is None:
-        raise NotFound("this photo has no approval to withdraw")
-    if approval.media_gid:
-        approval.status = "withdrawn"
-        approval.publish_status = UNPUBLISH_PENDING
-        approval.updated_at = utcnow()
-        session.add(approval)
-        return "unpublishing"
-    session.delete(approval)
-    return "withdrawn"
 
 
 # ---------------------------------------------------------------- publishing (scheduler)
@@ -176,6 +106,7 @@ def _update(services: ShopifyServices, approval_id: int, **values: Any) -> None:
             setattr(approval, key, value)
         approval.updated_at = utcnow()
         session.add(approval)
+        _forget_cached(session, approval)
 
 
 def _user_errors(payload: dict[str, Any]) -> str | None:
@@ -214,6 +145,8 @@ async def _publish(services: ShopifyServices, storage: Storage, work: _Work) -> 
         )
     except Exception as err:  # network trouble: retried on the next run
         raise ShopifyError(f"staged upload failed: {err!r}", shop=work.shop) from None
+    if upload.status_code >= 500:  # the upload host is briefly unavailable: retried on the next run
+        raise ShopifyError(f"staged upload failed ({upload.status_code})", shop=work.shop)
     if upload.status_code not in (200, 201, 204):
         raise _Permanent(f"staged upload refused ({upload.status_code}): {upload.text[:200]}")
     attached = await admin.execute(
@@ -317,14 +250,23 @@ def _finish_unpublish(services: ShopifyServices, approval_id: int) -> None:
         approval = session.get(Approval, approval_id)
         if approval is None:
             return
+        _forget_cached(session, approval)
         if approval.status == "withdrawn":
             session.delete(approval)
             return
-        approval.publish_status = None
+        # approved again (another model of the photo): the replaced one is off the product, publish the new one
+        approval.publish_status = PENDING if approval.status == "approved" else None
+        approval.publish_attempts = 0
         approval.media_gid = None
         approval.model_url = None
         approval.updated_at = utcnow()
         session.add(approval)
+
+
+def _forget_cached(session: Session, approval: Approval) -> None:
+    shop = session.get(Shop, approval.shop_id)
+    if shop is not None:
+        model_cache.invalidate_image(session=session, shop=shop, image_id=approval.product_image_id)
 
 
 def _record_retry(services: ShopifyServices, approval_id: int, message: str) -> None:

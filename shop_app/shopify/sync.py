@@ -9,6 +9,7 @@ All functions take the shop and only touch that shop's rows; the caller owns the
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import ACTIVE, QUEUED, Job
 from shop_app.models.shopify import Product, ProductImage
+from shop_app.shopify import model_cache
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ProductSnapshot:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     images: tuple[ImageSnapshot, ...] = field(default_factory=tuple)
+    # description (plain text), tags, variants: what GET /api/nu3d answers (see Product.details)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,7 +125,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
             src = ((media.get("preview_image") or {}) or {}).get("src")
             if isinstance(src, str) and isinstance(media.get("admin_graphql_api_id"), str):
                 media_by_src[_strip_query(src)] = media["admin_graphql_api_id"]
-    images = []
+    images: list[ImageSnapshot] = []
     for raw in payload.get("images") or []:
         if not isinstance(raw, dict):
             continue
@@ -148,6 +152,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
             )
         )
     return ProductSnapshot(
+        details=_webhook_details(payload),
         gid=gid,
         title=_text(payload.get("title"), 512) or "",
         handle=_text(payload.get("handle"), 512) or "",
@@ -162,7 +167,7 @@ def snapshot_from_webhook(payload: dict[str, Any]) -> ProductSnapshot:
 
 def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, Any]]) -> ProductSnapshot:
     """Build a snapshot from ProductDetail's `product` and all pages of its media nodes."""
-    images = []
+    images: list[ImageSnapshot] = []
     for node in media_nodes:
         image = node.get("image") if node.get("mediaContentType") == "IMAGE" else None
         if not isinstance(image, dict) or not image.get("id") or not image.get("url"):
@@ -179,6 +184,7 @@ def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, A
             )
         )
     return ProductSnapshot(
+        details=_graphql_details(product),
         gid=str(product["id"]),
         title=_text(product.get("title"), 512) or "",
         handle=_text(product.get("handle"), 512) or "",
@@ -189,6 +195,68 @@ def snapshot_from_graphql(product: dict[str, Any], media_nodes: list[dict[str, A
         updated_at=parse_time(product.get("updatedAt")),
         images=tuple(images),
     )
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def _plain_text(body_html: Any) -> str:
+    """Product.description is body_html without markup (Shopify's own plain-text rendering)."""
+    if not isinstance(body_html, str):
+        return ""
+    return html.unescape(_SPACES.sub(" ", _TAGS.sub(" ", body_html))).strip()
+
+
+def _webhook_details(payload: dict[str, Any]) -> dict[str, Any]:
+    tags = payload.get("tags")
+    if isinstance(tags, str):
+        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    else:
+        tag_list = [str(t) for t in tags or [] if isinstance(t, str | int)]
+    variants = []
+    for raw in payload.get("variants") or []:
+        if not isinstance(raw, dict):
+            continue
+        vgid = raw.get("admin_graphql_api_id")
+        if not isinstance(vgid, str) and _int(raw.get("id")) is not None:
+            vgid = f"gid://shopify/ProductVariant/{raw['id']}"
+        if not isinstance(vgid, str):
+            continue
+        quantity = _int(raw.get("inventory_quantity")) or 0
+        image_id = _int(raw.get("image_id"))
+        variants.append(
+            {
+                "gid": vgid,
+                "title": _text(raw.get("title"), 255) or "",
+                "sku": _text(raw.get("sku"), 255),
+                "price": str(raw.get("price")) if raw.get("price") is not None else None,
+                # REST has no availableForSale: Shopify sells a variant in stock or one that may oversell
+                "available_for_sale": quantity > 0 or raw.get("inventory_policy") == "continue",
+                "image_gids": [f"{IMAGE_GID}{image_id}"] if image_id is not None else [],
+            }
+        )
+    return {"description": _plain_text(payload.get("body_html")), "tags": tag_list, "variants": variants}
+
+
+def _graphql_details(product: dict[str, Any]) -> dict[str, Any]:
+    variants = []
+    for node in (product.get("variants") or {}).get("nodes") or []:
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+            continue
+        media = [m.get("id") for m in ((node.get("media") or {}).get("nodes") or []) if isinstance(m, dict)]
+        variants.append(
+            {
+                "gid": node["id"],
+                "title": _text(node.get("title"), 255) or "",
+                "sku": _text(node.get("sku"), 255),
+                "price": str(node.get("price")) if node.get("price") is not None else None,
+                "available_for_sale": bool(node.get("availableForSale")),
+                "media_gids": [m for m in media if isinstance(m, str)],
+            }
+        )
+    tags = [str(t) for t in product.get("tags") or [] if isinstance(t, str)]
+    return {"description": str(product.get("description") or ""), "tags": tags, "variants": variants}
 
 
 def image_gid(gid: str) -> str:
@@ -232,11 +300,15 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
     product.status = snapshot.status
     product.vendor = snapshot.vendor
     product.product_type = snapshot.product_type
+    if snapshot.details:
+        product.details = snapshot.details
     product.shopify_created_at = snapshot.created_at or product.shopify_created_at
     product.shopify_updated_at = snapshot.updated_at or product.shopify_updated_at
     product.updated_at = now
     session.add(product)
     session.flush()
+    # the product (title, variants, photos) may differ from its cached GET /api/nu3d answer
+    model_cache.invalidate(session=session, shop=shop, product_id=product.id)
     result = SyncResult(product, outcome)
 
     existing = {
@@ -262,7 +334,14 @@ def upsert_product(*, session: Session, shop: Shop, snapshot: ProductSnapshot) -
                 logger.warning("image %s moved from product %s to %s", snap.gid, other.product_id, product.id)
                 image = other
             else:
-                image = ProductImage(shop_id=shop.id, product_id=product.id, gid=snap.gid, created_at=now)  # type: ignore[arg-type]
+                image = ProductImage(
+                    shop_id=shop.id,  # type: ignore[arg-type]  # stored rows: ids are set
+                    product_id=product.id,  # type: ignore[arg-type]
+                    gid=snap.gid,
+                    url=snap.url,
+                    content_version=snap.content_version,
+                    created_at=now,
+                )
         image.product_id = product.id  # type: ignore[assignment]
         image.gid = snap.gid
         image.url = snap.url
@@ -379,6 +458,7 @@ def queue_group(
     priority: int = 0,
     user_id: str | None = None,
     merchant: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> Job:
     """Queue one generation for `group` (its photos in view order) and point every photo of it at the job.
     Pending generations of the photos are dropped; a merchant's request also cancels a running one."""
@@ -408,9 +488,11 @@ def queue_group(
                 image_gid=group[0].gid,
             ),
             priority=priority,
+            params=params or {},
         ),
     )
     now = utcnow()
+    model_cache.invalidate(session=session, shop=shop, product_id=product.id)
     for image in group:
         image.job_id = job.id
         image.job_version = image.content_version
@@ -453,7 +535,8 @@ def _drop_pending(session: Session, shop: Shop, image: ProductImage) -> list[str
 
 
 def mark_product_deleted(*, session: Session, shop: Shop, gid: str) -> SyncResult:
-    """products/delete: keep the rows (and any generated models) but stop all pending work for it."""
+    """products/delete: keep the rows (and any finished models) but stop its work, queued or running (a model
+    made for a deleted product would be discarded anyway), and drop its cached GET /api/nu3d answer."""
     product = get_product(session=session, shop=shop, gid=gid)
     if product is None:
         return SyncResult(None, "unknown_product")
@@ -464,9 +547,14 @@ def mark_product_deleted(*, session: Session, shop: Shop, gid: str) -> SyncResul
     product.updated_at = now
     session.add(product)
     result = SyncResult(product, "deleted")
+    model_cache.invalidate(session=session, shop=shop, product_id=product.id)
     for image in session.exec(
         select(ProductImage).where(ProductImage.shop_id == shop.id, ProductImage.product_id == product.id)
     ).all():
         result.dropped_job_ids += _drop_pending(session, shop, image)
+        job = session.get(Job, image.job_id) if image.job_id else None
+        if job is not None and job.shop_id == shop.id and job.status in ACTIVE:
+            commands.cancel(session, job)  # running: the worker stops at its next stage and keeps nothing
+            result.dropped_job_ids.append(job.id)
     session.flush()
     return result

@@ -197,7 +197,7 @@ class TokenManager:
         """
         condition = Shop.id == shop_id
         if used_refresh_enc is not None:
-            condition = condition & (Shop.refresh_token_enc == used_refresh_enc)  # type: ignore[assignment]
+            condition = condition & (Shop.refresh_token_enc == used_refresh_enc)
         with write_scope(self.engine) as session:
             result = session.execute(update(Shop).where(condition).values(needs_reauth=True))  # type: ignore[arg-type]
         if result.rowcount:  # type: ignore[attr-defined]

@@ -6,8 +6,31 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from shop_app.apikeys import authenticate, is_admin
+from shop_app.errors import RateLimited
 from shop_app.jobs.owners import ApiKeyOwner
+from shop_app.jobs.submit import active_job_count
 from shop_app.models import ApiKey
+
+
+def check_active_cap(
+    request: Request,
+    session: Session,
+    owner: ApiKeyOwner,
+    *,
+    adding: int = 1,
+    code: str = "TOO_MANY_ACTIVE_JOBS",
+) -> None:
+    """429 (`code`) when the key would have more unfinished jobs than NU3D_JOB_MAX_ACTIVE_PER_KEY."""
+    cap = request.state.settings.job_max_active_per_key
+    active = active_job_count(session, owner=owner)
+    if active + adding > cap:
+        adds = f"; these {adding} new jobs would make {active + adding}" if adding > 1 else ""
+        raise RateLimited(
+            f"this API key has {active} unfinished jobs{adds}; the limit is {cap}. Wait for some to finish.",
+            code=code,
+            details={"active_jobs": active, "limit": cap},
+            headers={"Retry-After": "10"},
+        )
 
 
 def presented_key(request: Request) -> str | None:

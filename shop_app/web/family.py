@@ -25,16 +25,18 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from shop_app.errors import AppError
 from shop_app.ratelimit import RateRule
 from shop_app.request_context import current_request_id
 from shop_app.settings import Settings
+from shop_app.web.body_limit import BodyRule
 from shop_app.web.errors import http_error_code, log_app_error
 from shop_app.web.state import ReadinessCheck
 
@@ -57,18 +59,29 @@ def no_rate_rules(_settings: Settings) -> list[RateRule]:
 class ApiFamily:
     """name: short, stored on the family's jobs (`job.family`); prefix: where its paths start (docs, 404s);
     routes: its Starlette routes; render_error: its error body; statuses: core status -> its word;
-    rate_rules: its limits from settings; readiness: extra checks for /health/ready."""
+    rate_rules: its limits from settings; readiness: extra checks for /health/ready; body_limits: its upload
+    endpoints' body sizes (every other request body is held to 1 MB, multipart to 4 images' worth);
+    error_schema: the JSON schema of its error bodies, for the OpenAPI document;
+    routes_for: instead of fixed `routes`, a function of settings (a family whose mount point is a setting)."""
 
     name: str
     prefix: str
-    routes: Sequence[BaseRoute]
+    routes: Sequence[BaseRoute] = ()
     render_error: ErrorRenderer = default_error_response
     statuses: Mapping[str, str] = field(default_factory=dict)
     rate_rules: Callable[[Settings], list[RateRule]] = no_rate_rules
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    routes_for: Callable[[Settings], Sequence[BaseRoute]] | None = None
+    body_limits: Sequence[BodyRule] = ()
+    # The JSON schema of render_error's bodies when they are not the default `{"detail": ...}` shape
+    # (the OpenAPI document declares it as this family's error answers).
+    error_schema: Mapping[str, Any] | None = None
 
     def status(self, core_status: str) -> str:
         return self.statuses.get(core_status, core_status)
+
+    def mounted_routes(self, settings: Settings) -> Sequence[BaseRoute]:
+        return self.routes_for(settings) if self.routes_for is not None else self.routes
 
 
 def family_errors(render: ErrorRenderer) -> Callable[[Endpoint], Endpoint]:
@@ -107,3 +120,23 @@ def family_errors(render: ErrorRenderer) -> Callable[[Endpoint], Endpoint]:
         return wrapped
 
     return decorate
+
+
+def path_owner(families: Sequence[ApiFamily], settings: Settings) -> Callable[[str], ApiFamily | None]:
+    """The family a path belongs to: the first whose routes match it, else the first whose prefix (other than
+    the root) it is under, else None. For what the app answers outside the routes (a 413, the OpenAPI
+    document's error shapes). Prefixes nest (/api/ holds /api/v1 and /api/nu3d), so routes decide first."""
+    routes = [
+        (family, [r for r in family.mounted_routes(settings) if isinstance(r, Route)]) for family in families
+    ]
+
+    def owner(path: str) -> ApiFamily | None:
+        for family, family_routes in routes:
+            if any(route.path_regex.match(path) for route in family_routes):
+                return family
+        for family in families:
+            if family.prefix.strip("/") and path.startswith(family.prefix):
+                return family
+        return None
+
+    return owner

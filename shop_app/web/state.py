@@ -15,10 +15,14 @@ import httpx
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from shop_app.auth_jwt import JwtVerifier
 from shop_app.jobs.events import JobBroadcaster
+from shop_app.jobs.image_provider import OpenAIImages
+from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
+from shop_app.web.previews import PreviewQueue
 
 ReadinessCheck = Callable[[Request], Awaitable[None]]
 
@@ -32,6 +36,12 @@ class AppState:
     shopify: ShopifyServices
     job_events: JobBroadcaster
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # Bearer-JWT verification for the families that accept identity-provider tokens (None: not configured).
+    jwt_verifier: JwtVerifier | None = None
+    # Text → image (None: no provider configured; text routes answer 501) and the previews waiting for it.
+    image_provider: OpenAIImages | None = None
+    previews: PreviewQueue = field(default_factory=lambda: PreviewQueue(1))
+    log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}

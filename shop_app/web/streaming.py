@@ -70,13 +70,34 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
 
 
+# Names Windows refuses as files whatever the extension (CON.glb opens the console).
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
 def safe_entry_name(name: str, *, fallback: str) -> str:
     """A ZIP entry name that extracts inside the target folder on every OS: no directories, no `..`, no
-    backslashes, no drive letters, no control characters."""
+    backslashes, no drive letters, no control characters, no Windows device names."""
     name = _DRIVE.sub("", name.replace("\\", "/")).rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name).strip(" .")
     name = name.replace("..", "_")
+    if _RESERVED.match(name):
+        name = f"_{name}"
     return name[:150] or fallback
+
+
+def model_entries(models: Iterable[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """ZIP entries for `(upload file name, unique id, storage key)` triples: `<safe stem>.glb`, with the id
+    added when two uploads share a name."""
+    used: set[str] = set()
+    entries = []
+    for filename, unique_id, key in models:
+        stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+        name = safe_entry_name(stem[:100], fallback=unique_id) + ".glb"
+        if name in used:
+            name = f"{name[:-4]}-{unique_id}.glb"
+        used.add(name)
+        entries.append((name, key))
+    return entries
 
 
 class _ZipSink(io.RawIOBase):
@@ -108,7 +129,7 @@ def zip_stream(storage: Storage, entries: Iterable[tuple[str, str]], *, label: s
     """The ZIP of `(entry name, storage key)` pairs, yielded member by member. A missing object is left out
     (logged with `label`)."""
     sink = _ZipSink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]  # a RawIOBase is a binary stream
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
         for filename, key in entries:
             try:
                 data = storage.get(key)

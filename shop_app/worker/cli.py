@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from shop_app.settings import ConfigError, load_settings
+from shop_app.worker.slot import WORKER_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fake-stage-s", type=float, default=0.0, help="seconds per stage for the fake engine"
     )
     parser.add_argument("--poll-s", type=float, default=0.5, help="idle wait between claims (seconds)")
-    parser.add_argument("--kind", action="append", dest="kinds", help="job kinds to run (default: generate)")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        dest="kinds",
+        choices=list(WORKER_KINDS),
+        help=f"job kinds to run (default: {', '.join(WORKER_KINDS)})",
+    )
     return parser
 
 
@@ -81,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine=args.engine or settings.job_engine,
         fake_stage_s=args.fake_stage_s,
         poll_s=args.poll_s,
-        kinds=tuple(args.kinds or ["generate"]),
+        kinds=tuple(args.kinds or WORKER_KINDS),
     )
     logger.info(
         "worker starting: %d slot(s), engine=%s, device=%s",

@@ -72,6 +72,73 @@ def minimal_glb(label: str) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(chunk), b"JSON") + chunk
 
 
+def box_glb(label: str, rgb: tuple[float, float, float] = (0.8, 0.3, 0.2)) -> bytes:
+    """A small flat-shaded box (0.2 x 0.3 x 0.15 m, base on y = 0) in one colour: a model the platform
+    renderer can draw, so fake-engine runs still end in real pictures. Labelled like `minimal_glb`."""
+    half = (0.1, 0.15, 0.075)
+    positions: list[float] = []
+    normals: list[float] = []
+    indices: list[int] = []
+    for axis in range(3):
+        for sign in (-1.0, 1.0):
+            u, v = [a for a in range(3) if a != axis]
+            base = len(positions) // 3
+            for du, dv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+                point = [0.0, 0.0, 0.0]
+                point[axis], point[u], point[v] = sign * half[axis], du * half[u], dv * half[v]
+                point[1] += half[1]
+                positions += point
+                normals += [sign if a == axis else 0.0 for a in range(3)]
+            # counter-clockwise seen from outside: the quad winds along e_u x e_v, which is -e_y for axis 1
+            outward = (-1.0 if axis == 1 else 1.0) == sign
+            quad = [0, 1, 2, 0, 2, 3] if outward else [0, 2, 1, 0, 3, 2]
+            indices += [base + i for i in quad]
+    n = len(positions) // 3
+    pos = struct.pack(f"<{len(positions)}f", *positions)
+    nrm = struct.pack(f"<{len(normals)}f", *normals)
+    idx = struct.pack(f"<{len(indices)}H", *indices)
+    idx += b"\0" * (-len(idx) % 4)
+    doc = {
+        "asset": {"version": "2.0", "generator": f"nu3d-fake {label}"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [
+            {"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1}, "indices": 2, "material": 0}]}
+        ],
+        "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [*rgb, 1.0], "roughnessFactor": 0.6}}],
+        "buffers": [{"byteLength": len(pos) + len(nrm) + len(idx)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(pos), "target": 34962},
+            {"buffer": 0, "byteOffset": len(pos), "byteLength": len(nrm), "target": 34962},
+            {"buffer": 0, "byteOffset": len(pos) + len(nrm), "byteLength": len(indices) * 2, "target": 34963},
+        ],
+        "accessors": [
+            {
+                "bufferView": 0,
+                "componentType": 5126,
+                "count": n,
+                "type": "VEC3",
+                "min": [-half[0], 0.0, -half[2]],
+                "max": [half[0], 2 * half[1], half[2]],
+            },
+            {"bufferView": 1, "componentType": 5126, "count": n, "type": "VEC3"},
+            {"bufferView": 2, "componentType": 5123, "count": len(indices), "type": "SCALAR"},
+        ],
+    }
+    chunk = json.dumps(doc).encode()
+    chunk += b" " * (-len(chunk) % 4)
+    binary = pos + nrm + idx
+    total = 12 + 8 + len(chunk) + 8 + len(binary)
+    return (
+        struct.pack("<4sII", b"glTF", 2, total)
+        + struct.pack("<I4s", len(chunk), b"JSON")
+        + chunk
+        + struct.pack("<I4s", len(binary), b"BIN\0")
+        + binary
+    )
+
+
 class FakeEngine:
     """Sleeps `stage_s` per stage, honours cancel between stages, returns tiny deterministic artifacts.
 
@@ -107,7 +174,7 @@ class FakeEngine:
         if progress is not None:
             progress("export", 100.0)
         return FakeResult(
-            glb=minimal_glb(digest[:16]),
+            glb=box_glb(digest[:16], rgb=(int(digest[:2], 16) / 255, int(digest[2:4], 16) / 255, 0.4)),
             splat_ply=b"ply\nformat binary_little_endian 1.0\nelement vertex 0\nend_header\n",
             preview_png=_tiny_png(),
             metadata={"engine": "fake", "prompt": prompt, "views": len(images), "device": device},

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shop_app.db import Listener, listen_url, make_engine, session_scope
 from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
 from shop_app.jobs.errors import LeaseLost
+from shop_app.jobs.image_provider import ImageProviderError, ImageProviderNotConfigured, OpenAIImages
 from shop_app.jobs.images import InvalidImage, inspect_image
 from shop_app.jobs.lease import (
     ArtifactRecord,
@@ -36,12 +37,14 @@ from shop_app.jobs.lease import (
     release_job,
 )
 from shop_app.jobs.params import input_hash_for_images
+from shop_app.jobs.renders import PLATFORM_RENDER_KIND
 from shop_app.jobs.results import find_generation
 from shop_app.jobs.workers import register_worker, unregister_worker
 from shop_app.models.jobs import Job
 from shop_app.settings import Settings
 from shop_app.storage import ObjectNotFound, Storage, StorageError, make_storage
 from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, EngineUnavailable, LoadedEngine, load_engine
+from shop_app.worker.platform_job import run_platform_render
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ PRESENCE_EVERY_S = 5.0
 JOBS_CHANNEL = "nu3d_jobs"  # NOTIFYed by a trigger when a job becomes queued (migration 0005)
 LISTEN_POLL_S = 2.0  # the fall-back poll while listening (a retry whose backoff ends is not NOTIFYed)
 T = TypeVar("T")
+WORKER_KINDS = ("generate", PLATFORM_RENDER_KIND)  # what a slot runs unless told otherwise
 
 
 @dataclass
@@ -72,7 +76,7 @@ class SlotConfig:
     engine: str = "real"
     fake_stage_s: float = 0.0
     poll_s: float = 0.5
-    kinds: tuple[str, ...] = ("generate",)
+    kinds: tuple[str, ...] = WORKER_KINDS
 
 
 class _Stop(Exception):
@@ -110,10 +114,6 @@ class LeaseKeeper(threading.Thread):
                 self._logs.append(stage)
             self._stage, self._progress = stage, progress
         self._wake.set()
-
-    def engine_progress(self, stage: str, percent: float) -> None:
-        # The engine's 0-100 maps to 5-95: fetching comes before it, storing after it.
-        self.report(stage, 5 + int(max(0.0, min(100.0, percent)) * 0.9))
 
     def should_stop(self) -> bool:
         return self.lost or self.cancel_requested or self._stop_event.is_set()
@@ -186,6 +186,7 @@ class SlotRunner:
         self.current = current
         self.policy = RetryPolicy(base_s=self.settings.job_retry_base_s, cap_s=self.settings.job_retry_cap_s)
         self.fetch_policy = FetchPolicy.from_settings(self.settings)
+        self.image_provider = OpenAIImages.from_settings(self.settings)
         self._presence_at = 0.0
         self._db_backoff = 0.5
         url = listen_url(db)
@@ -285,7 +286,10 @@ class SlotRunner:
         )
         keeper.start()
         try:
-            self._run(job, keeper)
+            if job.kind == PLATFORM_RENDER_KIND:
+                run_platform_render(self, job, keeper)
+            else:
+                self._run(job, keeper)
         except _Stop:
             self._stopped(job, keeper)
         except LeaseLost as err:
@@ -298,38 +302,59 @@ class SlotRunner:
         finally:
             keeper.finish()
 
-    def _check(self, keeper: LeaseKeeper) -> None:
+    def check_stop(self, keeper: LeaseKeeper) -> None:
         if keeper.should_stop():
             raise _Stop
 
     def _run(self, job: Job, keeper: LeaseKeeper) -> None:
         started = time.monotonic()
-        keeper.report("fetching_inputs", 1)
-        images, image_keys = self._load_inputs(job)
-        digest = input_hash_for_images(images, job.params)
-        with session_scope(self.db) as session:
-            existing = find_generation(session, digest)
-        if existing is not None:
-            self._retry_db(
+        digest, record = self.make_model(job, keeper, band=(5, 95))
+        if record is None:
+            self.retry_db(
                 lambda: complete_job(
                     self.db, job_id=job.id, worker_id=self.config.worker_id, input_hash=digest
                 )
             )
             logger.info("job %s: same input already generated, completed from the stored result", job.id)
             return
-        self._check(keeper)
-        keeper.report("generating", 5)
+        self.check_stop(keeper)
+        keeper.finish(flush=True)
+        self.check_stop(keeper)
+        self.retry_db(
+            lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
+        )
+        logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
+
+    def make_model(
+        self, job: Job, keeper: LeaseKeeper, *, band: tuple[int, int]
+    ) -> tuple[str, ArtifactRecord | None]:
+        """Fetch (or draw) the job's photos and run the engine, its progress mapped into `band` percent.
+
+        Returns the input hash and the stored artifacts, or None for the artifacts when the same input was
+        generated before (its stored model is reused)."""
+        started = time.monotonic()
+        keeper.report("fetching_inputs", 1)
+        images, image_keys = self._load_inputs(job, keeper)
+        digest = input_hash_for_images(images, job.params)
+        with session_scope(self.db) as session:
+            if find_generation(session, digest) is not None:
+                return digest, None
+        self.check_stop(keeper)
+        low, high = band
+        keeper.report("generating", low)
         params = dict(job.params)
         result = self.engine.engine.generate(
             images,
             prompt=params.get("prompt"),
             params=self.engine.make_params(params),
             device=self.config.device,
-            progress=keeper.engine_progress,
+            progress=lambda stage, pct: keeper.report(
+                stage, low + int(max(0.0, min(100.0, pct)) * (high - low) / 100)
+            ),
             should_cancel=keeper.should_stop,
         )
-        self._check(keeper)
-        keeper.report("storing", 96)
+        self.check_stop(keeper)
+        keeper.report("storing", high + 1)
         record = ArtifactRecord(
             input_hash=digest,
             glb_key=self.storage.put(result.glb, suffix=".glb", content_type="model/gltf-binary"),
@@ -337,22 +362,22 @@ class SlotRunner:
             preview_key=self.storage.put(result.preview_png, suffix=".png") if result.preview_png else None,
             image_keys=image_keys,
             params=params,
-            meta={**dict(result.metadata or {}), "engine": self.engine.name},
+            meta=_jsonable({**dict(result.metadata or {}), "engine": self.engine.name}),
             stats=_jsonable(dict(result.stats or {})),
             duration_s=round(time.monotonic() - started, 3),
         )
-        record.meta = _jsonable(record.meta)
-        self._check(keeper)
-        keeper.finish(flush=True)
-        self._check(keeper)
-        self._retry_db(
-            lambda: complete_job(self.db, job_id=job.id, worker_id=self.config.worker_id, artifacts=record)
-        )
-        logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
+        return digest, record
 
-    def _load_inputs(self, job: Job) -> tuple[list[bytes], list[str]]:
+    def _load_inputs(self, job: Job, keeper: LeaseKeeper) -> tuple[list[bytes], list[str]]:
         images: list[bytes] = []
         keys: list[str] = []
+        if "text_prompt" in job.inputs:
+            # Text-to-3D: the provider draws the photo, which is stored like an upload (the job's input image).
+            if self.image_provider is None:
+                raise ImageProviderNotConfigured()
+            keeper.report("generating_image", 2)
+            image = self.image_provider.generate(job.inputs["text_prompt"], user=job.user_id)
+            return [image.data], [self.storage.put(image.data, suffix=image.suffix)]
         if "image_keys" in job.inputs:
             for key in job.inputs["image_keys"]:
                 images.append(self.storage.get(key))
@@ -372,12 +397,12 @@ class SlotRunner:
         if keeper.lost:
             logger.warning("job %s: lease lost; nothing written", job.id)
         elif keeper.cancel_requested:
-            self._retry_db(
+            self.retry_db(
                 lambda: finish_canceled(self.db, job_id=job.id, worker_id=wid, log="canceled by the worker")
             )
             logger.info("job %s canceled on request", job.id)
         else:
-            self._retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
+            self.retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
             logger.info("job %s released back to the queue (worker stopping)", job.id)
 
     def _record_failure(self, job: Job, err: Exception) -> None:
@@ -388,7 +413,7 @@ class SlotRunner:
         else:
             logger.info("job %s failed: %s: %s", job.id, code, message)
         try:
-            self._retry_db(
+            self.retry_db(
                 lambda: fail_job(
                     self.db,
                     job_id=job.id,
@@ -402,7 +427,7 @@ class SlotRunner:
         except LeaseLost:
             logger.warning("job %s: lease lost before the failure could be recorded", job.id)
 
-    def _retry_db(self, fn: Callable[[], T]) -> T:
+    def retry_db(self, fn: Callable[[], T]) -> T:
         """Run a final write, riding out a database restart for up to one lease period."""
         deadline = time.monotonic() + self.settings.job_lease_s
         delay = 0.25
@@ -423,6 +448,8 @@ def _classify(err: Exception) -> tuple[str, bool]:
     """(error code, retryable) for a failed run."""
     if isinstance(err, FetchError):
         return f"fetch_{err.code}", err.retryable
+    if isinstance(err, ImageProviderError):
+        return err.code, err.retryable
     if isinstance(err, InvalidImage):
         return err.code, False
     if isinstance(err, ObjectNotFound):

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shop_app.db import make_engine, session_scope
 from shop_app.jobs.errors import LeaseLost
@@ -28,7 +28,7 @@ from shop_app.jobs.workers import prune_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.settings import Settings
-from shop_app.worker.slot import EXIT_ENGINE_UNAVAILABLE, SlotConfig, slot_main
+from shop_app.worker.slot import EXIT_ENGINE_UNAVAILABLE, WORKER_KINDS, SlotConfig, slot_main
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class WorkerOptions:
     engine: str = "real"
     fake_stage_s: float = 0.0
     poll_s: float = 0.5
-    kinds: tuple[str, ...] = ("generate",)
+    kinds: tuple[str, ...] = WORKER_KINDS
     reap_every_s: float | None = None
 
 
@@ -181,7 +181,7 @@ class Supervisor:
             with session_scope(self._db) as session:
                 rows = session.exec(
                     select(Job.id, Job.lease_owner, Job.cancel_requested_at).where(
-                        Job.id.in_(list(busy)),  # type: ignore[union-attr]
+                        col(Job.id).in_(list(busy)),
                         Job.status == RUNNING,
                         Job.cancel_requested == True,  # noqa: E712
                     )

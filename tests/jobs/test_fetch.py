@@ -157,3 +157,18 @@ def test_worker_refuses_private_urls_and_non_images(db: Engine, make_settings, o
         db, make_settings, f"{origin}/text.png", NU3D_FETCH_ALLOW_HOSTS=urlsplit(origin).netloc
     )
     assert (text.status, text.error_code) == ("failed", "unsupported_type")
+
+
+@pytest.mark.parametrize("host", ["0177.0.0.1", "0x7f.1", "127.000.000.001", "08.0.0.1"])
+def test_worker_refuses_odd_ip_spellings_once_without_retrying(
+    db: Engine,
+    make_settings,
+    origin: str,
+    host: str,  # noqa: ANN001
+) -> None:
+    # Jobs queued before the submit check existed (or by other paths) must fail cleanly, not as internal errors.
+    port = urlsplit(origin).port
+    job = _run_url_job(db, make_settings, f"http://{host}:{port}/img.png")
+    assert job.status == "failed" and job.error_retryable is False, job.error_message
+    assert job.error_code in {"fetch_blocked_address", "fetch_bad_url", "fetch_invalid_url"}, job.error_code
+    assert host in job.error_message

@@ -81,6 +81,19 @@ def test_idempotency_key_with_a_different_request_is_refused(
         ("http://[::1]/a.png", "blocked_address"),
         ("http://2130706433/a.png", "blocked_address"),  # 127.0.0.1 written as one number
         ("http://metadata.google.internal/a.png", "blocked_address"),
+        # Spellings the OS resolver (inet_aton) reads as 127.0.0.1 / 10.0.0.1 / 0.0.0.0:
+        ("http://0177.0.0.1/a.png", "blocked_address"),
+        ("http://127.000.000.001/a.png", "blocked_address"),
+        ("http://0x7f.0.0.1/a.png", "blocked_address"),
+        ("http://0x7f000001/a.png", "blocked_address"),
+        ("http://127.1/a.png", "blocked_address"),
+        ("http://012.0.0.1:8080/a.png", "blocked_address"),
+        ("http://0/a.png", "blocked_address"),
+        ("http://127.0.0.1./a.png", "blocked_address"),
+        ("http://[::ffff:127.0.0.1]/a.png", "blocked_address"),
+        # Numeric last label, but no address at all: refused, not guessed at.
+        ("http://08.0.0.1/a.png", "invalid_url"),
+        ("http://1.2.3.4.5/a.png", "invalid_url"),
         ("file:///etc/passwd", "invalid_url"),
         ("gopher://example.com/a.png", "invalid_url"),
     ],

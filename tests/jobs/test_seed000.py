@@ -211,12 +211,12 @@ def test_job_bodies_have_exactly_the_seeds_keys(client, drain) -> None:  # noqa:
 
 def test_method_not_allowed_and_unknown_paths_answer_in_the_seed_shape(client) -> None:  # noqa: ANN001
     resp = client.delete("/store/threed-jobs/job_x")
-    assert resp.status_code == 405 and resp.headers["allow"] == "GET, HEAD, POST"
+    assert resp.status_code == 405 and resp.headers["allow"] == "GET, HEAD, OPTIONS, POST"
     assert resp.json() == {
         "success": False,
         "error": "DELETE is not supported on /store/threed-jobs/job_x",
         "type": "INVALID_DATA",
-        "details": "allowed methods: GET, HEAD, POST",
+        "details": "allowed methods: GET, HEAD, OPTIONS, POST",
     }
     put = client.put("/store/threed-jobs", json={})
     assert (

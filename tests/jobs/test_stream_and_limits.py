@@ -2,73 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from shop_app.app import create_app
-from shop_app.settings import Settings
-from tests.conftest import free_port, wait_for_port
 from tests.jobs.conftest import FAST, Drainer, files_for, make_key
-
-
-class LiveServer:
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        wait_for_port(self.port)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+from tests.live_server import LiveServer, read_events
 
 
 @pytest.fixture
 def live(make_settings) -> Iterator[LiveServer]:  # noqa: ANN001
     with LiveServer(make_settings(**FAST, NU3D_SSE_PING_S="0.3")) as server:
         yield server
-
-
-def read_events(resp: httpx.Response, *, until_close: bool = True, max_s: float = 20) -> list[dict[str, Any]]:
-    """Parse an SSE stream into [{"id", "event", "data", "comment"}...]."""
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    deadline = time.monotonic() + max_s
-    for line in resp.iter_lines():
-        if time.monotonic() > deadline:
-            break
-        if line == "":
-            if current:
-                events.append(current)
-            current = {}
-            if not until_close and any("data" in e for e in events):
-                break
-            continue
-        if line.startswith(":"):
-            events.append({"comment": line[1:].strip()})
-            continue
-        name, _, value = line.partition(":")
-        value = value.lstrip()
-        current[name] = json.loads(value) if name == "data" else value
-    return events
 
 
 def test_sse_streams_snapshots_until_the_terminal_event(live: LiveServer, db, api_settings, key) -> None:  # noqa: ANN001

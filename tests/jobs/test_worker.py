@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from shop_app.db import session_scope
+from shop_app.db import session_scope, write_scope
 from shop_app.jobs.commands import cancel as cancel_job
 from shop_app.jobs.queries import get_job
 from shop_app.jobs.results import job_result
@@ -141,7 +141,9 @@ def test_cancel_running_job_stops_cooperatively(
     wait_until(
         lambda: load(db, job_id).stage not in {None, "claimed", "fetching_inputs"}, timeout=60, what="a stage"
     )
-    with session_scope(db) as session:
+    # A command is a read-modify-write: it runs in a write transaction (a deferred SQLite one could not
+    # upgrade while the worker writes its heartbeats).
+    with write_scope(db) as session:
         assert cancel_job(session, get_job(session, job_id)) == "cancellation_requested"
     asked = time.monotonic()
     wait_until(lambda: load(db, job_id).status == "canceled", timeout=10, what="the cancel")
@@ -156,7 +158,7 @@ def test_cancel_is_forced_after_the_grace_period(
     stuck, later = enqueue_images(db, fast_settings, [9, 10])
     workers.start(fake_stage_s=60.0)
     wait_until(lambda: load(db, stuck).stage == "segment", timeout=60, what="the stuck stage")
-    with session_scope(db) as session:
+    with write_scope(db) as session:
         cancel_job(session, get_job(session, stuck))
     asked = time.monotonic()
     wait_until(lambda: load(db, stuck).status == "canceled", timeout=15, what="the forced cancel")

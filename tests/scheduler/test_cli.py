@@ -22,7 +22,14 @@ SHOP = "acme.myshopify.com"
 def test_jobs_never_overlap_and_missed_runs_coalesce(settings, db) -> None:  # noqa: ANN001
     scheduler = cli.make_scheduler(settings, db, cli.build_parser().parse_args(["--scan-every", "300"]))
     found = {job.id: job for job in scheduler.get_jobs()}
-    assert set(found) == {"scan_products", "refresh_tokens", "reap_leases", "publish_models"}
+    assert set(found) == {
+        "scan_products",
+        "refresh_tokens",
+        "reap_leases",
+        "publish_models",
+        "backfill_products",
+        "sweep_blobs",
+    }
     for job in found.values():
         assert job.max_instances == 1 and job.coalesce is True
     assert found["scan_products"].trigger.interval == timedelta(seconds=300)
@@ -74,6 +81,7 @@ def test_once_runs_every_job_and_prints_a_summary(
     assert f"token {SHOP}: fresh" in out
     assert "reaper: 0 expired leases handled" in out
     assert "publish: 0 uploaded, 0 published, 0 failed" in out
+    assert "blob sweep: " in out and "0 unreferenced removed" in out  # the fresh upload is within grace
     # apscheduler's per-run INFO lines ("Running job ...", every 10 s) are not logged by the scheduler process
     assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING
     assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)

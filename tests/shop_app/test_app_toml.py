@@ -34,6 +34,7 @@ def test_every_subscription_names_its_handler_file() -> None:
         "products/create",
         "products/update",
         "products/delete",
+        "bulk_operations/finish",
         "app/uninstalled",
         "app/scopes_update",
         "customers/data_request",

@@ -145,8 +145,8 @@ def test_successful_answers_feed_the_pacing(devstore: DevstoreServer) -> None:
             return client
 
     client = asyncio.run(run())
-    assert client.throttle.maximum == 1000.0 and client.throttle.restore_rate == 50.0
-    assert client.throttle.available < 1000.0
+    assert client.throttle.maximum == 2000.0 and client.throttle.restore_rate == 100.0  # Standard plan
+    assert client.throttle.available < 2000.0
 
 
 def test_network_errors_are_retried_with_backoff_then_raised() -> None:

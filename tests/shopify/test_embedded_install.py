@@ -143,7 +143,7 @@ def _initial_data(page: str) -> dict:
 
 
 def test_production_loads_app_bridge_and_polaris_from_shopify() -> None:
-    from shop_app.routes.embedded import shopify_scripts
+    from shop_app.web.pages import shopify_scripts
 
     assert shopify_scripts(None) == {
         "app_bridge": "https://cdn.shopify.com/shopifycloud/app-bridge.js",

@@ -64,3 +64,13 @@ def test_operation_names_match_their_documents(operation) -> None:  # noqa: ANN0
 def test_invalid_documents_are_caught() -> None:
     errors = validate(admin_schema(), parse("query Q { product(id: 1) { titel } }"))
     assert any("titel" in e.message for e in errors)
+
+
+def test_the_bulk_backfill_query_is_a_valid_bulk_query() -> None:
+    """The document the backfill hands to bulkOperationRunQuery: valid against the schema, one top-level
+    connection, nesting within Shopify's bulk limits."""
+    from devstore.bulk import check_query
+    from shop_app.shopify.operations import BULK_PRODUCTS_DOCUMENT
+
+    doc, problem = check_query(BULK_PRODUCTS_DOCUMENT)
+    assert problem is None and doc is not None

@@ -66,9 +66,11 @@ def _snapshot(app: RunningApp) -> list[tuple]:
 
 # Every session-token endpoint, called with the other shop's ids. A new endpoint must be added here.
 CALLS = {
+    "/app/api/backfill": ("GET", "/app/api/backfill"),
     "/app/api/products": ("GET", "/app/api/products"),
     "/app/api/products/{product_id:int}": ("GET", "/app/api/products/{product_id}"),
     "/app/api/images/{image_id:int}": ("GET", "/app/api/images/{image_id}"),
+    "/app/api/images/{image_id:int}/generations": ("GET", "/app/api/images/{image_id}/generations"),
     "/app/api/images/{image_id:int}/regenerate": ("POST", "/app/api/images/{image_id}/regenerate"),
     "/app/api/images/{image_id:int}/cancel": ("POST", "/app/api/images/{image_id}/cancel"),
     "/app/api/images/{image_id:int}/approve": ("POST", "/app/api/images/{image_id}/approve"),
@@ -95,7 +97,9 @@ def test_shop_a_cannot_touch_shop_b(devstore: DevstoreServer, two_shops: Running
     for method, template in CALLS.values():
         path = template.format(**b)
         resp = app.client.request(method, path, headers=auth, params={"shop": SHOP_B})
-        if path == "/app/api/products":
+        if path == "/app/api/backfill":
+            assert resp.status_code == 200 and resp.json() == {"backfill": None}  # A's own (none), never B's
+        elif path == "/app/api/products":
             titles = [p["title"] for p in resp.json()["products"]]
             assert resp.json()["shop"] == SHOP_A and titles == [f"Only in {SHOP_A}"]
         else:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from shop_app.ratelimit import RateRule
-from shop_app.routes.api_v1 import batches, jobs, queue
+from shop_app.routes.api_v1 import batches, events, jobs, queue
 from shop_app.routes.api_v1.common import FAMILY, PREFIX
 from shop_app.settings import Settings
+from shop_app.web.body_limit import BodyRule, upload_bytes
 from shop_app.web.family import ApiFamily
 
 
@@ -31,7 +32,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
     Route("/api/v1/jobs/{job_id}/cancel", jobs.cancel, methods=["POST"]),
     Route("/api/v1/jobs/{job_id}/retry", jobs.retry, methods=["POST"]),
-    Route("/api/v1/jobs/{job_id}/events", jobs.job_events, methods=["GET"]),
+    Route("/api/v1/jobs/{job_id}/events", events.job_events, methods=["GET"]),
     Route("/api/v1/jobs/{job_id}/model", jobs.download_model, methods=["GET"]),
     Route("/api/v1/jobs/{job_id}/status", queue.job_status_compat, methods=["GET"]),
     Route("/api/v1/batches", batches.create_batch, methods=["POST"]),
@@ -41,4 +42,14 @@ routes: list[BaseRoute] = [
     Route("/api/v1/queue/info", queue.queue_info, methods=["GET"]),
 ]
 
-family = ApiFamily(name=FAMILY, prefix=PREFIX, routes=routes, rate_rules=rate_rules)
+POST = frozenset({"POST"})
+family = ApiFamily(
+    name=FAMILY,
+    prefix=PREFIX,
+    routes=routes,
+    rate_rules=rate_rules,
+    body_limits=[
+        BodyRule("/api/v1/jobs", upload_bytes(jobs.MAX_FILES), POST, what="4 images of 10 MB"),
+        BodyRule("/api/v1/batches", upload_bytes(batches.MAX_BATCH_FILES), POST, what="25 images of 10 MB"),
+    ],
+)

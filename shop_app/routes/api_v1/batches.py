@@ -21,15 +21,15 @@ from shop_app.routes.api_v1.common import (
     FAMILY,
     authenticate_first,
     base_url,
-    check_active_cap,
     invalid,
     owner,
     params_from_fields,
     run,
     store_uploads,
 )
+from shop_app.web.auth import check_active_cap
 from shop_app.web.render import iso
-from shop_app.web.streaming import safe_entry_name, zip_response
+from shop_app.web.streaming import model_entries, zip_response
 from shop_app.web.uploads import read_uploads
 
 MAX_BATCH_FILES = 25
@@ -38,6 +38,18 @@ MAX_BATCH_FILES = 25
 async def create_batch(request: Request) -> Response:
     """Upload up to 25 images; each becomes its own job. Multipart field `files`.
     ---
+    description: Besides `files`, `name` and `session_id`, the form takes POST /api/v1/jobs's engine fields.
+    requestBody:
+      required: true
+      content:
+        multipart/form-data:
+          schema:
+            type: object
+            required: [files]
+            properties:
+              files: {type: array, minItems: 1, maxItems: 25, items: {type: string, format: binary}}
+              name: {type: string, maxLength: 255}
+              session_id: {type: string, maxLength: 128}
     responses:
       202: {description: the batch with its jobs}
       413: {description: more than 25 files or a file over 10 MB}
@@ -49,6 +61,8 @@ async def create_batch(request: Request) -> Response:
         normalize_params(params)  # refuse bad params before anything is stored
     except InvalidJobRequest as err:
         raise invalid(err) from None
+    # The whole batch against the active-jobs cap before any file is stored (the first check counted one).
+    await authenticate_first(request, adding=len(uploads))
     keys = await store_uploads(request, uploads)
     session_label = fields.get("session_id")
 
@@ -160,16 +174,10 @@ async def download_batch(request: Request) -> Response:
 
     def work(session: Session) -> list[tuple[str, str]]:
         batch = _owned_batch(session, owner(session, request), batch_id)
-        used: set[str] = set()
-        entries = []
-        for job in batch_jobs(session, batch):
-            generation = generation_of(session, job)
-            if generation is None:
-                continue
-            stem = safe_entry_name((job.name or job.id).rsplit(".", 1)[0][:100], fallback=job.id)
-            filename = f"{stem}.glb" if f"{stem}.glb" not in used else f"{stem}-{job.id}.glb"
-            used.add(filename)
-            entries.append((filename, generation.glb_key))
+        finished = [(job, generation_of(session, job)) for job in batch_jobs(session, batch)]
+        entries = model_entries(
+            (job.name or job.id, job.id, g.glb_key) for job, g in finished if g is not None
+        )
         if not entries:
             raise Conflict("no model in this batch has finished yet", code="NOTHING_TO_DOWNLOAD")
         return entries

@@ -12,15 +12,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from shop_app.errors import AppError, Conflict, NotFound, RateLimited, ValidationError
+from shop_app.errors import AppError, Conflict, NotFound, ValidationError
 from shop_app.jobs.errors import InvalidCursor, InvalidJobRequest, InvalidTransition, JobNotFound
 from shop_app.jobs.owners import ApiKeyOwner
 from shop_app.jobs.queries import get_owned
 from shop_app.jobs.results import generation_of
 from shop_app.jobs.stats import estimate
-from shop_app.jobs.submit import active_job_count
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, STATUSES, SUCCEEDED, TERMINAL, Job
-from shop_app.web.auth import api_key_owner
+from shop_app.web.auth import api_key_owner, check_active_cap
 from shop_app.web.db import in_db
 from shop_app.web.render import iso, result_urls
 
@@ -102,18 +101,6 @@ async def run(request: Request, work: Callable[[Session], T], *, write: bool = F
 
 def invalid(err: InvalidJobRequest) -> ValidationError:
     return ValidationError(str(err), details={"field": err.field} if err.field else None)
-
-
-def check_active_cap(request: Request, session: Session, who: ApiKeyOwner, adding: int = 1) -> None:
-    cap = request.state.settings.job_max_active_per_key
-    active = active_job_count(session, owner=who)
-    if active + adding > cap:
-        raise RateLimited(
-            f"this API key has {active} unfinished jobs; the limit is {cap}. Wait for some to finish.",
-            code="TOO_MANY_ACTIVE_JOBS",
-            details={"active_jobs": active, "limit": cap},
-            headers={"Retry-After": "10"},
-        )
 
 
 async def authenticate_first(request: Request, *, adding: int = 1) -> None:

@@ -4,17 +4,14 @@ the model file, and the SSE stream."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from shop_app.db import session_scope
 from shop_app.errors import Conflict, ValidationError
 from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import commands
@@ -24,11 +21,10 @@ from shop_app.jobs.queries import Cursor, JobFilter
 from shop_app.jobs.queries import list_jobs as query_jobs
 from shop_app.jobs.results import job_result
 from shop_app.jobs.submit import Images, Labels, SubmitRequest, find_for_owner_by_key, submit
-from shop_app.models.jobs import CANCELED, FAILED, SUCCEEDED, TERMINAL, Job
+from shop_app.models.jobs import CANCELED, FAILED, Job
 from shop_app.routes.api_v1.common import (
     FAMILY,
     authenticate_first,
-    check_active_cap,
     invalid,
     job_headers,
     key_reused,
@@ -41,23 +37,22 @@ from shop_app.routes.api_v1.common import (
     snapshot,
     store_uploads,
 )
-from shop_app.web.db import notify
-from shop_app.web.files import stored_file_response
-from shop_app.web.streaming import Pinger, sse, sse_response
+from shop_app.web.auth import check_active_cap
+from shop_app.web.db import in_db, notify
+from shop_app.web.files import purge_files, stored_file_response
+from shop_app.web.json_body import read_json
 from shop_app.web.uploads import read_uploads
 
 logger = logging.getLogger(__name__)
 
 PAGE_DEFAULT, PAGE_MAX = 20, 50
+MAX_FILES = 4  # images per job
 
 
 async def _read_job_request(request: Request) -> tuple[dict[str, Any], list[Any], dict[str, Any], Any, Any]:
     """(inputs, uploads, params, labels, priority) from a JSON or multipart body."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValidationError("the body is not valid JSON") from None
+        body = await read_json(request, example='{"image_urls": ["https://..."]}')
         if not isinstance(body, dict):
             raise ValidationError("the JSON body must be an object")
         urls = body.get("image_urls", body.get("imageUrl"))
@@ -70,7 +65,7 @@ async def _read_job_request(request: Request) -> tuple[dict[str, Any], list[Any]
             params = {**params, "prompt": body["prompt"]}
         labels = {k: body.get(k) for k in ("name", "user_id", "session_id")}
         return {"image_urls": urls if urls is not None else []}, [], params, labels, body.get("priority", 0)
-    uploads, fields = await read_uploads(request, field="files", max_files=4)
+    uploads, fields = await read_uploads(request, field="files", max_files=MAX_FILES)
     labels = {k: fields.get(k) for k in ("name", "user_id", "session_id")}
     return {}, uploads, params_from_fields(fields), labels, fields.get("priority", 0)
 
@@ -94,6 +89,38 @@ def _check_urls(request: Request, urls: Any) -> None:
 async def create_job(request: Request) -> Response:
     """Create a generation job from 1-4 uploaded images (multipart `files`) or JSON `image_urls`.
     ---
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [image_urls]
+            properties:
+              image_urls: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: uri}}
+              params: {type: object}
+              prompt: {type: string}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+        multipart/form-data:
+          schema:
+            type: object
+            required: [files]
+            properties:
+              files: {type: array, minItems: 1, maxItems: 4, items: {type: string, format: binary}}
+              priority: {type: integer, minimum: -10, maximum: 10}
+              name: {type: string, maxLength: 128}
+              user_id: {type: string, maxLength: 128}
+              session_id: {type: string, maxLength: 128}
+              prompt: {type: string}
+              resolution: {type: integer}
+              face_limit: {type: integer}
+              texture_size: {type: integer}
+              steps: {type: integer}
+              guidance_scale: {type: number}
+              size_hint_m: {type: number}
     description: Answers 202 at once with the job; poll `urls.get` or stream `urls.stream`. Honours
       `Idempotency-Key` (a repeat of the same request with the same key returns the first job; the same key
       with other images or params answers 422 IDEMPOTENCY_KEY_REUSED).
@@ -114,8 +141,10 @@ async def create_job(request: Request) -> Response:
                 f"{label} must be a string of at most 128 characters", details={"field": label}
             )
     try:
+        if isinstance(priority, bool) or (isinstance(priority, float) and priority != int(priority)):
+            raise TypeError
         priority = int(priority)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError("priority must be an integer", details={"field": "priority"}) from None
     if not -10 <= priority <= 10:
         raise ValidationError("priority must be between -10 and 10", details={"field": "priority"})
@@ -302,14 +331,16 @@ async def retry(request: Request) -> Response:
 async def update_job(request: Request) -> Response:
     """Rename a job: `{"name": "..."}`.
     ---
+    requestBody:
+      required: true
+      content: {application/json: {schema: {type: object, required: [name], additionalProperties: false,
+        properties: {name: {type: string, maxLength: 255, nullable: true}}}}}
     responses:
       200: {description: the job}
     """
     job_id = request.path_params["job_id"]
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError('the body must be JSON like {"name": "My model"}') from None
+    await in_db(request, lambda session: owner(session, request))  # the key first, then the body
+    body = await read_json(request, example='{"name": "My model"}')
     if not isinstance(body, dict) or set(body) - {"name"} or "name" not in body:
         raise ValidationError('only the name can be changed: send {"name": "..."}', details={"field": "name"})
     name = body["name"]
@@ -339,17 +370,7 @@ async def delete_job(request: Request) -> Response:
         return commands.delete(session, owned_job(session, owner(session, request), job_id))
 
     orphaned = await run(request, work, write=True)
-    storage = request.state.storage
-
-    def purge() -> int:
-        for key in orphaned:
-            try:
-                storage.delete(key)
-            except Exception as err:  # the row is gone; a leftover file is only wasted space
-                logger.warning("could not delete %s: %s", key, err)
-        return len(orphaned)
-
-    purged = await run_in_threadpool(purge)
+    purged = await run_in_threadpool(purge_files, request.state.storage, orphaned)
     return JSONResponse({"id": job_id, "deleted": True, "purged_files": purged})
 
 
@@ -376,66 +397,3 @@ async def download_model(request: Request) -> Response:
 
     glb_key = await run(request, work)
     return stored_file_response(request, glb_key, filename=f"{job_id}.glb")
-
-
-def _event_type(status: str) -> str:
-    return {SUCCEEDED: "completed", FAILED: "failed", CANCELED: "canceled"}.get(status, "progress")
-
-
-async def job_events(request: Request) -> Response:
-    """Server-sent events: a full job snapshot (`id: <version>`) on every change, `: ping` every 15 s,
-    resume with `Last-Event-ID`, closed after the terminal snapshot.
-    ---
-    responses:
-      200: {description: text/event-stream}
-    """
-    job_id = request.path_params["job_id"]
-    await run(request, lambda session: owned_job(session, owner(session, request), job_id))
-    try:
-        last_seen = int(request.headers.get("last-event-id", "0") or 0)
-    except ValueError:
-        last_seen = 0
-    db = request.state.db
-
-    def version_of() -> tuple[int, str] | None:
-        with session_scope(db) as session:
-            row = session.exec(select(col(Job.version), col(Job.status)).where(col(Job.id) == job_id)).first()
-            return (int(row[0]), str(row[1])) if row else None
-
-    def read_snapshot() -> dict[str, Any] | None:
-        with session_scope(db) as session:
-            job = session.get(Job, job_id)
-            return snapshot(request, session, job) if job else None
-
-    async def stream() -> AsyncIterator[str]:
-        yield "retry: 3000\n\n"
-        sent = last_seen
-        pinger = Pinger(request)
-        while True:
-            try:
-                current = await run_in_threadpool(version_of)
-            except Exception as err:  # the database is briefly unavailable: say so and keep the stream
-                logger.warning("SSE %s: cannot read the job: %s", job_id, str(err).splitlines()[0])
-                yield sse({"type": "error", "message": "temporarily unable to read the job"}, event="error")
-                current = (sent, "")
-            if current is None:
-                yield sse({"type": "error", "message": "the job was deleted"}, event="error")
-                return
-            version, status = current
-            if version > sent:
-                snap = await run_in_threadpool(read_snapshot)
-                if snap is None:
-                    return
-                sent = snap["version"]
-                snap["type"] = _event_type(snap["status"])
-                yield sse(snap, event_id=sent)
-                pinger.sent()
-                if snap["status"] in TERMINAL:
-                    return
-            elif status in TERMINAL:
-                return  # the client already holds the terminal snapshot (Last-Event-ID)
-            ping = await pinger.wait(job_id)
-            if ping:
-                yield ping
-
-    return sse_response(stream())

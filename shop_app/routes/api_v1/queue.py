@@ -20,7 +20,8 @@ def _round(value: float | None) -> float | None:
 
 
 async def queue_stats(request: Request) -> Response:
-    """Counts per status (seed 004's names), delayed retries, live workers.
+    """Counts per status (seed 004's names), delayed retries, live workers. A jobs-scope key counts its own
+    jobs; an admin key counts every job.
     ---
     responses:
       200: {description: '{"waiting", "active", "completed", "failed", "delayed", "canceled", "total", ...}'}
@@ -28,7 +29,7 @@ async def queue_stats(request: Request) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         who = owner(session, request)
-        stats = read_stats(session, shop_id=None if who.admin else who.shop_id)
+        stats = read_stats(session, owner=who)
         c = stats.counts
         return {
             "waiting": c[QUEUED] - stats.delayed,

@@ -16,7 +16,8 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,10 +33,10 @@ class ShopSession:
     token: SessionToken
 
 
-def _installed_shop(engine: object, domain: str) -> Shop | None:
-    with session_scope(engine) as session:  # type: ignore[arg-type]
+def _installed_shop(engine: Engine, domain: str) -> Shop | None:
+    with session_scope(engine) as session:
         return session.exec(
-            select(Shop).where(Shop.domain == domain, Shop.uninstalled_at.is_(None))  # type: ignore[union-attr]
+            select(Shop).where(col(Shop.domain) == domain, col(Shop.uninstalled_at).is_(None))
         ).first()
 
 
@@ -49,8 +50,9 @@ async def require_session(request: Request) -> ShopSession:
     shop = await asyncio.to_thread(_installed_shop, request.state.db, token.shop)
     if shop is None:
         raise ShopNotInstalled(f"{token.shop} has not installed Nu3D; open it from the Shopify admin")
-    request.state.shop_session = ShopSession(shop=shop, token=token)
-    return request.state.shop_session
+    session = ShopSession(shop=shop, token=token)
+    request.state.shop_session = session
+    return session
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

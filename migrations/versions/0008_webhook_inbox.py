@@ -1,7 +1,7 @@
 """Webhook inbox: deliveries are recorded and acknowledged, then processed by the scheduler (issue 14)
 
-Revision ID: 0004_webhook_inbox
-Revises: 0004_job_owner_family
+Revision ID: 0008_webhook_inbox
+Revises: 0007_api_key_expires_at
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import shop_app.models.base
 
-revision: str = "0004_webhook_inbox"
-down_revision: str | None = "0004_job_owner_family"  # re-chain at merge: self-contained
+revision: str = "0008_webhook_inbox"
+down_revision: str | None = "0007_api_key_expires_at"  # re-chained at the merge of main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

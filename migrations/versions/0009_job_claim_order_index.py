@@ -1,7 +1,7 @@
 """Job claim index in the claim's order: (status, priority DESC, created_at, id) (issue 14)
 
-Revision ID: 0005_job_claim_order_index
-Revises: 0004_webhook_inbox
+Revision ID: 0009_job_claim_order_index
+Revises: 0008_webhook_inbox
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_job_claim_order_index"
-down_revision: str | None = "0004_webhook_inbox"  # re-chain at merge: self-contained
+revision: str = "0009_job_claim_order_index"
+down_revision: str | None = "0008_webhook_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+from tests.shopify.harness import *  # noqa: F403
