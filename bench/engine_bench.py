@@ -14,96 +14,21 @@ a child process so its peak RSS is the engine's alone. Not run by CI.
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import math
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import trimesh
-from scipy.spatial import cKDTree
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scoring import load_glb, scores, summarize  # noqa: E402  (bench/ is the script directory)
+
 OUT = ROOT / "bench" / "out"
-N_POINTS = 10_000
-THRESHOLDS = (0.02, 0.05, 0.1)
-
-
-def sample(mesh: trimesh.Trimesh, n: int, seed: int) -> np.ndarray:
-    pts, _ = trimesh.sample.sample_surface(mesh, n, seed=seed)
-    return np.asarray(pts)
-
-
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    cov = xd.T @ xs / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.eye(3)
-    if np.linalg.det(u @ vt) < 0:
-        d[2, 2] = -1
-    r = u @ d @ vt
-    var = (xs**2).sum(1).mean()
-    scale = float(np.trace(np.diag(s) @ d) / var)
-    t = mu_d - scale * r @ mu_s
-    return scale, r, t
-
-
-def icp_with_scale(pred: np.ndarray, gt: np.ndarray, iters: int = 40) -> np.ndarray:
-    """Best similarity alignment of pred onto gt from four yaw starts; returns the aligned pred points."""
-    tree_g = cKDTree(gt)
-    best = None
-    for yaw in (0, 90, 180, 270):
-        a = math.radians(yaw)
-        r0 = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
-        p = pred @ r0.T
-        # initial scale/translation: match centroids and RMS radii
-        p = (p - p.mean(0)) * (
-            np.sqrt(((gt - gt.mean(0)) ** 2).sum(1).mean()) / np.sqrt(((p - p.mean(0)) ** 2).sum(1).mean())
-        ) + gt.mean(0)
-        for _ in range(iters):
-            tree_p = cKDTree(p)
-            _, ig = tree_g.query(p)
-            _, ip = tree_p.query(gt)
-            src = np.concatenate([p, p[ip]])
-            dst = np.concatenate([gt[ig], gt])
-            s, r, t = umeyama(src, dst)
-            p = (s * (r @ p.T)).T + t
-        d1, _ = tree_g.query(p)
-        d2, _ = cKDTree(p).query(gt)
-        cost = d1.mean() + d2.mean()
-        if best is None or cost < best[0]:
-            best = (cost, p)
-    return best[1]
-
-
-def scores(pred_mesh: trimesh.Trimesh, gt_mesh: trimesh.Trimesh) -> dict:
-    gt = sample(gt_mesh, N_POINTS, seed=1)
-    pred = sample(pred_mesh, N_POINTS, seed=2)
-    pred = icp_with_scale(pred, gt)
-    extent = float(gt_mesh.extents.max())
-    d_pg, _ = cKDTree(gt).query(pred)
-    d_gp, _ = cKDTree(pred).query(gt)
-    out = {"chamfer_l1": float(0.5 * (d_pg.mean() + d_gp.mean()) / extent)}
-    for tau in THRESHOLDS:
-        p = float((d_pg < tau * extent).mean())
-        r = float((d_gp < tau * extent).mean())
-        out[f"f@{tau}"] = 0.0 if p + r == 0 else 2 * p * r / (p + r)
-    return out
-
-
-def load_glb(data: bytes) -> trimesh.Trimesh:
-    scene = trimesh.load(io.BytesIO(data), file_type="glb", force="scene")
-    return trimesh.util.concatenate([g for g in scene.dump()])
 
 
 def render_all(kinds: list[str], size: int) -> dict[str, list[Path]]:
@@ -134,7 +59,7 @@ def child(job_file: str) -> None:
     for job in jobs:
         images = [Path(p).read_bytes() for p in job["images"]]
         t, c = time.perf_counter(), time.process_time()
-        res = engine.generate(images, params=GenerationParams(), device="cpu")
+        res = engine.generate(images, prompt=job.get("prompt"), params=GenerationParams(), device="cpu")
         dt, dc = time.perf_counter() - t, time.process_time() - c
         out = Path(job["out"])
         out.write_bytes(res.glb)
@@ -145,6 +70,7 @@ def child(job_file: str) -> None:
                 "seconds": dt,
                 "cpu_seconds": dc,
                 "stats": res.stats,
+                "camera_pose": res.metadata.get("camera_pose"),
                 "glb_bytes": len(res.glb),
                 "splat_bytes": len(res.splat_ply),
             }
@@ -189,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in res["results"]:
             gt = make_product(r["kind"]).mesh
             pred = load_glb(Path(OUT / f"{r['kind']}_{nv}v.glb").read_bytes())
-            sc = scores(pred, gt)
+            sc, _ = scores(pred, gt)
             rows.append({**r, **sc})
             print(
                 f"{nv}v {r['kind']:7s} {r['seconds']:6.2f}s (cpu {r['cpu_seconds']:5.2f}s)  CD-L1 {sc['chamfer_l1']:.4f}  "
@@ -199,14 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         table[nv] = {"rows": rows, "peak_rss_mb": res["peak_rss_mb"]}
     summary = {}
     for nv, t in table.items():
-        rows = t["rows"]
-        summary[nv] = {
-            "median_s": statistics.median(r["seconds"] for r in rows),
-            "median_cpu_s": statistics.median(r["cpu_seconds"] for r in rows),
-            "load_avg_1m": os.getloadavg()[0],
-            "peak_rss_mb": t["peak_rss_mb"],
-            **{k: statistics.mean(r[k] for r in rows) for k in ("chamfer_l1", "f@0.02", "f@0.05", "f@0.1")},
-        }
+        summary[nv] = summarize(t["rows"], t["peak_rss_mb"], ("chamfer_l1", "f@0.02", "f@0.05", "f@0.1"))
+        summary[nv]["load_avg_1m"] = os.getloadavg()[0]
         s = summary[nv]
         print(
             f"== {nv} view(s): median {s['median_s']:.2f} s/job (cpu {s['median_cpu_s']:.2f} s, load {s['load_avg_1m']:.1f}), peak RSS {s['peak_rss_mb']:.0f} MB, "

@@ -2,37 +2,102 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from .errors import InvalidParams
+from .limits import PARAM_CHOICES, PARAM_SPECS, RESOLUTIONS, TEXTURE_SIZES
 
-RESOLUTIONS = (128, 256, 384)
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Loading and segmentation.
+
+    Parameters:
+        work_size: longest side (px) of the images used for masks, camera estimation and carving.
+        max_pixels: photos with more pixels are refused (decompression-bomb guard).
+    """
+
+    work_size: int = 384
+    max_pixels: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The camera stage: whether to estimate from the photos, the fixed fall-back camera, and the priors."""
+
+    estimate: bool = True
+    default_elevation_deg: float = 10.0  # used when the photos do not reveal the camera
+    default_fov_deg: float = 30.0
+    prior_elevation_deg: float = 12.0
+    prior_elevation_sigma_deg: float = 15.0
+    prior_fov_deg: float = 35.0
+    prior_fov_sigma_deg: float = 20.0
+    min_confidence: float = 0.2  # below this the fixed default camera is used instead
+
+
+@dataclass(frozen=True)
+class ShapeConfig:
+    """Carving and meshing.
+
+    Parameters:
+        mesh_cells: marching cubes runs on about this many cells along the longest side when the face limit
+            is at most 40k (the carve keeps the full resolution; more cells only add faces to decimate).
+        fit_solids: try exact prisms (cylinder, rounded tin, cuboid) before falling back to the carved hull.
+        max_error_px: a prism is used when its silhouettes stay this close (mean, at ``work_size``) to the
+            photos' silhouettes (and within twice that in every view).
+    """
+
+    mesh_cells: int = 160
+    fit_solids: bool = True
+    max_error_px: float = 1.25  # about one pixel of segmentation noise plus a quarter
+
+
+@dataclass(frozen=True)
+class TextureConfig:
+    """Texture baking.
+
+    Parameters:
+        source_size: longest side (px) of the photos sampled when baking the texture.
+        format: "jpeg" (smaller, what Shopify prefers) or "png".
+    """
+
+    source_size: int = 1024
+    format: str = "jpeg"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """GLB, splat and preview export.
+
+    Parameters:
+        default_height_m: model height when neither a size hint nor the prompt gives one.
+        splat_count: number of Gaussians in the splat .ply.
+        preview_size: side of the preview PNG.
+    """
+
+    default_height_m: float = 0.2
+    splat_count: int = 60_000
+    preview_size: int = 512
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Engine-wide settings; building an Engine is cheap and never touches the network.
+    """Engine-wide settings, one dataclass per stage; building an Engine is cheap and never touches the network.
 
     Parameters:
-        work_size: longest side (px) of the images used for masks and carving.
-        texture_source_size: longest side (px) of the photos sampled when baking the texture.
-        max_pixels: photos with more pixels are refused (decompression-bomb guard).
-        default_elevation_deg / default_fov_deg: camera prior used when the photos do not reveal them.
-        default_height_m: model height when neither a size hint nor the prompt gives one.
-        splat_count: number of Gaussians in the splat .ply.
-        preview_size: side of the preview PNG.
-        texture_format: "jpeg" (smaller, what Shopify prefers) or "png".
+        backend: name of the registered backend that runs the pipeline (see ``generation.backends``).
+        seed: seeds the ``torch.Generator`` (and NumPy generator) each job gets; the same inputs and seed give
+            the same outputs.
+        segment, camera, shape, texture, export: the stages' settings.
     """
 
-    work_size: int = 384
-    texture_source_size: int = 1024
-    max_pixels: int = 50_000_000
-    default_elevation_deg: float = 10.0
-    default_fov_deg: float = 30.0
-    default_height_m: float = 0.2
-    splat_count: int = 60_000
-    preview_size: int = 512
-    texture_format: str = "jpeg"
+    backend: str = "weightfree"
+    seed: int = 0
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    shape: ShapeConfig = field(default_factory=ShapeConfig)
+    texture: TextureConfig = field(default_factory=TextureConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
 
 
 @dataclass(frozen=True)
@@ -62,22 +127,30 @@ class GenerationParams:
             res = int(self.resolution)
         except (TypeError, ValueError):
             raise InvalidParams(f"resolution must be one of {RESOLUTIONS}, got {self.resolution!r}") from None
-        if res not in RESOLUTIONS:
+        if res not in PARAM_CHOICES["resolution"]:
             raise InvalidParams(f"resolution must be one of {RESOLUTIONS}, got {self.resolution!r}")
         object.__setattr__(self, "resolution", res)
-        if not (500 <= int(self.face_limit) <= 500_000):
-            raise InvalidParams(f"face_limit must be between 500 and 500000, got {self.face_limit}")
-        ts = int(self.texture_size)
-        if ts not in (256, 512, 1024, 2048, 4096):
+        lo, hi = _range("face_limit")
+        if not (lo <= int(self.face_limit) <= hi):
+            raise InvalidParams(f"face_limit must be between {lo} and {hi}, got {self.face_limit}")
+        if int(self.texture_size) not in TEXTURE_SIZES:
             raise InvalidParams(
-                f"texture_size must be a power of two from 256 to 4096, got {self.texture_size}"
+                f"texture_size must be a power of two from {TEXTURE_SIZES[0]} to {TEXTURE_SIZES[-1]}, "
+                f"got {self.texture_size}"
             )
-        if not (1 <= int(self.steps) <= 200):
-            raise InvalidParams(f"steps must be between 1 and 200, got {self.steps}")
-        if not (0.0 <= float(self.guidance_scale) <= 50.0):
-            raise InvalidParams(f"guidance_scale must be between 0 and 50, got {self.guidance_scale}")
-        if self.size_hint_m is not None and not (0.005 <= float(self.size_hint_m) <= 10.0):
-            raise InvalidParams(f"size_hint_m must be between 0.005 and 10 metres, got {self.size_hint_m}")
+        lo, hi = _range("steps")
+        if not (lo <= int(self.steps) <= hi):
+            raise InvalidParams(f"steps must be between {lo} and {hi}, got {self.steps}")
+        lo, hi = _range("guidance_scale")
+        if not (lo <= float(self.guidance_scale) <= hi):
+            raise InvalidParams(
+                f"guidance_scale must be between {lo:g} and {hi:g}, got {self.guidance_scale}"
+            )
+        lo, hi = _range("size_hint_m")
+        if self.size_hint_m is not None and not (lo <= float(self.size_hint_m) <= hi):
+            raise InvalidParams(
+                f"size_hint_m must be between {lo:g} and {hi:g} metres, got {self.size_hint_m}"
+            )
 
     @property
     def smoothing_iterations(self) -> int:
@@ -85,3 +158,8 @@ class GenerationParams:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _range(name: str) -> tuple[float, float]:
+    _, lo, hi = PARAM_SPECS[name]
+    return lo, hi

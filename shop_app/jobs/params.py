@@ -9,24 +9,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-MAX_IMAGES = 4
+from generation.limits import MAX_VIEWS, PARAM_CHOICES, PARAM_SPECS
+
+MAX_IMAGES = MAX_VIEWS
 HASH_VERSION = "nu3d-generation-v1"
 
-# name -> (type, minimum, maximum), mirroring generation.GenerationParams (the web process never imports the
-# engine, which loads torch). Only params the client gave are kept: the engine fills its own defaults.
-PARAM_SPECS: dict[str, tuple[type, float, float]] = {
-    "resolution": (int, 128, 384),
-    "face_limit": (int, 500, 500_000),
-    "texture_size": (int, 256, 4096),
-    "steps": (int, 1, 200),
-    "guidance_scale": (float, 0.0, 50.0),
-    "size_hint_m": (float, 0.005, 10.0),
-    "seed": (int, 0, 2**31 - 1),  # a new seed is a new variation (regenerate): not deduped with the old one
-}
-PARAM_CHOICES: dict[str, tuple[int, ...]] = {
-    "resolution": (128, 256, 384),
-    "texture_size": (256, 512, 1024, 2048, 4096),
-}
+# PARAM_SPECS / PARAM_CHOICES come from generation.limits, the engine's torch-free module of limits (the web
+# process never imports the engine itself, which loads torch). Only params the client gave are kept: the engine
+# fills its own defaults.
 MAX_PROMPT_CHARS = 1000
 _CONTENT_KEY = re.compile(r"^sha256/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})\.[A-Za-z0-9.]{1,11}$")
 

@@ -23,18 +23,6 @@ from shop_app.models.shopify import ProductImage
 logger = logging.getLogger(__name__)
 
 
-def cached_payloads(*, session: Session, shop: Shop, product_ids: list[int]) -> dict[int, dict[str, Any]]:
-    if not product_ids:
-        return {}
-    rows = session.exec(
-        select(ProductModelCache).where(
-            ProductModelCache.shop_id == shop.id,
-            ProductModelCache.product_id.in_(product_ids),  # type: ignore[attr-defined]
-        )
-    ).all()
-    return {row.product_id: row.payload for row in rows}
-
-
 def store(*, session: Session, shop: Shop, product_id: int, payload: dict[str, Any]) -> bool:
     """Write one product's finished answer; False when another request wrote it first (same answer)."""
     try:

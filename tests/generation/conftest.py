@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from devstore.studio import make_product, render_views
-from generation import Engine, EngineConfig, GenerationParams
+from generation import Engine, EngineConfig, ExportConfig, GenerationParams, SegmentConfig, TextureConfig
 from generation.export import encode_texture, write_glb
 
 SMALL = GenerationParams(resolution=128, face_limit=3000, texture_size=256)
@@ -32,7 +32,13 @@ def box_photos() -> list[bytes]:
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    return Engine(EngineConfig(splat_count=5000, preview_size=128, work_size=192, texture_source_size=192))
+    return Engine(
+        EngineConfig(
+            segment=SegmentConfig(work_size=192),
+            texture=TextureConfig(source_size=192),
+            export=ExportConfig(splat_count=5000, preview_size=128),
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -179,7 +179,7 @@ def test_progress_reports_named_stages_in_order(engine, can_photos):
     seen = []
     engine.generate(can_photos, params=SMALL, progress=lambda stage, pct: seen.append((stage, pct)))
     names = [s for s, _ in seen]
-    assert names == ["load", "segment", "cameras", "carve", "mesh", "texture", "export", "done"]
+    assert names == ["load", "segment", "cameras", "carve", "solids", "mesh", "texture", "export", "done"]
     pcts = [p for _, p in seen]
     assert pcts == sorted(pcts) and pcts[-1] == 100.0
 

@@ -1,0 +1,226 @@
+"""Exact shapes where the silhouettes support them: upright prisms of superellipse section.
+
+One family covers the common retail solids: a cylinder or elliptic cylinder (exponent p = 2) and a cuboid or
+rectangular tin in any orientation on the floor, including lying flat (p = 12: sharp corners, a hair of rounding
+that keeps normals sane). Parameters: centre (x, z), floor and top
+heights, two half-axes, yaw, p. A convex solid's silhouette is the convex hull of its projected top and bottom
+sections, so each candidate is scored by a two-sided boundary distance in pixels against every real photo's
+silhouette: hull outline -> the mask's signed distance image, and the mask's outline -> the hull polygon.
+Nelder-Mead fits each exponent from the carved hull's bounding box; the best fit is used when it explains
+every view to within ``SolidConfig.max_error_px`` (otherwise the carved hull stays: handles, necks, soft goods).
+The product title only breaks near-ties between exponents (``prefer``), it never picks a shape on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+from scipy import ndimage
+from scipy.optimize import minimize
+from scipy.spatial import ConvexHull, QhullError
+
+from .cameras import Rig
+
+EXPONENTS = {"cylinder": 2.0, "cuboid": 12.0}
+SECTION_POINTS = 48
+_EDGE_T = np.arange(6) / 6  # samples along each hull edge (edges are short: 48-point sections)
+
+
+@dataclass
+class SolidFit:
+    kind: str
+    params: np.ndarray  # cx, cz, y0, y1, a, b, yaw
+    p: float
+    error_px: float  # mean two-sided boundary distance over the views
+    per_view_px: list[float]
+
+
+def _section(params: np.ndarray, p: float, n: int = SECTION_POINTS) -> np.ndarray:
+    cx, cz, _, _, a, b, yaw = params
+    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    c, s = np.cos(t), np.sin(t)
+    x = a * np.sign(c) * np.abs(c) ** (2 / p)
+    z = b * np.sign(s) * np.abs(s) ** (2 / p)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    return np.stack([cx + cy * x + sy * z, cz - sy * x + cy * z], 1)
+
+
+def _project(rig: Rig, k: int, pts: np.ndarray) -> np.ndarray:
+    r, c = rig.pose(k)
+    cam = (pts - c) @ r.T
+    z = np.maximum(cam[:, 2], 1e-6)
+    return np.stack([rig.cx + rig.focal * cam[:, 0] / z, rig.cy - rig.focal * cam[:, 1] / z], 1)
+
+
+class _View:
+    """One photo's silhouette: signed distance image and outline points (pixel coordinates)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        inside = ndimage.distance_transform_edt(mask)
+        outside = ndimage.distance_transform_edt(~mask)
+        self.sdf = np.where(mask, -(inside - 0.5), outside - 0.5).astype(np.float32)
+        edge = mask & ~ndimage.binary_erosion(mask)
+        ys, xs = np.nonzero(edge)
+        step = max(1, len(xs) // 200)
+        self.outline = np.stack([xs[::step] + 0.5, ys[::step] + 0.5], 1)
+
+    def error(self, poly: np.ndarray) -> float:
+        # hull outline sampled every ~1.5 px -> |mask sdf|
+        nxt = np.roll(poly, -1, 0)
+        pts = (poly[:, None] + (nxt - poly)[:, None] * _EDGE_T[None, :, None]).reshape(-1, 2)
+        d1 = ndimage.map_coordinates(self.sdf, [pts[:, 1] - 0.5, pts[:, 0] - 0.5], order=1, mode="nearest")
+        # mask outline -> signed distance to the convex polygon (max over its edges' half-planes)
+        edge = nxt - poly
+        normal = np.stack([edge[:, 1], -edge[:, 0]], 1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+        if np.mean(((self.outline.mean(0) - poly) * normal).sum(1)) > 0:
+            normal = -normal  # outward normals whatever the vertex order
+        d2 = ((self.outline[:, None, :] - poly[None]) * normal[None]).sum(-1).max(1)
+        return 0.5 * (float(np.abs(d1).mean()) + float(np.abs(d2).mean()))
+
+
+def _silhouette(rig: Rig, k: int, params: np.ndarray, p: float) -> np.ndarray | None:
+    sec = _section(params, p)
+    y0, y1 = params[2], params[3]
+    pts3 = np.concatenate(
+        [
+            np.stack([sec[:, 0], np.full(len(sec), y0), sec[:, 1]], 1),
+            np.stack([sec[:, 0], np.full(len(sec), y1), sec[:, 1]], 1),
+        ]
+    )
+    xy = _project(rig, k, pts3)
+    try:
+        hull = ConvexHull(xy)
+    except QhullError:
+        return None
+    return xy[hull.vertices]
+
+
+def _errors(rig: Rig, views: list[_View], params: np.ndarray, p: float) -> list[float]:
+    out = []
+    for k, v in enumerate(views):
+        poly = _silhouette(rig, k, params, p)
+        out.append(1e3 if poly is None else v.error(poly))
+    return out
+
+
+def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np.ndarray]:
+    """Starting prisms from a carved occupancy grid (X, Y, Z): its bounding box and the yaw of its middle."""
+    idx = np.argwhere(occ)
+    if len(idx) < 8:
+        return []
+    lo = origin + idx.min(0) * voxel
+    hi = origin + (idx.max(0) + 1) * voxel
+    ys = idx[:, 1]
+    mid = idx[np.abs(ys - np.median(ys)) <= max(1, 0.15 * (ys.max() - ys.min()))][:, [0, 2]].astype(float)
+    cov = np.cov((mid - mid.mean(0)).T)
+    evals, evecs = np.linalg.eigh(cov)
+    yaw = math.atan2(-evecs[1, 1], evecs[0, 1])  # major axis direction in (x, z)
+    proj = (mid - mid.mean(0)) @ evecs
+    half = (proj.max(0) - proj.min(0) + 1) * voxel / 2
+    cx, cz = origin[[0, 2]] + (mid.mean(0) + 0.5) * voxel
+    starts = [np.array([cx, cz, lo[1], hi[1], half[1], half[0], yaw])]
+    if evals[1] < 1.2 * evals[0]:  # a square or round footprint has no principal direction: try axis-aligned
+        box = [
+            (lo[0] + hi[0]) / 2,
+            (lo[2] + hi[2]) / 2,
+            lo[1],
+            hi[1],
+            (hi[0] - lo[0]) / 2,
+            (hi[2] - lo[2]) / 2,
+        ]
+        starts.append(np.array([*box, 0.0]))
+    return starts
+
+
+def _fit(rig: Rig, views: list[_View], starts: list[np.ndarray], p: float, max_evals: int, step: float):
+    best = None
+    for x0 in starts:
+        scale = max(float(x0[4]), float(x0[5]), 1e-3)
+        unit = np.array([scale] * 6 + [1.0])
+
+        def loss(z, x0=x0, unit=unit):
+            par = x0 + z * unit
+            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2]:
+                return 1e3
+            return float(np.mean(_errors(rig, views, par, p)))
+
+        # scipy's default simplex around zeros is ~1e-4 wide: it would never leave the start
+        simplex = np.vstack([np.zeros(7), step * np.diag([0.8, 0.8, 0.8, 0.8, 1.0, 1.0, 1.5])])
+        res = minimize(
+            loss,
+            np.zeros(7),
+            method="Nelder-Mead",
+            options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 2e-3, "initial_simplex": simplex},
+        )
+        if best is None or res.fun < best[0]:
+            best = (float(res.fun), x0 + res.x * unit)
+    return best
+
+
+def fit_solids(
+    rig: Rig,
+    masks: list[np.ndarray],
+    starts: list[np.ndarray],
+    *,
+    first: str = "cuboid",
+    max_evals: int = 200,
+) -> list[SolidFit]:
+    """Fit each kind of EXPONENTS: ``first`` from the starts, the others warm-started from it; best first."""
+    views = [_View(m) for m in masks]
+    order = [first, *[k for k in EXPONENTS if k != first]]
+    fits: list[SolidFit] = []
+    for i, kind in enumerate(order):
+        p = EXPONENTS[kind]
+        if i == 0:
+            err, par = _fit(rig, views, starts, p, max_evals, 0.1)
+        else:
+            err, par = _fit(rig, views, [fits[0].params], p, (2 * max_evals) // 3, 0.06)
+        fits.append(SolidFit(kind, par, p, err, _errors(rig, views, par, p)))
+    fits.sort(key=lambda f: f.error_px)
+    return fits
+
+
+def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> SolidFit | None:
+    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %)."""
+    ok = [f for f in fits if f.error_px <= max_error_px and max(f.per_view_px) <= 2 * max_error_px]
+    if not ok:
+        return None
+    best = ok[0]
+    if prefer is not None:
+        for f in ok:
+            if f.kind == prefer and f.error_px <= 1.15 * best.error_px:
+                return f
+    return best
+
+
+def prism_mesh(fit: SolidFit, *, face_limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """A watertight prism: side rings plus capped ends (centre fans), within ``face_limit`` faces."""
+    rings = 12
+    segs = int(max(16, min(160, face_limit // (2 * rings + 4))))
+    sec = _section(fit.params, fit.p, segs)
+    y0, y1 = fit.params[2], fit.params[3]
+    ys = np.linspace(y0, y1, rings + 1)
+    side = np.concatenate([np.stack([sec[:, 0], np.full(segs, y), sec[:, 1]], 1) for y in ys])
+    centre = sec.mean(0)
+    bottom_c = np.array([[centre[0], y0, centre[1]]])
+    top_c = np.array([[centre[0], y1, centre[1]]])
+    verts = np.concatenate([side, bottom_c, top_c])
+    faces = []
+    j = np.arange(segs)
+    jn = (j + 1) % segs
+    for r in range(rings):
+        a, b = r * segs + j, r * segs + jn
+        c, d = (r + 1) * segs + jn, (r + 1) * segs + j
+        faces += [np.stack([a, b, c], 1), np.stack([a, c, d], 1)]
+    nb, nt = len(side), len(side) + 1
+    faces.append(np.stack([np.full(segs, nb), jn, j], 1))
+    top = rings * segs
+    faces.append(np.stack([np.full(segs, nt), top + j, top + jn], 1))
+    f = np.concatenate(faces).astype(np.int64)
+    mesh = trimesh.Trimesh(verts, f, process=False)
+    trimesh.repair.fix_normals(mesh)  # consistent outward winding
+    return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)

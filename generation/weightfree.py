@@ -1,0 +1,438 @@
+"""The weight-free backend: silhouettes -> estimated cameras -> carved hull with shape priors -> projected texture.
+
+Stages (each reports progress and can be canceled before it starts): load, segment (generation/segment.py),
+cameras (generation/calibrate.py; one photo gets mirrored and depth-squeezed companion silhouettes), carve and
+priors (generation/geometry.py), mesh (marching cubes, Taubin smoothing, decimation), texture
+(generation/texture.py), export (generation/export.py). Needs no learned weights and no network.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+
+import fast_simplification
+import numpy as np
+import torch
+import trimesh
+from scipy import ndimage
+
+from . import export
+from .backends import GenerationResult, Stages
+from .calibrate import estimate_camera
+from .cameras import Rig, base_depth_ratio
+from .config import EngineConfig, GenerationParams
+from .errors import InconsistentViews
+from .geometry import apply_priors, carve, extract_mesh
+from .images import ImageInput, load_photos, resize, scaled_size
+from .segment import Segmentation, segment
+from .solids import choose, fit_solids, initial_params, prism_mesh
+from .texture import bake, vertex_normals
+
+# Shape classes a product title can select: (depth / width ratio for single photos, cross-section exponent)
+_PRIORS: dict[str, tuple[float, float | None]] = {
+    "revolve": (1.0, 2.0),
+    "box": (0.45, math.inf),
+    "flat": (0.4, None),
+    "blob": (0.75, 2.0),
+}
+_KEYWORDS = {
+    "revolve": r"bottle|can\b|cans\b|jar|mug|cup|vase|candle|tin\b|glass|tumbler|canister|flask|pot\b|soda|beer|wine",
+    "box": r"box|carton|book|package|pack\b|case\b|crate|kit\b|cereal",
+    "flat": r"pouch|bag\b|sachet|envelope|wallet|tube\b",
+    "blob": r"plush|toy|pillow|cushion|ball\b|fruit|shoe|teddy",
+}
+_SIZES_M = {
+    "mug": 0.1,
+    "cup": 0.1,
+    "can": 0.122,
+    "bottle": 0.26,
+    "jar": 0.12,
+    "vase": 0.25,
+    "box": 0.25,
+    "carton": 0.24,
+    "candle": 0.1,
+    "tube": 0.17,
+    "pouch": 0.2,
+    "plush": 0.15,
+    "pillow": 0.15,
+    "shoe": 0.12,
+}
+
+
+def prompt_prior(prompt: str | None) -> str | None:
+    if not prompt:
+        return None
+    text = prompt.lower()
+    for name, pattern in _KEYWORDS.items():
+        if re.search(pattern, text):
+            return name
+    return None
+
+
+def prompt_height(prompt: str | None) -> float | None:
+    if not prompt:
+        return None
+    text = prompt.lower()
+    for word, h in _SIZES_M.items():
+        if re.search(rf"\b{word}", text):
+            return h
+    return None
+
+
+def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
+    w = arr.shape[1]
+    src = np.rint(2 * cx - np.arange(w) - 1).astype(int)
+    ok = (src >= 0) & (src < w)
+    out = np.zeros_like(arr)
+    out[:, ok] = arr[:, src[ok]]
+    return out
+
+
+def _squeeze(mask: np.ndarray, cx: float, k: float) -> np.ndarray:
+    """The silhouette narrowed horizontally by factor k about column cx (a guessed side view)."""
+    h, w = mask.shape
+    u = (np.arange(w) + 0.5 - cx) / k + cx - 0.5
+    rows = np.arange(h)
+    uu, rr = np.meshgrid(u, rows)
+    vals = ndimage.map_coordinates(mask.astype(np.float32), [rr, uu], order=1, cval=0.0)
+    return vals > 0.5
+
+
+class WeightFreeBackend:
+    """Today's pipeline (see the module docstring)."""
+
+    name = "weightfree"
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+
+    def generate(
+        self,
+        images: Sequence[ImageInput] | ImageInput,
+        *,
+        prompt: str | None,
+        params: GenerationParams,
+        device: torch.device,
+        generator: torch.Generator,
+        stages: Stages,
+    ) -> GenerationResult:
+        cfg, dev, st = self.config, device, stages
+        t_all = time.perf_counter()
+        # the splat's surface samples: NumPy drawn from the job's torch generator (reproducible per seed)
+        sample_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=dev).item())
+        st.start("load", 0)
+        photos = load_photos(images, max_pixels=cfg.segment.max_pixels)
+        n = len(photos)
+        w0, h0 = photos[0].original_size
+        ww, wh = scaled_size(w0, h0, cfg.segment.work_size)
+        tw, th = scaled_size(w0, h0, cfg.texture.source_size)
+
+        st.start("segment", 5)
+        segs: list[Segmentation] = []
+        for i, p in enumerate(photos):
+            rgb = resize(p.rgb, (ww, wh), resample=_box_filter())
+            alpha = resize(p.alpha, (ww, wh), resample=_box_filter()) if p.alpha is not None else None
+            segs.append(segment(rgb, alpha, view=i))
+        masks = [s.mask for s in segs]
+        confidence = float(min(s.confidence for s in segs))
+
+        st.start("cameras", 15)
+        prior_name = prompt_prior(prompt)
+        est = estimate_camera(masks, [s.soft for s in segs], height=wh, config=cfg.camera)
+        use_est = cfg.camera.estimate and est.confidence >= cfg.camera.min_confidence
+        elevation = est.elevation_deg if use_est else cfg.camera.default_elevation_deg
+        fov = est.fov_deg if use_est else cfg.camera.default_fov_deg
+        carve_masks = list(masks)
+        single = n <= 2
+        depth_ratio = None
+        if single:
+            m0 = masks[0]
+            cols = np.nonzero(m0.any(0))[0]
+            cxb = (cols[0] + cols[-1] + 1) / 2
+            back = _mirror(m0, cxb)
+            sym = float((m0 & back).sum() / max(1, (m0 | back).sum()))
+            rows = np.nonzero(m0.any(1))[0]
+            fill = float(m0.sum() / ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)))
+            measured = base_depth_ratio(
+                m0,
+                segs[0].soft,
+                Rig.turntable(1, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh),
+            )
+            if prior_name is not None:
+                depth_ratio = _PRIORS[prior_name][0]
+            elif measured is not None and measured >= 0.25:
+                # within the estimate's noise of round: a surface of revolution
+                depth_ratio = 1.0 if measured >= 0.8 else float(np.clip(measured, 0.35, 1.0))
+            elif measured is not None:
+                # a straight base edge: a package seen flat-on. Tall narrow packages (cartons, bottle boxes)
+                # tend to have square footprints, wide ones (cereal, books) are thin: depth ~ 0.3 * height
+                aspect = (rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1)
+                depth_ratio = float(np.clip(0.3 * aspect, 0.35, 1.0))
+            elif fill >= 0.93:
+                depth_ratio = _PRIORS["box"][0]
+            else:
+                depth_ratio = 1.0 if sym >= 0.95 else 0.75
+            side = _squeeze(m0, cxb, depth_ratio)
+            back_mask = masks[1] if n == 2 else back
+            carve_masks = [m0, side, back_mask, _mirror(side, cxb)]
+            rig = Rig.turntable(4, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh, cx=cxb)
+        else:
+            rig = Rig.turntable(n, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh)
+
+        st.start("carve", 20)
+        vol = carve(rig, carve_masks, resolution=params.resolution, device=dev)
+        p_override = None
+        if prior_name is not None:
+            p_override = _PRIORS[prior_name][1]
+        info = apply_priors(
+            vol, rig.elevation, p_override=p_override, p_fallback=_round_fallback(carve_masks)
+        )
+
+        st.start("solids", 40)
+        solid, fits = None, []
+        if cfg.shape.fit_solids:
+            occ = (vol.field < 0).cpu().numpy()
+            starts = initial_params(occ, np.asarray(vol.origin), vol.voxel)
+            # only the real photos judge a solid (a single photo's companions are guesses)
+            real = n if not single else (1 if n == 1 else 2)
+            az = rig.azimuths if not single else ((0.0,) if n == 1 else (0.0, math.pi))
+            fit_rig = Rig(real, rig.elevation, rig.focal, rig.cx, rig.cy, rig.width, rig.height, tuple(az))
+            prefer = {"box": "cuboid", "revolve": "cylinder"}.get(prior_name or "")
+            fits = fit_solids(fit_rig, masks[:real], starts, first=prefer or "cuboid") if starts else []
+            solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
+
+        st.start("mesh", 45)
+        if solid is not None:
+            verts, faces = prism_mesh(solid, face_limit=params.face_limit)
+            mesh = trimesh.Trimesh(verts, faces, process=False)
+        else:
+            # marching cubes near 160 cells a side is plenty for <= 40k faces; the carve keeps full resolution
+            factor = (
+                max(1, round(params.resolution / cfg.shape.mesh_cells)) if params.face_limit <= 40_000 else 1
+            )
+            verts, faces = extract_mesh(vol, factor=factor)
+            if len(faces) == 0:
+                raise InconsistentViews(
+                    "the photos do not show one consistent product (the carved shape is empty)"
+                )
+            verts, faces = _largest_component(verts, faces)
+            mesh = trimesh.Trimesh(verts, faces, process=False)
+            trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
+            mesh = _decimate(mesh, params.face_limit)
+        if mesh.volume < 0:
+            mesh.invert()
+        v, f = np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
+
+        st.start("texture", 60)
+        s_tex = tw / ww
+        trig = rig.scaled(s_tex)
+        src = [resize(p.rgb, (tw, th), resample=_box_filter()) for p in photos]
+        tex_masks = list(masks)  # sampled with normalised coordinates: their resolution may differ
+        if single:
+            cxb_t = rig.cx * s_tex
+            if n == 1:
+                # the unseen back continues the front's colours row by row, never its (mirrored) print
+                src = [src[0], _row_colours(_mirror(src[0], cxb_t), _mirror(masks[0], rig.cx))]
+                tex_masks = [masks[0], _mirror(masks[0], rig.cx)]
+            trig = Rig(
+                2, trig.elevation, trig.focal, trig.cx, trig.cy, trig.width, trig.height, (0.0, math.pi)
+            )
+            weights = [1.0, 0.5 if n == 1 else 1.0]
+        else:
+            weights = None
+        tm = bake(
+            v, f, trig, src, tex_masks, texture_size=params.texture_size, device=dev, view_weights=weights
+        )
+
+        st.start("export", 85)
+        lo, hi = tm.vertices.min(0), tm.vertices.max(0)
+        height_rig = float(hi[1] - lo[1])
+        height_m = params.size_hint_m or prompt_height(prompt) or cfg.export.default_height_m
+        size_source = (
+            "size_hint" if params.size_hint_m else ("prompt" if prompt_height(prompt) else "default")
+        )
+        s = float(height_m) / max(height_rig, 1e-9)
+        c = np.array([(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2])
+        vm = (tm.vertices - c) * s
+        nm = vertex_normals(vm, tm.faces)
+        # keep seam duplicates sharing one normal: average by position
+        nm = _weld_normals(vm, nm)
+        tex_bytes, mime = export.encode_texture(tm.texture, cfg.texture.format)
+        glb = export.write_glb(vm, tm.faces, nm, tm.uvs, tex_bytes, mime, name=_node_name(prompt))
+        pos, uv, nrm, spacing = export.sample_surface(
+            vm, tm.faces, tm.uvs, nm, cfg.export.splat_count, seed=sample_seed
+        )
+        colors = export.sample_texture(tm.texture, uv)
+        splat = export.write_splat_ply(pos, colors, nrm, spacing)
+        preview = export.render_preview(
+            vm, tm.faces, tm.uvs, nm, tm.texture, size=cfg.export.preview_size, device=dev
+        )
+        r0, c0 = rig.pose(0)
+        m_cv = np.diag([1.0, -1.0, 1.0]) @ r0
+        translation = s * (m_cv @ (c - c0))
+        metadata = {
+            "scale": [[1.0, 1.0, 1.0]],
+            "rotation": [export.quaternion_wxyz(m_cv)],
+            "translation": [[float(x) for x in translation]],
+            "camera_pose": {
+                "convention": "opencv",
+                "elevation_deg": round(math.degrees(rig.elevation), 3),
+                "fov_deg": round(rig.fov_deg, 3),
+                "azimuths_deg": [round(360.0 * k / n, 3) for k in range(n)],
+                "distance_m": round(s, 6),
+                "estimated": use_est,
+                "confidence": est.confidence if use_est else 0.0,
+                "cues": est.cues,
+            },
+            "object_index": 0,
+        }
+        st.finish()
+        ext = vm.max(0) - vm.min(0)
+        stats = {
+            "timings_s": dict(st.timings, total=round(time.perf_counter() - t_all, 4)),
+            "faces": int(len(tm.faces)),
+            "vertices": int(len(vm)),
+            "watertight": bool(trimesh.Trimesh(vm, tm.faces, process=True).is_watertight),
+            "mask_confidence": round(confidence, 4),
+            "mask_source": sorted({sg.source for sg in segs}),
+            "device": str(dev),
+            "views": n,
+            "elevation_deg": round(math.degrees(rig.elevation), 3),
+            "fov_deg": round(rig.fov_deg, 3),
+            "shape_prior": prior_name,
+            "shape_model": solid.kind if solid is not None else "carved",
+            "solid_errors_px": {f.kind: round(f.error_px, 3) for f in fits},
+            "cross_section_exponent": None if not math.isfinite(info.p_used) else info.p_used,
+            "floor_cut_voxels": info.floor_cut,
+            "top_cut_voxels": info.top_cut,
+            "depth_ratio": depth_ratio,
+            "size_m": [round(float(x), 5) for x in ext],
+            "size_source": size_source,
+            "params": params.as_dict(),
+            "guidance_scale_used": False,
+        }
+        if progress_done := st.progress:
+            progress_done("done", 100.0)
+        return GenerationResult(glb=glb, splat_ply=splat, preview_png=preview, metadata=metadata, stats=stats)
+
+
+def _row_colours(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Each row of the product replaced by its median colour (bands of a label survive, glyphs do not)."""
+    from PIL import Image
+
+    h, w = photo.shape[:2]
+    m = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)) > 127
+    out = photo.astype(np.float32).copy()
+    rows = np.nonzero(m.any(1))[0]
+    med = np.zeros((h, 3), dtype=np.float32)
+    for r in rows:
+        med[r] = np.median(out[r][m[r]], axis=0)
+    if len(rows):
+        med[: rows[0]] = med[rows[0]]
+        med[rows[-1] + 1 :] = med[rows[-1]]
+        med = ndimage.uniform_filter1d(med, size=max(3, h // 100), axis=0)  # soften fine print's rows
+    out[m] = np.broadcast_to(med[:, None, :], out.shape)[m]
+    return out.astype(photo.dtype)
+
+
+def _round_fallback(masks: list[np.ndarray]) -> float | None:
+    """2.0 (round) when every view shows the same mirror-symmetric silhouette, as a surface of revolution does."""
+    if len(masks) < 2:
+        return None
+    widths = []
+    for m in masks:
+        cols = np.nonzero(m.any(0))[0]
+        if len(cols) < 4:
+            return None
+        cx = (cols[0] + cols[-1] + 1) / 2
+        if float((m & _mirror(m, cx)).sum() / max(1, (m | _mirror(m, cx)).sum())) < 0.95:
+            return None
+        widths.append(m.sum(1).astype(np.float64))
+    ref = widths[0]
+    rows = ref > 0
+    for w in widths[1:]:
+        if np.abs(w[rows] - ref[rows]).mean() > 0.04 * ref[rows].mean():
+            return None
+    return 2.0
+
+
+def _largest_component(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the largest connected piece of a marching-cubes mesh (stray specks are carving noise)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(v)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]]])
+    graph = coo_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    if count <= 1:
+        return v, f
+    face_label = labels[f[:, 0]]
+    keep_label = np.bincount(face_label).argmax()
+    keep_f = f[face_label == keep_label]
+    used = np.unique(keep_f)
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return v[used], remap[keep_f]
+
+
+def _decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
+    """Quadric decimation to at most ``face_limit`` faces that stays watertight.
+
+    One fast pass takes the marching-cubes mesh to twice the limit; the last step is retried with gentler
+    settings when it pinches an edge (fast_simplification can leave a few non-manifold edges).
+    """
+    if len(mesh.faces) <= face_limit:
+        return mesh
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    if len(f) > 4 * face_limit:
+        for agg in (7, 3):
+            v1, f1 = fast_simplification.simplify(v, f, target_count=2 * face_limit, agg=agg)
+            if trimesh.Trimesh(v1, f1, process=True).is_watertight:
+                v, f = v1, f1
+                break
+    first = None
+    out = mesh
+    for agg in (2, 3, 5, 7):
+        v2, f2 = v, f
+        for _ in range(3):  # one pass can stop short of the target on large flat regions
+            v2, f2 = fast_simplification.simplify(v2, f2, target_count=face_limit, agg=agg)
+            if len(f2) <= face_limit:
+                break
+        out = trimesh.Trimesh(v2, f2, process=True)
+        if len(out.faces) > face_limit:
+            continue
+        if out.is_watertight:
+            return out
+        first = first or out
+    out = first if first is not None else out
+    trimesh.repair.fill_holes(out)
+    return out
+
+
+def _weld_normals(v: np.ndarray, n: np.ndarray) -> np.ndarray:
+    key = np.round(v / (np.abs(v).max() + 1e-12) * 1e6).astype(np.int64)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    acc = np.zeros((inv.max() + 1, 3))
+    np.add.at(acc, inv, n)
+    acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
+    return acc[inv]
+
+
+def _node_name(prompt: str | None) -> str:
+    if not prompt:
+        return "product"
+    return re.sub(r"[^\w\- ]+", "", prompt)[:64].strip() or "product"
+
+
+def _box_filter():
+    from PIL import Image
+
+    return Image.BOX
+
+
+__all__ = ["WeightFreeBackend", "prompt_height", "prompt_prior"]
