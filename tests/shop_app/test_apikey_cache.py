@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.engine import Engine
 
+from shop_app import apikeys
 from shop_app.apikeys import authenticate, create_api_key, invalidate_api_key_cache
 from shop_app.db import session_scope
 from shop_app.errors import AuthenticationRequired
@@ -42,3 +45,18 @@ def test_unknown_keys_are_never_cached(db: Engine) -> None:
         _, key = create_api_key(session=session, name="new", scopes=["jobs"])
     with session_scope(db) as session:
         assert authenticate(session, key).name == "new"  # a key created after a miss works at once
+
+
+def test_a_key_that_expires_while_cached_is_refused(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = utcnow()
+    with session_scope(db) as session:
+        _, key = create_api_key(
+            session=session, name="soon", scopes=["jobs"], expires_at=now + timedelta(hours=1)
+        )
+    with session_scope(db) as session:
+        assert authenticate(session, key).name == "soon"  # verified, now cached
+    # The clock passes the expiry within the cache's lifetime (its TTL runs on time.monotonic, not this clock).
+    monkeypatch.setattr(apikeys, "utcnow", lambda: now + timedelta(hours=2))
+    with session_scope(db) as session, pytest.raises(AuthenticationRequired) as err:
+        authenticate(session, key)
+    assert err.value.code == "INVALID_API_KEY"
