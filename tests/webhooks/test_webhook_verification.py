@@ -265,3 +265,20 @@ def test_uninstall_signed_for_one_shop_cannot_uninstall_another(
     body = json.dumps({"shop_id": 1, "shop_domain": SHOP}).encode()
     resp = _post(installed, "/webhooks/shop/redact", body, headers(body, topic="shop/redact", shop=other))
     assert resp.status_code == 400 and resp.json()["detail"]["code"] == "SHOP_MISMATCH"
+
+
+def test_bulk_operation_finish_without_an_operation_id_is_refused_before_it_is_stored(
+    installed: RunningApp,
+) -> None:
+    body = json.dumps({"status": "completed"}).encode()
+    resp = _post(
+        installed, "/webhooks/bulk_operations/finish", body, headers(body, topic="bulk_operations/finish")
+    )
+    assert resp.status_code == 400 and "admin_graphql_api_id" in resp.text, resp.text
+    _nothing_stored(installed)
+    good = json.dumps(
+        {"admin_graphql_api_id": "gid://shopify/BulkOperation/1", "status": "completed"}
+    ).encode()
+    hdrs = headers(good, topic="bulk_operations/finish", event="evt-bulk")
+    assert _post(installed, "/webhooks/bulk_operations/finish", good, hdrs).json()["outcome"] == "accepted"
+    assert outcome_of(installed.db, "evt-bulk") == "no backfill for this operation"
