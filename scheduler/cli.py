@@ -1,4 +1,5 @@
-"""`nu3d scheduler`: product scans, token refresh and the job lease reaper on an APScheduler BlockingScheduler."""
+"""`nu3d scheduler`: product scans, token refresh and the job lease reaper on an APScheduler BlockingScheduler,
+plus the webhook inbox processor on its own thread."""
 
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokens = jobs.refresh_tokens(settings, engine)
             reaped = jobs.reap_leases(settings, engine)
             published = jobs.publish_models(settings, engine)
+            webhooks = jobs.process_webhooks(settings, engine)
             swept = jobs.sweep_blobs(settings, engine)
             for report in scans:
                 status = f"error: {report.error}" if report.error else "ok"
@@ -111,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"publish: {len(published.processing)} uploaded, {len(published.published)} published, "
                 f"{len(published.failed)} failed"
             )
+            print(f"webhooks: {webhooks} deliveries processed")  # noqa: T201 - CLI output
             print(  # noqa: T201 - CLI output
                 f"blob sweep: {swept.scanned} files, {len(swept.deleted)} unreferenced removed, "
                 f"{swept.too_recent} within the grace period"
@@ -119,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         scheduler = make_scheduler(settings, engine, args)
         stop = threading.Event()
+        # The webhook inbox runs on its own thread, not as an interval job: woken by NOTIFY on PostgreSQL,
+        # it processes a delivery moments after the web process acknowledged it.
+        inbox = threading.Thread(
+            target=jobs.make_inbox_processor(settings, engine).run, args=(stop,), name="webhook-inbox"
+        )
+        inbox.start()
 
         def on_sigterm(*_: object) -> None:
             stop.set()
@@ -143,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scheduler.start()
         except KeyboardInterrupt:
             pass
+        finally:
+            stop.set()
+            inbox.join(timeout=30)
         return 0
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from scheduler.backfill import run_backfills
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
 from shop_app.blob_sweep import SweepReport, sweep_unreferenced_blobs
+from shop_app.db import listen_url
 from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.auto_publish import approve_ready_models
@@ -20,6 +21,7 @@ from shop_app.shopify.errors import ShopifyError, ShopNotInstalled
 from shop_app.shopify.publish import PublishReport, publish_step
 from shop_app.shopify.services import ShopifyServices, make_shopify_services
 from shop_app.storage import make_storage
+from webhooks.inbox import InboxProcessor
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,6 +69,22 @@ def publish_models(settings: Settings, engine: Engine) -> PublishReport:
     storage = make_storage(settings)
     approve_ready_models(engine)  # shops that publish without review
     return _with_services(settings, engine, lambda services: publish_step(services, storage))
+
+
+def make_inbox_processor(settings: Settings, engine: Engine, *, poll_s: float = 0.5) -> InboxProcessor:
+    """The webhook inbox processor (webhooks/inbox.py); LISTENs for new deliveries on PostgreSQL."""
+    storage = make_storage(settings)
+    return InboxProcessor(
+        engine,
+        delete_file=storage.delete,
+        poll_s=poll_s,
+        database_url=listen_url(engine),
+    )
+
+
+def process_webhooks(settings: Settings, engine: Engine) -> int:
+    """Process every recorded webhook delivery that may run now (`--once`)."""
+    return make_inbox_processor(settings, engine).drain()
 
 
 def reap_leases(settings: Settings, engine: Engine) -> ReapReport:

@@ -8,6 +8,8 @@ import hmac
 import logging
 import re
 import secrets
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -99,17 +101,62 @@ def create_api_key(
     return row, plaintext
 
 
+class _KeyCache:
+    """Verified keys for a few seconds, so a poll does not query the key table each time.
+
+    Holds only active keys (an unknown or revoked key is looked up every time, so a new key works at once).
+    `invalidate_api_key_cache()` empties it: a revoke in this process is seen by the next request; other
+    processes see it within CACHE_TTL_S.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[int, str], tuple[float, ApiKey]] = {}
+
+    def get(self, where: int, digest: str) -> ApiKey | None:
+        hit = self._keys.get((where, digest))
+        if hit is None or time.monotonic() - hit[0] > CACHE_TTL_S:
+            return None
+        return hit[1]
+
+    def put(self, where: int, digest: str, key: ApiKey) -> None:
+        with self._lock:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[(where, digest)] = (time.monotonic(), key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+CACHE_TTL_S = 5.0
+_cache = _KeyCache()
+
+
+def invalidate_api_key_cache() -> None:
+    """Forget every cached key verification in this process; call it after revoking or changing a key."""
+    _cache.clear()
+
+
 def find_api_key(*, session: Session, presented: str) -> ApiKey | None:
     """The active (not revoked, not expired) key matching `presented`, or None (no write; `authenticate`
-    records the use)."""
+    records the use). Verified keys are cached for CACHE_TTL_S (see `invalidate_api_key_cache`)."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
     digest = hash_key(presented)
+    where = id(session.get_bind().engine)
+    cached = _cache.get(where, digest)
+    if cached is not None:
+        # A cached key may have expired since it was cached: expiry is checked on every use.
+        return cached if key_status(cached, now=utcnow()) == "active" else None
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     if key_status(row, now=utcnow()) != "active":
         return None
+    session.expunge(row)  # shared read-only across requests from now on
+    _cache.put(where, digest, row)
     return row
 
 
@@ -149,6 +196,7 @@ def _note_use(session: Session, key: ApiKey) -> None:
     now = utcnow()
     if key.last_used_at is not None and (now - key.last_used_at).total_seconds() < LAST_USED_EVERY_S:
         return
+    key.last_used_at = now  # the cached copy too: the next minute of requests skips the write
     stamp = update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now)
     if session.info.get("write"):
         session.execute(stamp)
@@ -181,4 +229,8 @@ def revoke_api_key(*, session: Session, ident: str) -> ApiKey:
         row.revoked_at = utcnow()
         session.add(row)
         session.flush()
+    # Also here, not only after the caller commits: a key cached before the revoke stops working in this
+    # process at once. The caller clears it again after committing (a request between flush and commit could
+    # still have cached the old row).
+    invalidate_api_key_cache()
     return row

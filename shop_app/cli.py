@@ -240,7 +240,7 @@ def _cmd_apikey_list(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 
 def _cmd_apikey_revoke(args: argparse.Namespace) -> int:
-    from shop_app.apikeys import KeyNotFound, revoke_api_key
+    from shop_app.apikeys import KeyNotFound, invalidate_api_key_cache, revoke_api_key
 
     try:
         with _key_store() as session:
@@ -248,6 +248,9 @@ def _cmd_apikey_revoke(args: argparse.Namespace) -> int:
             line = f"revoked API key #{row.id} {row.name!r} ({row.prefix}...)"
     except KeyNotFound as err:
         raise CliError(f"{err} (see 'nu3d apikey list')") from None
+    # Committed now: forget cached verifications in this process (a server process sees the revoke within the
+    # cache's CACHE_TTL_S; the cache is per process).
+    invalidate_api_key_cache()
     print(line)
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,11 +39,26 @@ def make_engine(settings: DatabaseSettings, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let BEGIN IMMEDIATE come from our own code (the job claim) instead of pysqlite's implicit BEGIN.
-        event.listen(engine, "begin", _sqlite_begin)
+        writers = _WriterLock()
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "commit", writers.end)
+        event.listen(engine, "rollback", writers.end)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    # TCP keepalives: a connection whose server went away without closing it (a host or container restart)
+    # fails within ~25 s instead of leaving a query waiting forever (seen: the webhook inbox thread stuck
+    # in a claim after the shared server was restarted).
+    kwargs.setdefault(
+        "connect_args",
+        {
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        },
+    )
     return create_engine(url, **kwargs)
 
 
@@ -57,9 +73,37 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+class _WriterLock:
+    """Serialises this process's SQLite writers on a lock instead of in SQLite's busy handler.
+
+    SQLite admits one writer; a second BEGIN IMMEDIATE waits in the busy handler, which sleeps and retries
+    (1 ms, 2 ms, ... up to 100 ms per try), so under load waiting writers mostly sleep while the lock sits
+    free. Taking a process-wide lock first hands the write lock from one thread to the next at once; the busy
+    handler is left only for writers of other processes (worker, scheduler). Re-entrant, like SQLite's own
+    behaviour for one thread. The lock is held from BEGIN IMMEDIATE to the COMMIT or ROLLBACK.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._held: set[int] = set()  # ids of connections holding it
+
+    def begin(self, conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode != "IMMEDIATE":
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        self._lock.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        self._held.add(id(conn))
+
+    def end(self, conn: Any) -> None:
+        if id(conn) in self._held:
+            self._held.discard(id(conn))
+            self._lock.release()
 
 
 def begin_immediate(session: Session) -> None:
@@ -104,3 +148,52 @@ def check_database(engine: Engine) -> None:
     """Raise if the database cannot answer a trivial query (readiness)."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def listen_url(engine: Engine) -> str | None:
+    """The engine's PostgreSQL URL as psycopg takes it (no driver suffix); None on SQLite (nothing to LISTEN)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Listener:
+    """LISTEN on one PostgreSQL channel over its own autocommit psycopg connection.
+
+    Waiters use it to sleep until something happens instead of polling; every caller keeps a poll as the
+    fall-back (a NOTIFY is lost while the connection is down, and SQLite has none)."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self._url, self._channel = url, channel
+        self._conn: Any = None
+
+    def wait(self, timeout: float) -> bool | None:
+        """True when a notification arrived within `timeout`, False when none did, None when the channel is
+        unavailable (the caller polls; the next call reconnects)."""
+        try:
+            if self._conn is None:
+                import psycopg
+
+                self._conn = psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=5,
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                )
+                self._conn.execute(f"LISTEN {self._channel}")
+            return any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
+        except Exception as err:  # noqa: BLE001 - any failure means "poll instead"
+            logger.warning("LISTEN %s unavailable (%s); polling", self._channel, str(err).splitlines()[0])
+            self.close()
+            return None
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                logger.debug("closing the LISTEN connection failed", exc_info=True)

@@ -147,6 +147,9 @@ class Settings(DatabaseSettings):
     rate_limit_snapasset: str = "100/15 minutes"
     rate_limit_snapasset_jobs: str = "20/hour"
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Webhooks older than this (X-Shopify-Triggered-At, or a product payload's signed updated_at) are refused
+    # as replays: Shopify retries for 4 h and may delay a delivery up to a day.
+    webhook_max_age_s: float = Field(default=24 * 3600.0, ge=60)
     # Stored files that no row references are removed by the scheduler once their last write is this old
     # (uploads are stored moments before their job row commits; the grace period keeps them safe).
     blob_sweep_grace_s: float = Field(default=3600.0, ge=0)

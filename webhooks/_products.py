@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlmodel import Session
 
 from shop_app.errors import ValidationError
 from shop_app.models.core import Shop
 from shop_app.shopify.sync import SnapshotError, snapshot_from_webhook, upsert_product
+from webhooks.delivery import WebhookDelivery
 from webhooks.handling import Outcome
-from webhooks.verify import WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+
+def check_product(payload: dict[str, Any]) -> None:
+    try:
+        snapshot_from_webhook(payload)
+    except SnapshotError as err:
+        raise ValidationError(f"unusable product payload: {err}", code="INVALID_PAYLOAD") from None
+
+
+def product_order_key(payload: dict[str, Any]) -> str:
+    # create, update and delete of one product share a key: they are processed in the order received.
+    return f"product:{snapshot_from_webhook(payload).gid}"
 
 
 def handle_product(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:

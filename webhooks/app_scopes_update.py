@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -9,8 +11,8 @@ from shop_app.errors import ValidationError
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import WebhookEvent
+from webhooks.delivery import WebhookDelivery
 from webhooks.handling import Outcome
-from webhooks.verify import WebhookDelivery
 
 TOPIC = "app/scopes_update"
 
@@ -24,6 +26,10 @@ def parse_scopes(value: object) -> str:
     else:
         raise ValidationError("app/scopes_update payload has no `current` scope list", code="INVALID_PAYLOAD")
     return ",".join(sorted({s.strip() for s in items if s.strip()}))[:1024]
+
+
+def check(payload: dict[str, Any]) -> None:
+    parse_scopes(payload.get("current"))
 
 
 def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:

@@ -11,8 +11,8 @@ from shop_app.jobs import commands
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import QUEUED, Job
+from webhooks.delivery import WebhookDelivery
 from webhooks.handling import Outcome
-from webhooks.verify import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 

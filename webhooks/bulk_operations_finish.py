@@ -3,23 +3,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, select
 
 from shop_app.errors import ValidationError
 from shop_app.models.core import Shop
 from shop_app.models.product_models import Backfill
+from webhooks.delivery import WebhookDelivery
 from webhooks.handling import Outcome
-from webhooks.verify import WebhookDelivery
 
 TOPIC = "bulk_operations/finish"
 
 
-def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:
-    operation_id = delivery.payload.get("admin_graphql_api_id")
+def check(payload: dict[str, Any]) -> None:
+    """Run before the delivery is acknowledged: a payload without an operation id is a 400 at once."""
+    operation_id = payload.get("admin_graphql_api_id")
     if not isinstance(operation_id, str) or not operation_id.startswith("gid://shopify/BulkOperation/"):
         raise ValidationError(
             "bulk_operations/finish payload has no admin_graphql_api_id", code="INVALID_PAYLOAD"
         )
+
+
+def handle(session: Session, delivery: WebhookDelivery, shop: Shop | None) -> Outcome:
+    check(delivery.payload)
+    operation_id = delivery.payload["admin_graphql_api_id"]
     if shop is None:
         return Outcome("unknown_shop")
     backfill = session.exec(

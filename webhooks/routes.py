@@ -1,72 +1,62 @@
-"""Webhook routes, mounted by shop_app.app under /webhooks. One module per topic (see shopify.app.toml)."""
+"""Webhook routes, mounted by shop_app.app under /webhooks: authenticate, record, acknowledge.
+
+The answer comes right after one INSERT into the inbox; the scheduler processes the delivery afterwards
+(webhooks/inbox.py). Body: {"ok": true, "topic": ..., "outcome": "accepted" | "duplicate"}.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from webhooks import (
-    app_scopes_update,
-    app_uninstalled,
-    bulk_operations_finish,
-    customers_data_request,
-    customers_redact,
-    products_create,
-    products_delete,
-    products_update,
-    shop_redact,
-)
-from webhooks.handling import process
+from webhooks.inbox import record
+from webhooks.topics import TOPICS, Topic
 from webhooks.verify import read_delivery
 
 logger = logging.getLogger(__name__)
 
-TOPIC_MODULES: tuple[ModuleType, ...] = (
-    products_create,
-    products_update,
-    products_delete,
-    app_uninstalled,
-    app_scopes_update,
-    customers_data_request,
-    customers_redact,
-    shop_redact,
-    bulk_operations_finish,
-)
 
-
-def _endpoint(module: ModuleType) -> Callable[[Request], Awaitable[Response]]:
-    topic: str = module.TOPIC
-
+def _endpoint(topic: Topic) -> Callable[[Request], Awaitable[Response]]:
     async def receive(request: Request) -> Response:
         settings = request.state.settings
         delivery = await read_delivery(
-            request, secret=settings.shopify_api_secret.get_secret_value(), expected_topic=topic
+            request,
+            secret=settings.shopify_api_secret.get_secret_value(),
+            expected_topic=topic.name,
+            max_age_s=settings.webhook_max_age_s,
         )
-        outcome = await asyncio.to_thread(process, request.state.db, delivery, module.handle)
-        storage = request.state.storage
-        for key in outcome.orphaned_keys:
-            try:
-                await asyncio.to_thread(storage.delete, key)
-            except Exception as err:  # the rows are gone; a leftover file is logged, not retried by Shopify
-                logger.warning("could not delete %s after %s: %r", key, topic, err)
-        return JSONResponse({"ok": True, "topic": topic, "outcome": outcome.status})
+        topic.check(delivery.payload)
+        stored = await asyncio.to_thread(
+            record, request.state.db, delivery, order_key=topic.order_key(delivery.payload)
+        )
+        if not stored:
+            logger.info(
+                "duplicate webhook %s for %s (event %s): ignored",
+                topic.name,
+                delivery.shop_domain,
+                delivery.event_id,
+            )
+        return JSONResponse(
+            {"ok": True, "topic": topic.name, "outcome": "accepted" if stored else "duplicate"}
+        )
 
-    receive.__name__ = f"webhook_{topic.replace('/', '_')}"
+    receive.__name__ = f"webhook_{topic.name.replace('/', '_')}"
     receive.__doc__ = (
-        f"Shopify `{topic}` webhook (HMAC-verified, deduplicated by event id).\n---\n"
+        f"Shopify `{topic.name}` webhook (HMAC-verified, bound to its shop and delivery window, deduplicated, "
+        "recorded and processed afterwards).\n---\n"
         "requestBody: {required: true, content: {application/json: {schema: {type: object}}}}\n"
-        "responses: {200: {description: the delivery was processed or was a repeat}, "
+        "responses: {200: {description: the delivery was recorded (accepted) or was a repeat (duplicate)}, "
+        "400: {description: a stale delivery or a payload for another shop}, "
         "401: {description: the HMAC does not match}}\n"
     )
     return receive
 
 
 routes: list[BaseRoute] = [
-    Route(f"/{module.TOPIC}", _endpoint(module), methods=["POST"]) for module in TOPIC_MODULES
+    Route(f"/{topic.name}", _endpoint(topic), methods=["POST"]) for topic in TOPICS.values()
 ]

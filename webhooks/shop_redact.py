@@ -12,8 +12,8 @@ from shop_app.models.core import Shop
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.models.shopify import WebhookEvent
 from webhooks.app_uninstalled import CLOCK_SLACK
+from webhooks.delivery import WebhookDelivery
 from webhooks.handling import Outcome
-from webhooks.verify import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,15 @@
 405 for anything but POST (the route only allows POST), 400 when a required header is missing, 413 for an
 oversized body, 401 when the base64 HMAC-SHA256 of the raw body (app secret) does not match, 400 for a body
 that is not a JSON object. The HMAC is computed over the bytes as received, before any parsing.
+
+The HMAC covers the body only, so the headers of a captured delivery can be rewritten. Two more checks bind a
+delivery to what was signed (400, nothing stored):
+- the shop: a payload that names its shop (`myshopify_domain` or a myshopify `domain` in app/uninstalled's
+  Shop resource, `shop_domain` in the compliance topics) must name the shop of `X-Shopify-Shop-Domain`;
+- the time: `X-Shopify-Triggered-At` is required and must lie within `max_age_s` (Shopify retries a failed
+  delivery 8 times over 4 hours and may delay one up to a day; default 24 h) and at most 5 minutes ahead;
+  product payloads carry a signed `updated_at`, which must lie within the same window.
+A replay of a signed body inside the window, even with fresh ids, is a duplicate in the inbox (same body).
 """
 
 from __future__ import annotations
@@ -12,18 +21,20 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from shop_app.errors import AuthenticationRequired, PayloadTooLarge, ValidationError
+from shop_app.models.base import utcnow
 from shop_app.shopify.domains import is_valid_shop_domain
 from shop_app.shopify.sync import parse_time
+from webhooks.delivery import WebhookDelivery
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["WebhookDelivery", "compute_hmac", "hmac_matches", "read_body", "read_delivery"]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # product payloads with 100 variants stay far below this
 REQUIRED_HEADERS = (
@@ -32,19 +43,11 @@ REQUIRED_HEADERS = (
     "X-Shopify-Shop-Domain",
     "X-Shopify-API-Version",
     "X-Shopify-Webhook-Id",
+    "X-Shopify-Triggered-At",
 )
-
-
-@dataclass(frozen=True)
-class WebhookDelivery:
-    topic: str
-    shop_domain: str
-    webhook_id: str
-    event_id: str  # X-Shopify-Event-Id, or the webhook id when Shopify sent none
-    api_version: str
-    triggered_at: datetime | None
-    raw: bytes
-    payload: dict[str, Any]
+DEFAULT_MAX_AGE_S = 24 * 3600.0
+CLOCK_AHEAD = timedelta(minutes=5)  # Shopify's clock against ours
+SIGNED_TIME_TOPICS = frozenset({"products/create", "products/update"})  # payloads with a fresh `updated_at`
 
 
 def compute_hmac(raw: bytes, secret: str) -> str:
@@ -88,8 +91,70 @@ async def read_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def payload_shops(payload: dict[str, object]) -> set[str]:
+    """The shop domains a payload names about itself (lower-cased)."""
+    named = set()
+    for key in ("myshopify_domain", "shop_domain", "domain"):
+        value = payload.get(key)
+        if isinstance(value, str) and (key != "domain" or value.lower().endswith(".myshopify.com")):
+            named.add(value.strip().lower())
+    return named
+
+
+def _check_binding(
+    headers: Headers, topic: str, shop: str, payload: dict[str, object], max_age_s: float
+) -> datetime:
+    others = payload_shops(payload) - {shop}
+    if others:
+        raise _reject(
+            ValidationError(
+                f"the payload belongs to {sorted(others)[0]}, not to X-Shopify-Shop-Domain {shop}",
+                code="SHOP_MISMATCH",
+            ),
+            "payload names another shop",
+            headers,
+        )
+    triggered = parse_time(headers["X-Shopify-Triggered-At"])
+    if triggered is None:
+        raise _reject(
+            ValidationError("X-Shopify-Triggered-At is not an ISO 8601 time", code="INVALID_TRIGGERED_AT"),
+            "invalid triggered-at",
+            headers,
+        )
+    now = utcnow()
+    oldest = now - timedelta(seconds=max_age_s)
+    stamps = [("X-Shopify-Triggered-At", triggered)]
+    if topic in SIGNED_TIME_TOPICS and (updated := parse_time(payload.get("updated_at"))) is not None:
+        stamps.append(("the payload's updated_at", updated))
+    for name, stamp in stamps:
+        if stamp < oldest:
+            raise _reject(
+                ValidationError(
+                    f"{name} {stamp.isoformat()} is older than the {max_age_s:.0f} s delivery window "
+                    "(a replayed or expired delivery)",
+                    code="STALE_DELIVERY",
+                ),
+                "stale delivery",
+                headers,
+            )
+    if triggered > now + CLOCK_AHEAD:
+        raise _reject(
+            ValidationError(
+                f"X-Shopify-Triggered-At {triggered.isoformat()} is in the future", code="STALE_DELIVERY"
+            ),
+            "triggered-at in the future",
+            headers,
+        )
+    return triggered
+
+
 async def read_delivery(
-    request: Request, *, secret: str, expected_topic: str, max_bytes: int = MAX_BODY_BYTES
+    request: Request,
+    *,
+    secret: str,
+    expected_topic: str,
+    max_bytes: int = MAX_BODY_BYTES,
+    max_age_s: float = DEFAULT_MAX_AGE_S,
 ) -> WebhookDelivery:
     headers = request.headers
     missing = [name for name in REQUIRED_HEADERS if not headers.get(name)]
@@ -130,6 +195,7 @@ async def read_delivery(
         raise _reject(
             ValidationError("webhook body is not a JSON object", code="INVALID_JSON"), "invalid JSON", headers
         )
+    triggered = _check_binding(headers, topic, shop, payload, max_age_s)
     webhook_id = headers["X-Shopify-Webhook-Id"].strip()[:255]
     return WebhookDelivery(
         topic=topic,
@@ -137,7 +203,7 @@ async def read_delivery(
         webhook_id=webhook_id,
         event_id=(headers.get("X-Shopify-Event-Id") or "").strip()[:255] or webhook_id,
         api_version=headers["X-Shopify-API-Version"].strip()[:16],
-        triggered_at=parse_time(headers.get("X-Shopify-Triggered-At")),
+        triggered_at=triggered,
         raw=raw,
         payload=payload,
     )

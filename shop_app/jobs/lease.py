@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from shop_app.db import write_scope
 from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.results import find_generation
-from shop_app.jobs.rows import is_postgres, lock_job, mark_canceled, touch
+from shop_app.jobs.rows import appended_logs, is_postgres, lock_job, mark_canceled, touch
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job, KindStats
 
@@ -42,31 +45,41 @@ def claim_job(
     kinds: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> Job | None:
-    """Take the next runnable job (highest priority, then oldest) and lease it to `worker_id`, or None."""
+    """Take the next runnable job (highest priority, then oldest) and lease it to `worker_id`, or None.
+
+    Two statements in one transaction: `UPDATE … WHERE id = (SELECT id … ORDER BY priority DESC, created_at,
+    id LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING *`, which walks `ix_job_claim` in its order (no sort of
+    the queue), then the log line (bounded in Python, like every other change)."""
     with write_scope(engine) as session:
         now = now or utcnow()
-        query = (
-            select(Job)
-            .where(col(Job.status) == QUEUED, col(Job.run_after) <= now)
-            .order_by(col(Job.priority).desc(), col(Job.created_at), col(Job.id))
-            .limit(1)
-        )
+        nxt = aliased(Job, name="next_job")
+        pick = select(nxt.id).where(col(nxt.status) == QUEUED, col(nxt.run_after) <= now)
         if kinds:
-            query = query.where(col(Job.kind).in_(list(kinds)))
+            pick = pick.where(col(nxt.kind).in_(list(kinds)))
+        pick = pick.order_by(col(nxt.priority).desc(), col(nxt.created_at), col(nxt.id)).limit(1)
         if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
-        job = session.exec(query).first()
+            pick = pick.with_for_update(skip_locked=True)
+        claim = (
+            update(Job)
+            .where(col(Job.id) == pick.scalar_subquery())
+            .values(
+                status=RUNNING,
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                heartbeat_at=now,
+                attempt=col(Job.attempt) + 1,
+                started_at=now,
+                progress=0,
+                stage="claimed",
+                version=col(Job.version) + 1,
+                updated_at=now,
+            )
+            .returning(Job)
+        )
+        job = session.scalars(claim, execution_options={"synchronize_session": False}).first()
         if job is None:
             return None
-        job.status = RUNNING
-        job.lease_owner = worker_id
-        job.lease_expires_at = now + timedelta(seconds=lease_s)
-        job.heartbeat_at = now
-        job.attempt += 1
-        job.started_at = now
-        job.progress = 0
-        job.stage = "claimed"
-        touch(job, now, f"attempt {job.attempt}/{job.max_attempts} started on {worker_id}")
+        job.logs = appended_logs(job, now, f"attempt {job.attempt}/{job.max_attempts} started on {worker_id}")
         session.add(job)
         return job
 
@@ -132,32 +145,33 @@ class ArtifactRecord:
     duration_s: float | None = None
 
 
-def _store_generation(session: Session, artifacts: ArtifactRecord, now: datetime) -> tuple[Generation, bool]:
-    """The generation for the artifacts' input hash, and whether it already existed (first writer wins)."""
-    generation = find_generation(session, artifacts.input_hash)
-    if generation is not None:
-        return generation, True
-    generation = Generation(
-        input_hash=artifacts.input_hash,
-        params=artifacts.params,
-        glb_key=artifacts.glb_key,
-        splat_key=artifacts.splat_key,
-        preview_key=artifacts.preview_key,
-        image_keys=artifacts.image_keys,
-        meta=artifacts.meta,
-        stats=artifacts.stats,
-        duration_s=artifacts.duration_s,
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(generation)
-    except IntegrityError:
-        existing = find_generation(session, artifacts.input_hash)
-        if existing is None:
-            raise
-        return existing, True
-    return generation, False
+def _store_generation(session: Session, artifacts: ArtifactRecord, now: datetime) -> tuple[int, bool]:
+    """The id of the generation for the artifacts' input hash, and whether it already existed (first writer
+    wins). One INSERT … ON CONFLICT DO NOTHING RETURNING id; a second statement only when it existed."""
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    inserted = session.execute(
+        insert(Generation)
+        .values(
+            input_hash=artifacts.input_hash,
+            params=artifacts.params,
+            glb_key=artifacts.glb_key,
+            splat_key=artifacts.splat_key,
+            preview_key=artifacts.preview_key,
+            image_keys=artifacts.image_keys,
+            meta=artifacts.meta,
+            stats=artifacts.stats,
+            duration_s=artifacts.duration_s,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["input_hash"])
+        .returning(col(Generation.id))
+    ).first()
+    if inserted is not None:
+        return int(inserted[0]), False
+    existing = find_generation(session, artifacts.input_hash)
+    if existing is None or existing.id is None:
+        raise LookupError(f"generation {artifacts.input_hash} vanished while being stored")
+    return existing.id, True
 
 
 def complete_job(
@@ -177,22 +191,22 @@ def complete_job(
         now = now or utcnow()
         if artifacts is not None:
             key = artifacts.input_hash
-            generation, cached = _store_generation(session, artifacts, now)
+            generation_id, cached = _store_generation(session, artifacts, now)
         else:
             if input_hash is None:
                 raise ValueError("complete_job needs artifacts or an input_hash")
             key, cached = input_hash, True
             found = find_generation(session, key)
-            if found is None:
+            if found is None or found.id is None:
                 raise LookupError(f"no stored generation for input {key}")
-            generation = found
-        job.generation_id = generation.id
+            generation_id = found.id
+        job.generation_id = generation_id
         job.input_hash = key
         job.cached = cached
         elapsed = mark_succeeded(job, now, "completed (stored result reused)" if cached else "completed")
         session.add(job)
-    if not cached:
-        record_run_time(engine, job, elapsed, now)
+        if not cached and elapsed is not None:
+            _record_duration(session, job.kind, elapsed)
     return job
 
 
@@ -202,12 +216,11 @@ def store_generation(engine: Engine, *, input_hash: str, artifacts: ArtifactReco
     with write_scope(engine) as session:
         if artifacts is None:
             found = find_generation(session, input_hash)
-            if found is None:
+            if found is None or found.id is None:
                 raise LookupError(f"no stored generation for input {input_hash}")
-            return int(found.id or 0)
-        generation, _ = _store_generation(session, artifacts, utcnow())
-        session.flush()
-        return int(generation.id or 0)
+            return found.id
+        generation_id, _ = _store_generation(session, artifacts, utcnow())
+        return generation_id
 
 
 def mark_succeeded(job: Job, now: datetime, log: str) -> float | None:
@@ -226,33 +239,88 @@ def mark_succeeded(job: Job, now: datetime, log: str) -> float | None:
     return elapsed
 
 
-def record_run_time(engine: Engine, job: Job, elapsed: float | None, now: datetime) -> None:
-    """Fold a finished run into its kind's moving average (queue ETAs)."""
+def record_run_time(engine: Engine, job: Job, elapsed: float | None, now: datetime) -> None:  # noqa: ARG001
+    """Fold a finished run into its kind's moving average (queue ETAs), in its own short transaction, for
+    completions that do not go through `complete_job` (which folds it into its own transaction)."""
     if elapsed is None:
         return
-    # Its own short transaction: the per-kind row is shared by every worker, so its lock must not be held
-    # for the rest of the completion. A lost sample only makes the ETA slightly staler.
     try:
         with write_scope(engine) as session:
-            _record_duration(session, job.kind, elapsed, now)
+            _record_duration(session, job.kind, elapsed)
     except SQLAlchemyError as err:
         logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
 
 
-def _record_duration(session: Session, kind: str, seconds: float, now: datetime) -> None:
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    session.execute(
+class _Durations:
+    """Run-time samples this process could not write yet, because another completion held the row.
+
+    The per-kind row is shared by every worker, and its lock is held until the transaction commits; taken on
+    every completion, it would serialise all workers behind one row (one commit each). On PostgreSQL the
+    update skips a locked row (SKIP LOCKED) and keeps the sample here; the next completion of this process
+    that finds the row free writes all kept samples, exactly as one by one (EWMA_ALPHA per sample). Without
+    contention (one worker, SQLite's single writer, real jobs seconds apart) every sample is written with its
+    job. A process that dies loses only samples it kept, which makes the ETA slightly staler.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], list[float]] = {}
+
+    def take(self, where: str, kind: str, seconds: float) -> list[float]:
+        with self._lock:
+            return [*self._pending.pop((where, kind), []), seconds]
+
+    def keep(self, where: str, kind: str, samples: list[float]) -> None:
+        with self._lock:
+            self._pending[(where, kind)] = [*samples, *self._pending.get((where, kind), [])][-1000:]
+
+
+_DURATIONS = _Durations()
+
+
+def _fold(samples: list[float]) -> tuple[float, float, float]:
+    """(decay, contribution, fresh): e_k = decay * e_0 + contribution; `fresh` when there is no e_0."""
+    decay, contribution = 1.0, 0.0
+    for sample in samples:
+        decay *= 1 - EWMA_ALPHA
+        contribution = (1 - EWMA_ALPHA) * contribution + EWMA_ALPHA * sample
+    fresh = samples[0]
+    for sample in samples[1:]:
+        fresh = EWMA_ALPHA * sample + (1 - EWMA_ALPHA) * fresh
+    return decay, contribution, fresh
+
+
+def _record_duration(session: Session, kind: str, seconds: float) -> None:
+    where = str(session.get_bind().engine.url)
+    samples = _DURATIONS.take(where, kind, seconds)
+    decay, contribution, fresh = _fold(samples)
+    stats = KindStats.__table__.c  # type: ignore[attr-defined]
+    values = {
+        "ewma_duration_s": case(
+            (stats.samples == 0, fresh), else_=decay * stats.ewma_duration_s + contribution
+        ),
+        "samples": stats.samples + len(samples),
+        "updated_at": utcnow(),
+    }
+    postgres = is_postgres(session)
+    target = stats.kind == kind
+    if postgres:
+        free = select(stats.kind).where(stats.kind == kind).with_for_update(skip_locked=True)
+        target = stats.kind == free.scalar_subquery()
+    updated = session.execute(
+        update(KindStats.__table__).where(target).values(**values).returning(stats.kind)  # type: ignore[attr-defined]
+    ).first()
+    if updated is not None:
+        return
+    insert = postgresql.insert if postgres else sqlite.insert
+    created = session.execute(
         insert(KindStats)
-        .values(kind=kind, ewma_duration_s=seconds, samples=0, updated_at=now)
+        .values(kind=kind, ewma_duration_s=fresh, samples=len(samples), updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["kind"])
-    )
-    stats = session.exec(select(KindStats).where(col(KindStats.kind) == kind).with_for_update()).one()
-    stats.ewma_duration_s = (
-        seconds if stats.samples == 0 else EWMA_ALPHA * seconds + (1 - EWMA_ALPHA) * stats.ewma_duration_s
-    )
-    stats.samples += 1
-    stats.updated_at = now
-    session.add(stats)
+        .returning(col(KindStats.kind))
+    ).first()
+    if created is None:  # the row exists and another completion holds it: write these next time
+        _DURATIONS.keep(where, kind, samples)
 
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:

@@ -63,8 +63,6 @@ class Generation(SQLModel, table=True):
 
 class Job(SQLModel, table=True):
     __table_args__ = (
-        # The claim's ORDER BY, restricted to the status it filters on.
-        Index("ix_job_claim", "status", "priority", "created_at"),
         # Idempotency-Key is unique per scope (an API key, a shop, or the anonymous seed routes).
         UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_job_idempotency"),
     )
@@ -126,6 +124,18 @@ class Job(SQLModel, table=True):
 
 
 # Exponentially weighted moving average of successful run times, per kind (queue ETAs).
+# The claim's order, restricted to the status it filters on: `status = 'queued' ORDER BY priority DESC,
+# created_at, id` reads the first entry instead of sorting the queue (and the ranked queue snapshot reads it
+# in order). Declared after the class: the DESC needs the column.
+Index(
+    "ix_job_claim",
+    Job.__table__.c.status,  # type: ignore[attr-defined]
+    Job.__table__.c.priority.desc(),  # type: ignore[attr-defined]
+    Job.__table__.c.created_at,  # type: ignore[attr-defined]
+    Job.__table__.c.id,  # type: ignore[attr-defined]
+)
+
+
 class KindStats(SQLModel, table=True):
     __tablename__ = "kind_stats"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shop_app.models.base import UTCDateTime, created_at_field, optional_time_field, utcnow
@@ -64,11 +64,21 @@ class ProductImage(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-# One accepted webhook delivery. The unique (shop, event id) makes a repeated delivery a no-op. Keyed by the
-# shop's domain, not shop_id: compliance webhooks may name a shop we hold no row for.
+# The webhook inbox: one row per accepted delivery, written by the web process (one INSERT, then the 200) and
+# processed afterwards by the scheduler, exactly once (the effects and status="done" commit together), in
+# receipt order per `order_key` (a product, or the shop for shop-level topics), retried with backoff on
+# failure and left status="failed" with `last_error` after the last attempt.
+# The unique (shop, event id) makes Shopify's retries no-ops; the unique (shop, topic, body hash) does the
+# same for a signed body replayed with fresh ids. Keyed by the shop's domain, not shop_id: compliance
+# webhooks may name a shop we hold no row for.
 class WebhookEvent(SQLModel, table=True):
     __tablename__ = "webhook_event"
-    __table_args__ = (UniqueConstraint("shop_domain", "event_id", name="uq_webhook_event_shop_event"),)
+    __table_args__ = (
+        UniqueConstraint("shop_domain", "event_id", name="uq_webhook_event_shop_event"),
+        UniqueConstraint("shop_domain", "topic", "body_sha256", name="uq_webhook_event_shop_body"),
+        Index("ix_webhook_event_status_id", "status", "id"),
+        Index("ix_webhook_event_order_key_id", "order_key", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     shop_domain: str = Field(max_length=255, index=True)
@@ -77,8 +87,16 @@ class WebhookEvent(SQLModel, table=True):
     topic: str = Field(max_length=64)
     api_version: str | None = Field(default=None, max_length=16)
     triggered_at: datetime | None = optional_time_field()
-    outcome: str = Field(default="processed", max_length=64)
+    outcome: str = Field(default="", max_length=64)
     received_at: datetime = created_at_field()
+    status: str = Field(default="pending", max_length=16)  # pending | done | failed
+    order_key: str = Field(default="", max_length=160)
+    body: str | None = Field(default=None, sa_type=Text)  # the raw JSON body, as signed
+    body_sha256: str | None = Field(default=None, max_length=64)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = optional_time_field()
+    last_error: str | None = Field(default=None, max_length=1024)
+    processed_at: datetime | None = optional_time_field()
 
 
 # Where the periodic product scan of a shop stands: products created at or after `watermark` are (re)read,

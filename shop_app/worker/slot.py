@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from shop_app.db import make_engine, session_scope
+from shop_app.db import Listener, listen_url, make_engine, session_scope
 from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
 from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.image_provider import ImageProviderError, ImageProviderNotConfigured, OpenAIImages
@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 EXIT_ENGINE_UNAVAILABLE = 78  # the supervisor stops instead of respawning a slot that cannot load its engine
 PRESENCE_EVERY_S = 5.0
+JOBS_CHANNEL = "nu3d_jobs"  # NOTIFYed by a trigger when a job becomes queued (migration 0005)
+LISTEN_POLL_S = 2.0  # the fall-back poll while listening (a retry whose backoff ends is not NOTIFYed)
 T = TypeVar("T")
 WORKER_KINDS = ("generate", PLATFORM_RENDER_KIND)  # what a slot runs unless told otherwise
 
@@ -187,6 +189,26 @@ class SlotRunner:
         self.image_provider = OpenAIImages.from_settings(self.settings)
         self._presence_at = 0.0
         self._db_backoff = 0.5
+        url = listen_url(db)
+        self._listener = Listener(url, JOBS_CHANNEL) if url else None
+
+    def _idle(self) -> None:
+        """Wait for work: on PostgreSQL until a job is queued (NOTIFY from a trigger on `job`) or
+        LISTEN_POLL_S passed; otherwise, or while LISTEN is unavailable, `poll_s`."""
+        if self._listener is None:
+            self.stop.wait(self.config.poll_s)
+            return
+        deadline = time.monotonic() + max(self.config.poll_s, LISTEN_POLL_S)
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            woken = self._listener.wait(min(0.25, left))  # short slices: `stop` is checked between them
+            if woken is None:
+                self.stop.wait(self.config.poll_s)
+                return
+            if woken:
+                return
 
     def _presence(self, job_id: str | None = None, *, force: bool = False) -> None:
         if not force and time.monotonic() - self._presence_at < PRESENCE_EVERY_S:
@@ -223,7 +245,7 @@ class SlotRunner:
                 self._db_backoff = min(5.0, self._db_backoff * 2)
                 continue
             if job is None:
-                self.stop.wait(self.config.poll_s)
+                self._idle()
                 continue
             self.current.value = job.id.encode()
             try:
@@ -231,6 +253,8 @@ class SlotRunner:
                 self.process(job)
             finally:
                 self.current.value = b""
+        if self._listener is not None:
+            self._listener.close()
         try:
             unregister_worker(self.db, worker_id=self.config.worker_id)
         except SQLAlchemyError:

@@ -19,7 +19,15 @@ from shop_app.db import session_scope
 from shop_app.models.jobs import Job
 from shop_app.models.product_models import Backfill
 from shop_app.shopify.services import make_shopify_services
-from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RunningApp,
+    install_shop,
+    open_embedded,
+    png,
+    settle,
+)
 
 SHOP = "old-catalogue.myshopify.com"
 LAST_YEAR = datetime.now(UTC) - timedelta(days=400)
@@ -172,7 +180,7 @@ def test_uninstall_mid_backfill_stops_it_cleanly(
     async def uninstall_after_first_page(seen: int) -> None:
         if seen == 3:
             await asyncio.to_thread(devstore.uninstall_app, SHOP, CLIENT_ID)
-            await asyncio.to_thread(devstore.wait_for_webhooks, 10)
+            await asyncio.to_thread(settle, devstore, installed)  # the uninstall is processed
 
     async def run() -> str:
         async with httpx.AsyncClient() as http:

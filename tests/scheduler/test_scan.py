@@ -14,7 +14,7 @@ from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.jobs import Job
 from shop_app.models.shopify import Product, ProductImage, ScanState
-from tests.shopify.harness import CLIENT_ID, RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import CLIENT_ID, RunningApp, install_shop, open_embedded, png, settle
 
 SHOP = "acme.myshopify.com"
 
@@ -77,7 +77,7 @@ def test_scan_finds_products_that_no_webhook_announced(
 
 def test_scan_and_webhooks_agree_on_image_identity(devstore: DevstoreServer, installed: RunningApp) -> None:
     devstore.create_product(SHOP, title="Announced", images=[png(), png((0, 255, 0))])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, installed)
     assert _count(installed, Job) == 2
     [report] = jobs.scan_products(installed.settings, installed.db)
     assert report.products == 1 and report.queued == 0
@@ -141,7 +141,7 @@ def test_scan_reconciles_updates_whose_webhook_was_lost(
     devstore: DevstoreServer, installed: RunningApp
 ) -> None:
     created = devstore.create_product(SHOP, title="Lamp", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, installed)
     assert _count(installed, Job) == 1
     [first] = jobs.scan_products(installed.settings, installed.db)
     assert first.queued == 0
@@ -161,7 +161,7 @@ def test_scan_reconciles_updates_whose_webhook_was_lost(
 def test_uninstalled_shops_are_not_scanned(devstore: DevstoreServer, installed: RunningApp) -> None:
     _silent_product(devstore, "Mug")
     devstore.uninstall_app(SHOP, CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, installed)
     assert jobs.scan_products(installed.settings, installed.db) == []
     assert _count(installed, Product) == 0
 

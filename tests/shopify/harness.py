@@ -77,6 +77,55 @@ class RunningApp:
     def shop_url(self, path: str) -> str:
         return f"{self.url}{path}"
 
+    def wait_for_inbox(self, timeout: float = 10.0) -> None:
+        """Wait until the scheduler's inbox processor (running beside the app) has no delivery left to run."""
+        wait_for_inbox(self.db, timeout=timeout)
+
+
+def wait_for_inbox(db: Engine, *, timeout: float = 10.0) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from shop_app.db import session_scope
+    from shop_app.models.shopify import WebhookEvent
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(db) as session:
+            pending = session.exec(
+                select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == "pending")
+            ).one()
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pending} webhook deliveries still pending after {timeout} s")
+        time.sleep(0.02)
+
+
+def outcome_of(db: Engine, event_id: str, *, timeout: float = 10.0) -> str:
+    """The outcome the inbox processor recorded for a delivery (waits until it has been processed)."""
+    from sqlmodel import select
+
+    from shop_app.db import session_scope
+    from shop_app.models.shopify import WebhookEvent
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(db) as session:
+            row = session.exec(select(WebhookEvent).where(WebhookEvent.event_id == event_id)).first()
+        if row is not None and row.status != "pending":
+            return row.outcome
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"webhook event {event_id} not processed after {timeout} s")
+        time.sleep(0.02)
+
+
+def settle(devstore: DevstoreServer, app: RunningApp, timeout: float = 10.0) -> bool:
+    """Every webhook the devstore sent is answered, and every accepted one is processed."""
+    answered = devstore.wait_for_webhooks(timeout=timeout)
+    app.wait_for_inbox(timeout=timeout)
+    return answered
+
 
 class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # running in a thread
@@ -87,8 +136,14 @@ class _Server(uvicorn.Server):
 def app_factory(
     make_settings: Callable[..., Settings], devstore: DevstoreServer, db: Engine
 ) -> Iterator[Callable[..., RunningApp]]:
-    """Start the real app (uvicorn, own port) pointed at the devstore; extra settings as keyword arguments."""
+    """Start the real app (uvicorn, own port) pointed at the devstore; extra settings as keyword arguments.
+
+    Beside it runs the scheduler's webhook inbox processor (its own thread, as in `nu3d scheduler`)."""
+    from scheduler.jobs import make_inbox_processor
+
     servers: list[tuple[_Server, threading.Thread, httpx.Client]] = []
+    processors: list[threading.Thread] = []
+    stop = threading.Event()
 
     def start(**overrides: Any) -> RunningApp:
         port = free_port()
@@ -110,10 +165,18 @@ def app_factory(
             time.sleep(0.01)
         client = httpx.Client(base_url=url, timeout=10.0, follow_redirects=False)
         servers.append((server, thread, client))
+        processor = threading.Thread(
+            target=make_inbox_processor(settings, db, poll_s=0.05).run, args=(stop,), daemon=True
+        )
+        processor.start()
+        processors.append(processor)
         return RunningApp(url=url, settings=settings, db=db, client=client)
 
     yield start
     devstore.wait_for_webhooks(timeout=5)
+    stop.set()
+    for processor in processors:
+        processor.join(timeout=10)
     for server, thread, client in servers:
         client.close()
         server.should_exit = True

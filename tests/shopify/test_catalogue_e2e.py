@@ -15,7 +15,7 @@ from scheduler import jobs
 from shop_app.db import session_scope
 from shop_app.models.jobs import TERMINAL, Generation, Job
 from tests.jobs.conftest import WorkerProcs, settings_env
-from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import RunningApp, install_shop, open_embedded, png, settle
 from tests.shopify.test_product_feed import IMAGE_KEYS, PRODUCT_KEYS
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_sixty_products_end_to_end(devstore: DevstoreServer, running_app: Runnin
         product = store.create_product(shop, title=f"Silent {n}", emit=False)
         store.add_image(shop, png((n * 40, 0, 90)), product=product)
         unique_sets += 1
-    assert devstore.wait_for_webhooks(timeout=30)
+    assert settle(devstore, running_app, timeout=30)  # answered, and processed by the inbox
     jobs.scan_products(running_app.settings, running_app.db)
 
     host = devstore.admin_base.split("://", 1)[1]

@@ -11,7 +11,7 @@ from devstore.testing import DevstoreServer
 from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.shopify import ScanState
-from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded
+from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded, settle
 
 SHOP = "acme.myshopify.com"
 
@@ -122,7 +122,7 @@ def test_shell_links_to_the_shop_and_its_index_lists_the_products(
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200
     devstore.create_product(SHOP, title="Ceramic Mug", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     page = open_embedded(devstore, running_app, SHOP)
     assert page.status_code == 200
     shell = _initial_data(page.text)

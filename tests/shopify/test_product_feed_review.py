@@ -11,7 +11,7 @@ from shop_app.apikeys import create_api_key
 from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.shopify import Approval, ProductImage
-from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import RunningApp, install_shop, open_embedded, png, settle
 from tests.shopify.test_product_feed import finish
 
 SHOP = "client.myshopify.com"
@@ -22,7 +22,7 @@ def setup(devstore: DevstoreServer, running_app: RunningApp) -> tuple[int, str, 
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200
     devstore.create_product(SHOP, title="Desk Lamp", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)  # answered, and processed by the inbox
     with session_scope(running_app.db) as session:
         shop = session.exec(select(Shop).where(Shop.domain == SHOP)).one()
         image_id = session.exec(select(ProductImage)).one().id

@@ -19,6 +19,7 @@ from tests.shopify.harness import (
     install_shop,
     open_embedded,
     png,
+    settle,
 )
 
 SHOP = "acme.myshopify.com"
@@ -29,7 +30,7 @@ def product(devstore: DevstoreServer, running_app: RunningApp) -> dict:
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200
     created = devstore.create_product(SHOP, title="Ceramic Mug", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     return created
 
 

@@ -17,7 +17,15 @@ from shop_app.db import session_scope
 from shop_app.models.jobs import QUEUED, Job
 from shop_app.models.shopify import Approval, ProductImage
 from shop_app.shopify.publish import MAX_PUBLISH_ATTEMPTS
-from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RunningApp,
+    install_shop,
+    open_embedded,
+    png,
+    settle,
+)
 from tests.shopify.test_product_feed import finish
 
 SHOP = "review.myshopify.com"
@@ -28,7 +36,7 @@ def product(devstore: DevstoreServer, running_app: RunningApp) -> dict:
     install_shop(devstore, running_app, SHOP)
     assert open_embedded(devstore, running_app, SHOP).status_code == 200
     created = devstore.create_product(SHOP, title="Ceramic Mug", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)  # answered, and processed by the inbox
     return created
 
 

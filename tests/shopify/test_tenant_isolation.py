@@ -20,6 +20,7 @@ from tests.shopify.harness import (
     install_shop,
     open_embedded,
     png,
+    settle,
 )
 
 SHOP_A = "shop-a.myshopify.com"
@@ -32,7 +33,7 @@ def two_shops(devstore: DevstoreServer, running_app: RunningApp) -> RunningApp:
         install_shop(devstore, running_app, shop)
         assert open_embedded(devstore, running_app, shop).status_code == 200
         devstore.create_product(shop, title=f"Only in {shop}", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     # B's model is finished and approved, so every action on it would succeed if isolation failed.
     b = _ids(running_app, SHOP_B)
     finish_generation(running_app, b["image_id"])
@@ -159,7 +160,7 @@ def test_bad_session_tokens_get_401_with_the_retry_header(
 
 def test_uninstalled_shop_token_is_refused(devstore: DevstoreServer, two_shops: RunningApp) -> None:
     devstore.uninstall_app(SHOP_A, CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, two_shops)
     token = devstore.mint_session_token(SHOP_A, CLIENT_ID, CLIENT_SECRET)
     resp = two_shops.client.get("/app/api/products", headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 401 and resp.json()["detail"]["code"] == "SHOP_NOT_INSTALLED"

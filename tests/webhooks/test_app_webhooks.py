@@ -12,7 +12,7 @@ from shop_app.db import session_scope
 from shop_app.models.core import Shop
 from shop_app.models.jobs import CANCELED, Job
 from shop_app.models.shopify import Product, ProductImage, ScanState, WebhookEvent
-from tests.shopify.harness import CLIENT_ID, RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import CLIENT_ID, RunningApp, install_shop, open_embedded, png, settle
 
 SHOP = "acme.myshopify.com"
 OTHER = "other-shop.myshopify.com"
@@ -27,7 +27,7 @@ def _setup(devstore: DevstoreServer, app: RunningApp, shop: str = SHOP) -> None:
     install_shop(devstore, app, shop)
     assert open_embedded(devstore, app, shop).status_code == 200
     devstore.create_product(shop, title=f"Product of {shop}", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, app)
 
 
 def _count(app: RunningApp, model: type, **where: object) -> int:
@@ -41,7 +41,7 @@ def _count(app: RunningApp, model: type, **where: object) -> int:
 def test_uninstall_revokes_tokens_and_keeps_data(devstore: DevstoreServer, running_app: RunningApp) -> None:
     _setup(devstore, running_app)
     devstore.uninstall_app(SHOP, CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     shop = _shop(running_app)
     assert shop is not None and shop.uninstalled_at is not None
     assert shop.access_token_enc is None and shop.refresh_token_enc is None
@@ -61,7 +61,7 @@ def test_reinstall_after_uninstall_gets_a_new_token(
 ) -> None:
     _setup(devstore, running_app)
     devstore.uninstall_app(SHOP, CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     time.sleep(1.0)  # the reinstall happens after the uninstall, at Shopify's second precision
     from tests.shopify.harness import CLIENT_SECRET, SCOPES, toml_subscriptions
 
@@ -81,7 +81,7 @@ def test_reinstall_after_uninstall_gets_a_new_token(
 def test_scopes_update_stores_the_current_scopes(devstore: DevstoreServer, running_app: RunningApp) -> None:
     _setup(devstore, running_app)
     devstore.update_scopes(SHOP, CLIENT_ID, ["read_products", "write_products"])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     assert _shop(running_app).scopes == "read_products,write_products"  # type: ignore[union-attr]
 
 
@@ -89,7 +89,7 @@ def test_customer_compliance_topics_are_recorded(devstore: DevstoreServer, runni
     _setup(devstore, running_app)
     for topic in ("customers/data_request", "customers/redact"):
         devstore.send_compliance_webhook(SHOP, topic, client_id=CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     with session_scope(running_app.db) as session:
         events = session.exec(select(WebhookEvent).where(WebhookEvent.topic.startswith("customers/"))).all()  # type: ignore[attr-defined]
     assert sorted(e.topic for e in events) == ["customers/data_request", "customers/redact"]
@@ -105,9 +105,9 @@ def test_shop_redact_deletes_every_row_of_that_shop_only(
     _setup(devstore, running_app, SHOP)
     _setup(devstore, running_app, OTHER)
     devstore.uninstall_app(SHOP, CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     devstore.send_compliance_webhook(SHOP, "shop/redact", client_id=CLIENT_ID)
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
 
     assert _shop(running_app, SHOP) is None
     other = _shop(running_app, OTHER)

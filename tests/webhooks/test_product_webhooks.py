@@ -11,7 +11,7 @@ from devstore.testing import DevstoreServer
 from shop_app.db import session_scope
 from shop_app.models.jobs import CANCELED, QUEUED, Job
 from shop_app.models.shopify import Product, ProductImage, WebhookEvent
-from tests.shopify.harness import RunningApp, install_shop, open_embedded, png
+from tests.shopify.harness import RunningApp, install_shop, open_embedded, outcome_of, png, settle
 
 SHOP = "acme.myshopify.com"
 
@@ -60,7 +60,7 @@ def test_new_product_arrives_as_queued_generations(devstore: DevstoreServer, run
         assert "v=" in image.url and image.content_version.startswith("v:")
         assert job.shop_id == images[0].shop_id
     # The app commits before it answers, so the jobs can be visible before the devstore has recorded the answer.
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     delivery = devstore.webhook_deliveries(shop=SHOP, topic="products/create")[0]
     # Accepted on the first attempt (Shopify's timeout is 5 s; the answer comes from a DB write, not the work).
     assert delivery["state"] == "delivered" and len(delivery["attempts"]) == 1, delivery
@@ -77,22 +77,23 @@ def test_update_queues_only_new_image_content(devstore: DevstoreServer, running_
     assert len(_wait_for_jobs(running_app, 1)) == 1
 
     devstore.update_product(SHOP, product["id"], title="Jar (large)")  # same photo
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     assert len(_jobs(running_app)) == 1
     with session_scope(running_app.db) as session:
         assert session.exec(select(Product)).one().title == "Jar (large)"
 
     # Two more photos: each new one is queued, the first one's generation is left alone.
     updated = devstore.update_product(SHOP, product["id"], images=[png((20, 20, 20)), png((200, 200, 0))])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     jobs = _wait_for_jobs(running_app, 3)
     assert len(jobs) == 3
     assert {j.image_gid for j in jobs} == {img["admin_graphql_api_id"] for img in updated["images"]}
     assert all(j.status == QUEUED for j in jobs)
 
 
-def _resend(delivery: dict, payload: dict, event_id: str) -> dict:
-    """Deliver a changed payload as Shopify would: same topic and shop, fresh event id, signed body."""
+def _resend(app: RunningApp, delivery: dict, payload: dict, event_id: str) -> str:
+    """Deliver a changed payload as Shopify would (same topic and shop, fresh event id, signed body); the
+    outcome of processing it."""
     import json
 
     import httpx
@@ -108,8 +109,8 @@ def _resend(delivery: dict, payload: dict, event_id: str) -> dict:
         "X-Shopify-Hmac-Sha256": webhook_hmac(body, CLIENT_SECRET),
     }
     resp = httpx.post(delivery["uri"], content=body, headers=headers)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
+    assert resp.status_code == 200 and resp.json()["outcome"] == "accepted", resp.text
+    return outcome_of(app.db, event_id)
 
 
 def test_new_image_version_replaces_the_waiting_generation(
@@ -124,7 +125,7 @@ def test_new_image_version_replaces_the_waiting_generation(
     # Same image id, new bytes (Shopify bumps ?v=), and the second photo removed from the product.
     payload["images"] = [{**first, "src": first["src"].split("?")[0] + "?v=999"}]
     payload["updated_at"] = "2099-01-01T00:00:00Z"
-    assert _resend(delivery, payload, "edit-1")["outcome"] == "updated; queued 1"
+    assert _resend(running_app, delivery, payload, "edit-1") == "updated; queued 1"
 
     jobs = {j.id: j for j in _jobs(running_app)}
     images = {i.gid: i for i in _images(running_app)}
@@ -137,7 +138,8 @@ def test_new_image_version_replaces_the_waiting_generation(
     assert {j.image_gid for j in canceled} == {first["admin_graphql_api_id"], second["admin_graphql_api_id"]}
 
     # The same content again (another subscription, another event id): nothing new.
-    assert _resend(delivery, payload, "edit-2")["outcome"] == "updated"
+    payload["title"] = "Bottle (same photos)"
+    assert _resend(running_app, delivery, payload, "edit-2") == "updated"
     assert len(_jobs(running_app)) == 3
 
 
@@ -151,6 +153,11 @@ def test_replayed_delivery_is_ignored(devstore: DevstoreServer, running_app: Run
 
     replay = httpx.post(delivery["uri"], content=delivery["body"].encode(), headers=delivery["headers"])
     assert replay.status_code == 200 and replay.json()["outcome"] == "duplicate"
+    # The same signed body with fresh ids (a captured delivery replayed): a duplicate too.
+    fresh = {**delivery["headers"], "X-Shopify-Event-Id": "fresh-1", "X-Shopify-Webhook-Id": "fresh-1"}
+    replay = httpx.post(delivery["uri"], content=delivery["body"].encode(), headers=fresh)
+    assert replay.status_code == 200 and replay.json()["outcome"] == "duplicate"
+    running_app.wait_for_inbox()
     assert len(_jobs(running_app)) == 1
     with session_scope(running_app.db) as session:
         assert (
@@ -161,24 +168,23 @@ def test_replayed_delivery_is_ignored(devstore: DevstoreServer, running_app: Run
 def test_late_update_does_not_overwrite_a_newer_one(
     devstore: DevstoreServer, running_app: RunningApp
 ) -> None:
-    import httpx
 
     _installed(devstore, running_app)
     product = devstore.create_product(SHOP, title="v1", images=[png()])
     devstore.update_product(SHOP, product["id"], title="v2")
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     time.sleep(1.1)  # Shopify timestamps have second precision
     devstore.update_product(SHOP, product["id"], title="v3")
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     older = [
         d
         for d in devstore.webhook_deliveries(shop=SHOP, topic="products/update")
         if d["payload"]["title"] == "v2"
     ][0]
     # The v2 delivery arrives again with a new event id (as a second subscription would deliver it): stale.
-    headers = {**older["headers"], "X-Shopify-Event-Id": "late-v2-delivery"}
-    resp = httpx.post(older["uri"], content=older["body"].encode(), headers=headers)
-    assert resp.status_code == 200 and resp.json()["outcome"] == "stale"
+    # (a re-signed copy: the unchanged body would be refused as a replay of the first delivery)
+    payload = {**older["payload"], "vendor": "second subscription"}
+    assert _resend(running_app, older, payload, "late-v2-delivery") == "stale"
     with session_scope(running_app.db) as session:
         assert session.exec(select(Product)).one().title == "v3"
 
@@ -190,7 +196,7 @@ def test_delete_marks_deleted_and_drops_pending_work(
     product = devstore.create_product(SHOP, title="Mug", images=[png()])
     assert len(_wait_for_jobs(running_app, 1)) == 1
     devstore.delete_product(SHOP, product["id"])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     with session_scope(running_app.db) as session:
         row = session.exec(select(Product)).one()
         assert row.deleted_at is not None
@@ -207,7 +213,8 @@ def test_delete_marks_deleted_and_drops_pending_work(
     resp = httpx.post(
         late["uri"].replace("/create", "/update"), content=late["body"].encode(), headers=headers
     )
-    assert resp.status_code == 200 and resp.json()["outcome"] == "deleted_product"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "accepted"
+    assert outcome_of(running_app.db, "late-after-delete") == "deleted_product"
     assert len(_jobs(running_app)) == 1
 
 
@@ -216,7 +223,7 @@ def test_draft_products_are_mirrored_but_not_generated_until_active(
 ) -> None:
     _installed(devstore, running_app)
     product = devstore.create_product(SHOP, title="Draft", status="DRAFT", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     assert _jobs(running_app) == [] and len(_images(running_app)) == 1
     devstore.update_product(SHOP, product["id"], status="ACTIVE")
     assert len(_wait_for_jobs(running_app, 1)) == 1
@@ -227,7 +234,7 @@ def test_products_of_a_shop_that_never_installed_are_not_stored(
 ) -> None:
     install_shop(devstore, running_app, SHOP)  # managed install, but the app was never opened: no token
     devstore.create_product(SHOP, title="Early", images=[png()])
-    assert devstore.wait_for_webhooks(timeout=10)
+    assert settle(devstore, running_app)
     with session_scope(running_app.db) as session:
         assert session.exec(select(Product)).all() == []
         assert session.exec(select(WebhookEvent)).one().outcome == "shop_not_installed"

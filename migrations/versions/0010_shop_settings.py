@@ -1,7 +1,7 @@
 """Per-shop settings of the embedded app (which products get models, face limit, publishing, failure notices)
 
-Revision ID: 0008_shop_settings
-Revises: 0007_api_key_expires_at
+Revision ID: 0010_shop_settings
+Revises: 0009_job_claim_order_index
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import shop_app.models.base
 
-revision: str = "0008_shop_settings"
-down_revision: str | None = "0007_api_key_expires_at"
+revision: str = "0010_shop_settings"
+down_revision: str | None = "0009_job_claim_order_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
