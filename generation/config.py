@@ -151,6 +151,9 @@ class GenerationParams:
             raise InvalidParams(
                 f"size_hint_m must be between {lo:g} and {hi:g} metres, got {self.size_hint_m}"
             )
+        lo, hi = _range("seed")
+        if not (lo <= int(self.seed) <= hi):
+            raise InvalidParams(f"seed must be between {lo:g} and {hi:g}, got {self.seed}")
 
     @property
     def smoothing_iterations(self) -> int:

@@ -9,7 +9,7 @@ from tests.shopify.harness import RunningApp
 
 
 def test_every_file_the_shell_template_names_is_served(running_app: RunningApp) -> None:
-    from shop_app.routes.embedded import templates
+    from shop_app.web.pages import templates
 
     names = set()
     for template in ("base.html", "app_home.html"):
