@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -44,8 +45,15 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def read_events(resp: httpx.Response, *, until_close: bool = True, max_s: float = 20) -> list[dict[str, Any]]:
-    """Parse an SSE stream into [{"id", "event", "data", "comment"}...]."""
+def read_events(
+    resp: httpx.Response,
+    *,
+    until_close: bool = True,
+    max_s: float = 20,
+    on_event: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Parse an SSE stream into [{"id", "event", "data", "comment"}...]. `on_event(events)` runs after each event
+    arrives, so a test can act on what the stream has shown (instead of guessing when it has opened)."""
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     deadline = time.monotonic() + max_s
@@ -55,12 +63,16 @@ def read_events(resp: httpx.Response, *, until_close: bool = True, max_s: float 
         if line == "":
             if current:
                 events.append(current)
+                if on_event:
+                    on_event(events)
             current = {}
             if not until_close and any("data" in e for e in events):
                 break
             continue
         if line.startswith(":"):
             events.append({"comment": line[1:].strip()})
+            if on_event:
+                on_event(events)
             continue
         name, _, value = line.partition(":")
         value = value.lstrip()

@@ -24,11 +24,16 @@ def test_sse_streams_snapshots_until_the_terminal_event(live: LiveServer, db, ap
     auth = {"X-API-Key": key}
     job = httpx.post(f"{live.url}/api/v1/jobs", files=files_for(3), headers=auth).json()
     drain = Drainer(api_settings, db)
-    worker = threading.Timer(0.5, drain)
-    worker.start()
+    worker = threading.Thread(target=drain)
+
+    def start_worker_once_queued_is_seen(seen: list[dict]) -> None:
+        # the worker starts only after the stream showed the queued snapshot (no guess at connection time)
+        if not worker.is_alive() and worker.ident is None and any("data" in e for e in seen):
+            worker.start()
+
     with httpx.stream("GET", job["urls"]["stream"], headers=auth, timeout=30) as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
-        events = read_events(resp)
+        events = read_events(resp, on_event=start_worker_once_queued_is_seen)
     worker.join()
     data = [e for e in events if "data" in e]
     assert data[0]["data"]["status"] == "queued"
@@ -52,10 +57,15 @@ def test_sse_streams_snapshots_until_the_terminal_event(live: LiveServer, db, ap
 def test_sse_pings_while_nothing_changes_and_sees_a_cancel(live: LiveServer, key) -> None:  # noqa: ANN001
     auth = {"X-API-Key": key}
     job = httpx.post(f"{live.url}/api/v1/jobs", files=files_for(4), headers=auth).json()
-    canceler = threading.Timer(1.0, lambda: httpx.post(job["urls"]["cancel"], headers=auth))
-    canceler.start()
+    canceler = threading.Thread(target=lambda: httpx.post(job["urls"]["cancel"], headers=auth))
+
+    def cancel_after_two_pings(seen: list[dict]) -> None:
+        # cancel once the stream has shown two keep-alive pings (no guess at how long it takes to open)
+        if canceler.ident is None and sum(1 for e in seen if e.get("comment") == "ping") >= 2:
+            canceler.start()
+
     with httpx.stream("GET", job["urls"]["stream"], headers=auth, timeout=30) as resp:
-        events = read_events(resp)
+        events = read_events(resp, on_event=cancel_after_two_pings)
     canceler.join()
     assert sum(1 for e in events if e.get("comment") == "ping") >= 2
     final = [e for e in events if "data" in e][-1]["data"]
