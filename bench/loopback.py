@@ -206,6 +206,7 @@ def load(
 def seed_jobs(url: str, count: int, *, owner: Any = None) -> list[str]:
     """`count` queued jobs: one submitted through the core, the rest copies of its row inserted in bulk (with
     their own ids and creation times), so seeding 20k takes seconds."""
+    from sqlalchemy import text
     from sqlmodel import select
 
     from shop_app.db import make_engine, session_scope
@@ -237,6 +238,9 @@ def seed_jobs(url: str, count: int, *, owner: Any = None) -> list[str]:
     with engine.begin() as conn:
         for start in range(0, len(rows), 2000):
             conn.execute(Job.__table__.insert(), rows[start : start + 2000])  # type: ignore[attr-defined]
+    with engine.connect() as conn:  # fresh statistics, as autovacuum would have after a bulk insert
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     engine.dispose()
     return ids
 

@@ -14,7 +14,7 @@ from scheduler.backfill import run_backfills
 from scheduler.scan import ShopScanReport, scan_all_shops, scannable_shops
 from shop_app.blob_sweep import SweepReport, sweep_unreferenced_blobs
 from shop_app.db import listen_url
-from shop_app.jobs.lease import ReapReport, RetryPolicy, reap_expired_leases
+from shop_app.jobs.retries import ReapReport, RetryPolicy, reap_expired_leases
 from shop_app.settings import Settings
 from shop_app.shopify.auto_publish import approve_ready_models
 from shop_app.shopify.errors import ShopifyError, ShopNotInstalled

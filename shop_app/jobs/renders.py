@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from shop_app.db import write_scope
-from shop_app.jobs.lease import mark_succeeded, owned_lease, record_run_time
+from shop_app.jobs.lease import mark_succeeded, owned_lease
 from shop_app.jobs.owners import Owner, owner_clause
 from shop_app.jobs.params import InvalidJobRequest, normalize_inputs
+from shop_app.jobs.run_times import record_run_time
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.renders import PlatformRender

@@ -29,8 +29,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{''.join(reversed(chars))}"
 
 
+def log_clock(now: datetime) -> str:
+    """The prefix of every log line: the UTC wall-clock time and a space."""
+    return f"{now.strftime('%H:%M:%S')} "
+
+
 def log_line(now: datetime, message: str) -> str:
-    return f"{now.strftime('%H:%M:%S')} {message}"[:MAX_LOG_CHARS]
+    return f"{log_clock(now)}{message}"[:MAX_LOG_CHARS]
 
 
 def appended_logs(job: Job, now: datetime, message: str) -> list[str]:

@@ -69,7 +69,7 @@ class Job(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     kind: str = Field(default="generate", max_length=32)
-    status: str = Field(default=QUEUED, max_length=16, index=True)
+    status: str = Field(default=QUEUED, max_length=16)  # looked up through ix_job_claim (leads with it)
     priority: int = Field(default=0)
     attempt: int = Field(default=0)
     max_attempts: int = Field(default=3)

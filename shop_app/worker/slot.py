@@ -28,7 +28,6 @@ from shop_app.jobs.image_provider import ImageProviderError, ImageProviderNotCon
 from shop_app.jobs.images import InvalidImage, inspect_image
 from shop_app.jobs.lease import (
     ArtifactRecord,
-    RetryPolicy,
     claim_job,
     complete_job,
     fail_job,
@@ -39,6 +38,7 @@ from shop_app.jobs.lease import (
 from shop_app.jobs.params import input_hash_for_images
 from shop_app.jobs.renders import PLATFORM_RENDER_KIND
 from shop_app.jobs.results import find_generation
+from shop_app.jobs.retries import RetryPolicy
 from shop_app.jobs.workers import register_worker, unregister_worker
 from shop_app.models.jobs import Job
 from shop_app.settings import Settings
@@ -456,6 +456,10 @@ def _classify(err: Exception) -> tuple[str, bool]:
         return "input_missing", False
     if isinstance(err, StorageError):
         return "storage_error", True
+    if isinstance(err, SQLAlchemyError):
+        # Before the `code` attribute below: SQLAlchemy's errors carry one too (a docs link id such as
+        # "e3q8"), which read as an engine code made a database restart fail the job for good.
+        return "database_unavailable", True
     code = getattr(err, "code", None)
     if isinstance(code, str) and code:
         return code, code in RETRYABLE_ENGINE_CODES

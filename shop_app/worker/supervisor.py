@@ -23,7 +23,8 @@ from sqlmodel import col, select
 
 from shop_app.db import make_engine, session_scope
 from shop_app.jobs.errors import LeaseLost
-from shop_app.jobs.lease import RetryPolicy, fail_job, finish_canceled, reap_expired_leases, release_job
+from shop_app.jobs.lease import fail_job, finish_canceled, release_job
+from shop_app.jobs.retries import RetryPolicy, reap_expired_leases
 from shop_app.jobs.workers import prune_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import RUNNING, Job

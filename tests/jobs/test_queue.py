@@ -17,19 +17,17 @@ from shop_app.jobs.commands import retry as retry_job
 from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.lease import (
     ArtifactRecord,
-    RetryPolicy,
-    backoff_s,
     claim_job,
     complete_job,
     fail_job,
     heartbeat,
-    reap_expired_leases,
     release_job,
 )
 from shop_app.jobs.owners import PrincipalOwner, ShopOwner
 from shop_app.jobs.params import InvalidJobRequest
 from shop_app.jobs.queries import get_job
 from shop_app.jobs.results import job_result
+from shop_app.jobs.retries import RetryPolicy, backoff_s, reap_expired_leases
 from shop_app.jobs.stats import estimate
 from shop_app.jobs.submit import Labels
 from shop_app.jobs.workers import register_worker

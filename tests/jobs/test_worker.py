@@ -258,3 +258,15 @@ def test_worker_cli_refuses_bad_options() -> None:
         timeout=60,
     )
     assert help_.returncode == 0 and "--device" in help_.stdout and "--concurrency" in help_.stdout
+
+
+def test_a_database_error_during_a_run_is_retried_not_final() -> None:
+    # SQLAlchemy errors carry a `code` (a docs link id such as "e3q8"); read as an engine error code, a
+    # database restart mid-run once failed the job for good instead of sending it back to the queue.
+    from sqlalchemy.exc import OperationalError
+
+    from shop_app.worker.slot import _classify
+
+    err = OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+    assert err.code
+    assert _classify(err) == ("database_unavailable", True)
