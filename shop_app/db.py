@@ -118,6 +118,8 @@ class _WriterLock:
 
     def begin(self, conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode == "NONE":  # `read_scope`: each statement is its own implicit transaction
+            return
         if mode != "IMMEDIATE":
             conn.exec_driver_sql(f"BEGIN {mode}")
             return
@@ -171,6 +173,22 @@ def write_scope(engine: Engine) -> Iterator[Session]:
         begin_immediate(session)
         session.info["write"] = True
         yield session
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session for a read that needs no snapshot across its statements (a poll of one job): no BEGIN and
+    no COMMIT, each statement is its own transaction (PostgreSQL autocommit; SQLite's implicit
+    transaction per statement). Saves two round trips or statements per poll. Must not write."""
+    options: dict[str, Any] = (
+        {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {"sqlite_begin": "NONE"}
+    )
+    with engine.connect().execution_options(**options) as conn:
+        session = Session(bind=conn, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 @contextmanager

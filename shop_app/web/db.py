@@ -9,19 +9,25 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from shop_app.db import session_scope, write_scope
+from shop_app.db import read_scope, session_scope, write_scope
 
 T = TypeVar("T")
 
 
-async def in_db(request: Request, work: Callable[[Session], T], *, write: bool = False) -> T:
+async def in_db(
+    request: Request, work: Callable[[Session], T], *, write: bool = False, poll: bool = False
+) -> T:
     """Run `work` with a session (one transaction) in the thread pool.
 
     `write=True` uses `write_scope` (SQLite's write lock first): a transaction that reads and then writes
-    would otherwise fail with "database is locked" when another writer got in between."""
+    would otherwise fail with "database is locked" when another writer got in between. `poll=True` is for
+    the hot read of one resource (a client polling a job): `read_scope`, no transaction around it."""
     engine = request.state.db
 
     def run() -> T:
+        if poll and not write:
+            with read_scope(engine) as reader:
+                return work(reader)
         with write_scope(engine) if write else session_scope(engine) as session:
             return work(session)
 

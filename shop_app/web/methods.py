@@ -38,24 +38,31 @@ class AllowHeaderMiddleware:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The methods are computed only when they are needed (an OPTIONS request, a 405 answer): matching
+        # the path against every route cost each request more than its own routing did.
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        methods = allowed_methods(self.routes, scope.get("path", ""))
-        if not methods:
-            await self.app(scope, receive, send)
-            return
-        if scope.get("method") == "OPTIONS" and "OPTIONS" not in methods:
-            await send(
-                {"type": "http.response.start", "status": 204, "headers": [(b"allow", allow_header(methods))]}
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
+        path = scope.get("path", "")
+        if scope.get("method") == "OPTIONS":
+            methods = allowed_methods(self.routes, path)
+            if methods and "OPTIONS" not in methods:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 204,
+                        "headers": [(b"allow", allow_header(methods))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
 
         async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-                message = {**message, "headers": [*headers, (b"allow", allow_header(methods))]}
+                methods = allowed_methods(self.routes, path)
+                if methods:
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    message = {**message, "headers": [*headers, (b"allow", allow_header(methods))]}
             await send(message)
 
         await self.app(scope, receive, send_with_allow)

@@ -87,10 +87,12 @@ def owned_job(session: Session, who: ApiKeyOwner, job_id: str) -> Job:
         raise NotFound(f"no job {job_id!r}", code="JOB_NOT_FOUND") from None
 
 
-async def run(request: Request, work: Callable[[Session], T], *, write: bool = False) -> T:
+async def run(
+    request: Request, work: Callable[[Session], T], *, write: bool = False, poll: bool = False
+) -> T:
     """`in_db`, with the core's errors turned into this family's."""
     try:
-        return await in_db(request, work, write=write)
+        return await in_db(request, work, write=write, poll=poll)
     except InvalidJobRequest as err:
         raise invalid(err) from None
     except InvalidTransition as err:

@@ -262,7 +262,7 @@ async def get_job(request: Request) -> Response:
             return None, job
         return snapshot(request, session, job), job
 
-    body, job = await run(request, work)
+    body, job = await run(request, work, poll=True)
     if body is None:
         return Response(status_code=304, headers=job_headers(job))
     return JSONResponse(body, headers=job_headers(job))
