@@ -78,6 +78,7 @@ class FeedPage:
     end_cursor: str | None
     created_today: datetime
     in_flight: int  # images still generating on this page (the long-poll waits for 0)
+    from_cache: bool = False  # every product on it came from its cached answer (nothing built now)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +149,7 @@ def feed_page(
         end_cursor=encode_cursor(int(page_rows[-1][0])) if page_rows else None,
         created_today=start,
         in_flight=in_flight,
+        from_cache=not live_ids,
     )
     return page, finished
 

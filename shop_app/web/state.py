@@ -22,6 +22,7 @@ from shop_app.logbuffer import LogBuffer
 from shop_app.settings import Settings
 from shop_app.shopify.services import ShopifyServices
 from shop_app.storage import Storage
+from shop_app.web.page_memo import PageMemo
 from shop_app.web.previews import PreviewQueue
 
 ReadinessCheck = Callable[[Request], Awaitable[None]]
@@ -42,6 +43,8 @@ class AppState:
     image_provider: OpenAIImages | None = None
     previews: PreviewQueue = field(default_factory=lambda: PreviewQueue(1))
     log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
+    # GET /api/nu3d answers without anything in flight, for a second (shop_app.web.page_memo).
+    feed_pages: PageMemo = field(default_factory=lambda: PageMemo(ttl_s=1.0))
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}

@@ -7,6 +7,7 @@ long-polls until nothing on the page is in flight or N seconds passed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 
@@ -15,8 +16,10 @@ from starlette.responses import JSONResponse, Response
 
 from shop_app.db import session_scope, write_scope
 from shop_app.models.core import Shop
-from shop_app.routes.product_feed.common import FeedError, installed_shop, ok
+from shop_app.routes.product_feed.common import FeedError, installed_shop, normalize_shop, ok
 from shop_app.shopify import product_feed
+from shop_app.web.auth import presented_key
+from shop_app.web.state import app_state
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,11 @@ async def nu3d_products(request: Request) -> Response:
             after = product_feed.decode_cursor(request.query_params.get("after"))
         except product_feed.InvalidCursor as err:
             raise FeedError(f"Invalid cursor: {err}", status_code=400) from None
+        memo = app_state(request).feed_pages
+        memo_key = _memo_key(request, after)
+        remembered = memo.get(memo_key)
+        if remembered is not None:
+            return Response(remembered, media_type="application/json")
         deadline = time.monotonic() + wait_s
         page = await asyncio.to_thread(load_page, request, after)
         while page.in_flight and time.monotonic() < deadline:
@@ -85,4 +93,17 @@ async def nu3d_products(request: Request) -> Response:
             "details": repr(err),
         }
         return JSONResponse(body, status_code=500)
-    return ok(SUCCESS_MESSAGE, page.as_json())
+    answer = ok(SUCCESS_MESSAGE, page.as_json())
+    if page.from_cache and not page.in_flight:  # a page being built or generating is not remembered
+        memo.put(memo_key, bytes(answer.body))
+    return answer
+
+
+def _memo_key(request: Request, after: int) -> tuple[str, int, str]:
+    """What a feed answer depends on: the shop, the page and the credential that was granted it."""
+    presented = presented_key(request) or ""
+    return (
+        normalize_shop(request.query_params.get("shop")),
+        after,
+        hashlib.sha256(presented.encode()).hexdigest(),
+    )

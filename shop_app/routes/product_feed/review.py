@@ -27,6 +27,7 @@ from shop_app.models.shopify import ProductImage
 from shop_app.routes.product_feed.common import FeedError, installed_shop, ok
 from shop_app.shopify import catalog, review
 from shop_app.web.json_body import strict_loads
+from shop_app.web.state import app_state
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,9 @@ async def _write(
             shop = installed_shop(request, session, writes=True)
             return work(session, shop, _image(session, shop, image_id))
 
-    return await asyncio.to_thread(run)
+    answer = await asyncio.to_thread(run)
+    app_state(request).feed_pages.clear()  # this process's remembered feed pages predate the change
+    return answer
 
 
 def _decision(action: str) -> Callable[[Request], Awaitable[Response]]:
