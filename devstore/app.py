@@ -40,9 +40,10 @@ from devstore.cost import LeakyBucket
 from devstore.errors import DevstoreError, NotFound, OAuthError
 from devstore.graphql_api import handle_graphql
 from devstore.oauth import TokenService, mint_session_token, parse_token_body
+from devstore.records import COMPLIANCE_TOPICS, FAULT_TARGETS, STANDARD_LIMIT, Shop, parse_dt
 from devstore.resolvers import staged_signature
 from devstore.schema import API_VERSION
-from devstore.state import COMPLIANCE_TOPICS, FAULT_TARGETS, STANDARD_LIMIT, Shop, Store, parse_dt
+from devstore.state import Store
 from devstore.webhooks import WebhookDispatcher, product_payload
 
 logger = logging.getLogger(__name__)
@@ -478,7 +479,7 @@ async def control_compliance(request: Request) -> Response:
         reg = store.apps.get(client_id)
         if reg is None:
             raise NotFound(f"app {client_id!r} is not registered")
-        from devstore.state import AppInstall
+        from devstore.records import AppInstall
 
         installs = [AppInstall(reg.client_id, reg.client_secret, reg.app_url, reg.scopes, reg.subscriptions)]
     made = dispatcher.enqueue_event(topic, shop, installs, payload)

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from devstore.errors import DevstoreClientError, DevstoreError
-from devstore.state import Shop, Store
+from devstore.records import Shop
+from devstore.state import Store
 
 logger = logging.getLogger(__name__)
 

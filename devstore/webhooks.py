@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 
 from devstore.config import DevstoreConfig
-from devstore.state import COMPLIANCE_TOPICS, AppInstall, Media, Product, Shop, Store, to_iso
+from devstore.records import COMPLIANCE_TOPICS, AppInstall, Media, Product, Shop, to_iso
+from devstore.state import Store
 
 logger = logging.getLogger(__name__)
 

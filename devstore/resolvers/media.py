@@ -9,9 +9,9 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from devstore.records import Media, Product, to_iso
 from devstore.resolvers.inputs import given_fields
 from devstore.resolvers.registry import RESOLVERS, Context, Obj, attr, ctx, gid
-from devstore.state import Media, Product, to_iso
 
 GLB_MAGIC = b"glTF"
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from devstore.records import Media
 from devstore.resolvers.inputs import given_fields, user_error
 from devstore.resolvers.media import create_media_from_source
 from devstore.resolvers.registry import Obj, ctx, media_typename, parse_gid, resolves
-from devstore.state import Media
 
 PRODUCT_UPDATE_FIELDS = {
     "id": None,

@@ -9,9 +9,9 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from devstore.records import Media, Product, Shop, Variant, to_iso
 from devstore.resolvers.paging import connection
 from devstore.resolvers.registry import RESOLVERS, Context, Obj, attr, ctx, gid, media_typename
-from devstore.state import Media, Product, Shop, Variant, to_iso
 
 
 def _offset(shop: Shop, now: datetime) -> timedelta:

@@ -8,6 +8,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from devstore.records import Media, Product, Shop, to_iso
 from devstore.resolvers.paging import MAX_PAGE_SIZE, connection
 from devstore.resolvers.registry import (
     RESOLVERS,
@@ -32,7 +33,6 @@ from devstore.search import (
     sort_items,
     time_interval,
 )
-from devstore.state import Media, Product, Shop, to_iso
 
 
 @resolves("QueryRoot.shop")

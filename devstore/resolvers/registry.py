@@ -16,7 +16,8 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from devstore.config import DevstoreConfig
-from devstore.state import AccessToken, Media, Shop, Store
+from devstore.records import AccessToken, Media, Shop
+from devstore.state import Store
 
 GID_RE = re.compile(r"^gid://shopify/(?P<type>[A-Za-z0-9]+)/(?P<id>\d+)(?:\?.*)?$")
 

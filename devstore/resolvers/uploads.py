@@ -13,9 +13,10 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from devstore.records import StagedUpload, to_iso
 from devstore.resolvers.inputs import user_error
 from devstore.resolvers.registry import ctx, resolves
-from devstore.state import StagedUpload, Store, to_iso
+from devstore.state import Store
 
 
 def staged_signature(secret: bytes, key: str) -> str:
