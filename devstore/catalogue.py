@@ -211,7 +211,7 @@ class _StoreSink:
         self.shop = shop
 
     def create(self, spec: dict[str, Any]) -> int:
-        from devstore.app import create_product_from_json
+        from devstore.product_json import create_product_from_json
 
         body = dict(spec)
         body["images"] = [
