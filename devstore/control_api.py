@@ -16,7 +16,8 @@ from devstore.http_common import base_url, read_json, shop_of, store_of
 from devstore.oauth import mint_session_token
 from devstore.product_json import add_product_images, create_product_from_json
 from devstore.records import COMPLIANCE_TOPICS, FAULT_TARGETS, Shop
-from devstore.webhooks import WebhookDispatcher, product_payload
+from devstore.webhook_payloads import product_payload
+from devstore.webhooks import WebhookDispatcher
 
 
 def _shop_json(shop: Shop) -> dict[str, Any]:
