@@ -19,7 +19,7 @@ from shop_app.db import session_scope, write_scope
 from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs import commands
 from shop_app.models.jobs import Job
-from shop_app.shopify import backfill, catalog, review, sync
+from shop_app.shopify import backfill, catalog, photo_groups, review
 from shop_app.web.json_body import strict_loads
 from shop_app.web.session_auth import ShopSession, session_token_required
 
@@ -110,7 +110,7 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
             if view is None:
                 return None
             # the photos generated with this one; the group's decision is the lead's `approval`
-            group = sync.group_of(session=session, shop=auth.shop, image=view.image)
+            group = photo_groups.group_of(session=session, shop=auth.shop, image=view.image)
             return {
                 **view.as_json(sign),
                 "group": {"lead_image_id": group[0].id, "image_ids": [i.id for i in group]},
@@ -263,7 +263,7 @@ def _decide(action: str) -> object:
                 if image is None:
                     return None
                 # a multi-view group has one model and one decision, kept on the group's lead photo
-                lead = sync.group_of(session=session, shop=auth.shop, image=image)[0]
+                lead = photo_groups.group_of(session=session, shop=auth.shop, image=image)[0]
                 result = review.decide(
                     session=session,
                     shop=auth.shop,
