@@ -16,7 +16,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from devstore.errors import DevstoreError, NotFound
 from devstore.oauth import host_param, mint_session_token, query_hmac
-from devstore.state import Shop, Store
+from devstore.records import Shop
+from devstore.state import Store
 
 
 def _store(request: Request) -> Store:

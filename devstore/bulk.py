@@ -30,6 +30,7 @@ from graphql import (
     validate,
 )
 
+from devstore.records import to_iso
 from devstore.resolvers import (
     BULK_EXECUTION,
     RESOLVERS,
@@ -42,7 +43,7 @@ from devstore.resolvers import (
     type_resolver,
 )
 from devstore.schema import admin_schema
-from devstore.state import Store, to_iso
+from devstore.state import Store
 
 logger = logging.getLogger(__name__)
 MAX_CONNECTIONS = 5

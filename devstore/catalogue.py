@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from devstore.errors import DevstoreClientError, DevstoreError
-from devstore.state import Shop, Store
+from devstore.records import Shop
+from devstore.state import Store
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class _StoreSink:
         self.shop = shop
 
     def create(self, spec: dict[str, Any]) -> int:
-        from devstore.app import create_product_from_json
+        from devstore.product_json import create_product_from_json
 
         body = dict(spec)
         body["images"] = [

@@ -239,7 +239,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from devstore.app import create_devstore_app
-    from devstore.state import Store, normalize_shop_domain
+    from devstore.records import normalize_shop_domain
+    from devstore.state import Store
 
     public = (
         args.public_url

@@ -35,9 +35,10 @@ from devstore.config import DevstoreConfig
 from devstore.cost import CostCalculator, LeakyBucket, ThrottleStatus
 from devstore.errors import NotFound
 from devstore.gql_errors import shopify_validation_errors, syntax_error
+from devstore.records import Shop
 from devstore.resolvers import Context, field_resolver, type_resolver
 from devstore.schema import admin_schema, required_scopes, scope_items
-from devstore.state import Shop, Store
+from devstore.state import Store
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ import jwt
 
 from devstore.config import DevstoreConfig
 from devstore.errors import DevstoreError, OAuthError
-from devstore.state import AccessToken, AuthCode, RefreshToken, Shop, Store
+from devstore.records import AccessToken, AuthCode, RefreshToken, Shop
+from devstore.state import Store
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"

@@ -1,393 +1,41 @@
 """In-memory state of every shop the devstore serves, with an optional JSON snapshot.
 
 All mutation goes through :class:`Store` methods, which hold one re-entrant lock, so the HTTP handlers,
-the webhook thread and tests that seed state directly can share one instance.
+the webhook thread and tests that seed state directly can share one instance. The records live in
+:mod:`devstore.records`; the lock, ids and events in :mod:`devstore.store_core`; files in
+:mod:`devstore.media_files`; snapshots in :mod:`devstore.snapshot`.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import json
-import re
-import secrets
-import threading
-import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from devstore import snapshot
 from devstore.errors import DevstoreError, NotFound
-
-SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]\.myshopify\.com$")
-PRODUCT_STATUSES = ("ACTIVE", "ARCHIVED", "DRAFT", "UNLISTED")
-# GraphQL Admin API limits by plan (shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits, read 2026-12):
-# restore rates Standard 100, Advanced 200, Plus 1000, enterprise 2000 points/s, per app and shop. The page no
-# longer states the bucket size; we use 20 s of restore (Standard 2,000 as live responses report). Basic,
-# Shopify and development stores are on the Standard tier.
-STANDARD_LIMIT = (2000.0, 100.0)
-PLAN_RATE_LIMITS: dict[str, tuple[float, float]] = {
-    "basic": STANDARD_LIMIT,
-    "professional": STANDARD_LIMIT,
-    "partner_test": STANDARD_LIMIT,
-    "unlimited": (4000.0, 200.0),
-    "shopify_plus": (20000.0, 1000.0),
-    "enterprise": (40000.0, 2000.0),
-}
-PLANS = {
-    "basic": "Basic",
-    "professional": "Shopify",
-    "unlimited": "Advanced",
-    "shopify_plus": "Shopify Plus",
-    "enterprise": "Shopify for enterprise",
-    "partner_test": "Developer Preview",
-}
-# Product events the webhook dispatcher listens to.
-EventListener = Callable[[str, "Shop", dict[str, Any]], None]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def to_iso(dt: datetime | None) -> str | None:
-    """Shopify's GraphQL DateTime form: UTC, second precision, ``Z`` suffix."""
-    if dt is None:
-        return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_dt(value: str) -> datetime:
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def handleize(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "product"
-
-
-def normalize_shop_domain(shop: str) -> str:
-    """Accept ``name`` or ``name.myshopify.com``; raise :class:`DevstoreError` for anything else."""
-    domain = shop.strip().lower()
-    if "." not in domain:
-        domain = f"{domain}.myshopify.com"
-    if not SHOP_DOMAIN_RE.match(domain):
-        raise DevstoreError(
-            f"invalid shop domain {shop!r}: expected NAME.myshopify.com with NAME of at least 2 characters "
-            "from a-z, 0-9 and '-'"
-        )
-    return domain
-
-
-@dataclass
-class Blob:
-    """Bytes the CDN serves (product images, processed 3D models)."""
-
-    key: str
-    content_type: str
-    data: bytes
-    version: int = 1
-
-
-@dataclass
-class Media:
-    """A file in the shop: MediaImage (IMAGE) or Model3d (MODEL_3D)."""
-
-    id: int
-    content_type: str  # IMAGE | MODEL_3D
-    created_at: datetime
-    alt: str = ""
-    filename: str = ""
-    blob_key: str | None = None
-    mime_type: str = ""
-    file_size: int = 0
-    width: int | None = None
-    height: int | None = None
-    image_id: int | None = None  # the Image object's own id (MediaImage.image.id)
-    # Processing (MODEL_3D): the final status and errors apply once processing_done_at has passed.
-    final_status: str = "READY"
-    processing_started_at: datetime | None = None
-    processing_done_at: datetime | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-    product_ids: list[int] = field(default_factory=list)
-    updated_at: datetime | None = None
-    preview_key: str | None = None  # MODEL_3D: rendered thumbnail, shown once READY
-
-    def preview_media(self) -> Media | None:
-        """The thumbnail of a 3D model as an image record (for Image fields and webhook payloads)."""
-        if self.preview_key is None:
-            return None
-        return Media(
-            id=self.id,
-            content_type="IMAGE",
-            created_at=self.created_at,
-            alt=self.alt,
-            filename="preview.png",
-            blob_key=self.preview_key,
-            mime_type="image/png",
-            width=256,
-            height=256,
-            image_id=self.id,
-            updated_at=self.updated_at,
-        )
-
-    def status(self, now: datetime) -> str:
-        """UPLOADED → PROCESSING → READY or FAILED, derived from the clock so no timer thread is needed."""
-        if self.processing_started_at is None or self.processing_done_at is None:
-            return self.final_status
-        if now < self.processing_started_at:
-            return "UPLOADED"
-        if now < self.processing_done_at:
-            return "PROCESSING"
-        return self.final_status
-
-    def current_errors(self, now: datetime) -> list[dict[str, str]]:
-        return self.errors if self.status(now) == "FAILED" else []
-
-
-@dataclass
-class Variant:
-    id: int
-    title: str
-    price: str = "0.00"
-    compare_at_price: str | None = None
-    sku: str | None = None
-    barcode: str | None = None
-    position: int = 1
-    options: list[tuple[str, str]] = field(default_factory=list)  # (name, value)
-    media_ids: list[int] = field(default_factory=list)
-    inventory_quantity: int = 0
-    inventory_item_id: int = 0
-    taxable: bool = True
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Product:
-    id: int
-    title: str
-    handle: str
-    status: str = "ACTIVE"
-    body_html: str = ""
-    vendor: str = ""
-    product_type: str = ""
-    tags: list[str] = field(default_factory=list)
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-    published_at: datetime | None = None
-    variants: list[Variant] = field(default_factory=list)
-    media_ids: list[int] = field(default_factory=list)
-    option_names: list[str] = field(default_factory=list)
-
-
-# Relative URIs are resolved against the app URL, as in shopify.app.toml. This default mirrors the
-# subscriptions in shopify-facts.md §4.
-DEFAULT_SUBSCRIPTIONS: list[dict[str, Any]] = [
-    {"topics": ["app/uninstalled"], "uri": "/webhooks/app/uninstalled"},
-    {"topics": ["app/scopes_update"], "uri": "/webhooks/app/scopes_update"},
-    {"topics": ["products/create", "products/update"], "uri": "/webhooks/products"},
-    {"topics": ["products/delete"], "uri": "/webhooks/products/delete"},
-    {
-        "compliance_topics": ["customers/data_request", "customers/redact", "shop/redact"],
-        "uri": "/webhooks/compliance",
-    },
-]
-SUPPORTED_TOPICS = frozenset(
-    "app/uninstalled app/scopes_update products/create products/update products/delete bulk_operations/finish".split()
+from devstore.media_files import MediaFiles
+from devstore.records import (
+    COMPLIANCE_TOPICS,
+    PRODUCT_STATUSES,
+    SUPPORTED_TOPICS,
+    AppInstall,
+    AppRegistration,
+    Collection,
+    Product,
+    Shop,
+    Variant,
+    handleize,
+    normalize_shop_domain,
 )
-FAULT_TARGETS = frozenset({"staged_upload"})
-COMPLIANCE_TOPICS = frozenset(["customers/data_request", "customers/redact", "shop/redact"])
+
+# Product is imported from here by tests that seed records directly
+__all__ = ["Product", "Store"]
 
 
-@dataclass
-class AppRegistration:
-    """An app as the Partner dashboard knows it: credentials, URL, scopes and TOML webhook subscriptions."""
-
-    client_id: str
-    client_secret: str
-    app_url: str
-    scopes: list[str]
-    subscriptions: list[dict[str, Any]] = field(
-        default_factory=lambda: [dict(s) for s in DEFAULT_SUBSCRIPTIONS]
-    )
-    api_version: str = "2026-10"
-
-
-@dataclass
-class AppInstall:
-    """An app installed on a shop: its credentials, app URL and webhook subscriptions."""
-
-    client_id: str
-    client_secret: str
-    app_url: str
-    scopes: list[str]
-    subscriptions: list[
-        dict[str, Any]
-    ]  # {"topics": [...], "uri": "..."}; compliance under "compliance_topics"
-    installed_at: datetime = field(default_factory=utcnow)
-    api_version: str = "2026-10"
-
-
-@dataclass
-class Collection:
-    """A manual collection: its products in the merchant's order."""
-
-    id: int
-    title: str
-    handle: str
-    product_ids: list[int] = field(default_factory=list)
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Shop:
-    id: int
-    domain: str
-    name: str
-    email: str
-    iana_timezone: str
-    plan: str
-    currency: str = "USD"
-    created_at: datetime = field(default_factory=utcnow)
-    products: dict[int, Product] = field(default_factory=dict)
-    media: dict[int, Media] = field(default_factory=dict)
-    installs: dict[str, AppInstall] = field(default_factory=dict)
-    collections: dict[int, Collection] = field(default_factory=dict)
-    # (bucket size, restore rate) set for this shop through the control API; None: its plan's
-    rate_limit: tuple[float, float] | None = None
-
-    @property
-    def api_rate_limit(self) -> tuple[float, float]:
-        if self.rate_limit is not None:
-            return (float(self.rate_limit[0]), float(self.rate_limit[1]))
-        return PLAN_RATE_LIMITS.get(self.plan, STANDARD_LIMIT)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.iana_timezone)
-
-    @property
-    def plan_display_name(self) -> str:
-        return PLANS.get(self.plan, self.plan)
-
-
-@dataclass
-class AccessToken:
-    token: str
-    shop: str
-    client_id: str
-    scopes: list[str]
-    expires_at: datetime | None
-    online: bool = False
-    user_id: int | None = None
-    refresh_token: str | None = None
-
-
-@dataclass
-class RefreshToken:
-    token: str
-    shop: str
-    client_id: str
-    scopes: list[str]
-    expires_at: datetime
-    # Set once this token has been exchanged: the pair it produced. The old token stays retryable (returning
-    # that same pair) until the replacement refresh token is itself used, as Shopify documents (2026-08-28).
-    replaced_by: str | None = None
-    used: bool = False
-
-
-@dataclass
-class AuthCode:
-    code: str
-    shop: str
-    client_id: str
-    scopes: list[str]
-    expires_at: datetime
-    online: bool = False
-
-
-@dataclass
-class StagedUpload:
-    key: str
-    shop: str
-    resource: str
-    filename: str
-    mime_type: str
-    file_size: int | None
-    http_method: str
-    created_at: datetime
-    expires_at: datetime
-    data: bytes | None = None
-
-
-class Store:
+class Store(MediaFiles):
     """Every shop, token and file the devstore knows, behind one lock."""
-
-    def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.lock = threading.RLock()
-        self.clock = clock
-        self.shops: dict[str, Shop] = {}
-        self.access_tokens: dict[str, AccessToken] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.auth_codes: dict[str, AuthCode] = {}
-        self.staged: dict[str, StagedUpload] = {}
-        self.faults: dict[str, int] = {}  # target -> how many of the next requests fail (control API)
-        self.bulk_operations: dict[int, Any] = {}  # devstore.bulk.BulkOperation by id (not in snapshots)
-        self.blobs: dict[str, Blob] = {}
-        self.apps: dict[str, AppRegistration] = {}
-        # token exchange migrations: old token -> (answer, retryable until)
-        self.migrations: dict[str, tuple[dict[str, Any], datetime]] = {}
-        self.base_url: str = "http://127.0.0.1:8700"
-        # signs staged-upload targets, standing in for the storage bucket's signing key
-        self.staged_secret: bytes = secrets.token_bytes(32)
-        self._next_id = 7_000_000_000_000
-        # bumped by every mutation; keys the per-query sort cache (call bump() after editing records directly)
-        self.version = 0
-        self.query_cache: dict[tuple[Any, ...], Any] = {}
-        self._listeners: list[EventListener] = []
-
-    # ---- ids, clock, events -------------------------------------------------------------------
-    def now(self) -> datetime:
-        return self.clock().astimezone(UTC).replace(microsecond=0)
-
-    def next_id(self) -> int:
-        with self.lock:
-            self._next_id += 1
-            return self._next_id
-
-    def bump(self) -> None:
-        """Record that state changed (invalidates cached sort orders)."""
-        with self.lock:
-            self.version += 1
-            self.query_cache.clear()
-
-    def add_listener(self, listener: EventListener) -> None:
-        self._listeners.append(listener)
-
-    def emit(self, topic: str, shop: Shop, payload: dict[str, Any]) -> None:
-        for listener in list(self._listeners):
-            listener(topic, shop, payload)
-
-    def set_fault(self, target: str, count: int) -> None:
-        with self.lock:
-            self.faults[target] = count
-
-    def take_fault(self, target: str) -> bool:
-        """True (and one fewer left) when the next request of `target` should fail."""
-        with self.lock:
-            left = self.faults.get(target, 0)
-            if left > 0:
-                self.faults[target] = left - 1
-            return left > 0
 
     def reset(self) -> None:
         with self.lock:
@@ -525,29 +173,6 @@ class Store:
             "app/scopes_update", shop, {"client_id": client_id, "previous": previous, "current": scopes}
         )
         return install
-
-    def media_url(self, media: Media, *, width: int | None = None, height: int | None = None) -> str:
-        """The CDN URL of a file: stable path, ``?v=`` version, optional ``width``/``height`` transform."""
-        blob = self.blobs.get(media.blob_key or "")
-        # ?v= carries a stable timestamp-like version, as Shopify's CDN URLs do
-        v = int(media.created_at.timestamp()) * 10 + (blob.version if blob else 1)
-        url = f"{self.base_url}/cdn/shop/files/{media.blob_key}/{quote(media.filename or 'file')}?v={v}"
-        if width:
-            url += f"&width={width}"
-        if height:
-            url += f"&height={height}"
-        return url
-
-    # ---- blobs -----------------------------------------------------------------------------------
-    def put_blob(self, data: bytes, content_type: str, *, key: str | None = None) -> Blob:
-        with self.lock:
-            key = key or secrets.token_hex(12)
-            old = self.blobs.get(key)
-            blob = Blob(
-                key=key, content_type=content_type, data=data, version=(old.version + 1) if old else 1
-            )
-            self.blobs[key] = blob
-            return blob
 
     # ---- products --------------------------------------------------------------------------------
     def create_product(
@@ -691,12 +316,6 @@ class Store:
             self.emit("products/update", shop, {"product_id": product.id})
         return product
 
-    def touch(self, product: Product) -> None:
-        # updated_at must move strictly forward so `updated_at:>` reconciliation queries see every change.
-        now = self.now()
-        product.updated_at = now if now > product.updated_at else product.updated_at + timedelta(seconds=1)
-        self.bump()
-
     def delete_product(self, shop: Shop, product_id: int, *, emit: bool = True) -> None:
         with self.lock:
             product = self.get_product(shop, product_id)
@@ -709,178 +328,12 @@ class Store:
         if emit:
             self.emit("products/delete", shop, {"id": product_id})
 
-    # ---- media -----------------------------------------------------------------------------------
-    def add_image(
-        self,
-        shop: Shop,
-        data: bytes,
-        *,
-        alt: str = "",
-        filename: str = "image.png",
-        product: Product | None = None,
-        variant_ids: list[int] | None = None,
-    ) -> Media:
-        """Store an image file and attach it (last) to ``product``; the image is READY at once."""
-        from devstore.cdn import image_info  # local import: Pillow is only needed when images are added
-
-        content_type, width, height = image_info(data)
-        with self.lock:
-            blob = self.put_blob(data, content_type)
-            media = Media(
-                id=self.next_id(),
-                content_type="IMAGE",
-                created_at=self.now(),
-                alt=alt,
-                filename=filename,
-                blob_key=blob.key,
-                mime_type=content_type,
-                file_size=len(data),
-                width=width,
-                height=height,
-                image_id=self.next_id(),
-                updated_at=self.now(),
-            )
-            shop.media[media.id] = media
-            if product is not None:
-                self.attach_media(product, media)
-                for variant in product.variants:
-                    if variant_ids and variant.id in variant_ids:
-                        variant.media_ids = [media.id]
-            return media
-
-    def attach_media(self, product: Product, media: Media) -> None:
-        with self.lock:
-            if media.id not in product.media_ids:
-                product.media_ids.append(media.id)
-            if product.id not in media.product_ids:
-                media.product_ids.append(product.id)
-            self.bump()
-
-    def detach_media(self, shop: Shop, media: Media, product_id: int) -> None:
-        with self.lock:
-            product = shop.products.get(product_id)
-            if product is not None:
-                if media.id in product.media_ids:
-                    product.media_ids.remove(media.id)
-                for variant in product.variants:
-                    if media.id in variant.media_ids:
-                        variant.media_ids.remove(media.id)
-                self.touch(product)
-            if product_id in media.product_ids:
-                media.product_ids.remove(product_id)
-            self.bump()
-
-    def delete_media(self, shop: Shop, media_id: int) -> None:
-        with self.lock:
-            media = shop.media.get(media_id)
-            if media is None:
-                raise NotFound(f"file {media_id} does not exist in {shop.domain}")
-            for product_id in list(media.product_ids):
-                self.detach_media(shop, media, product_id)
-            del shop.media[media_id]
-
-    def find_media(self, media_id: int) -> tuple[Shop, Media] | None:
-        with self.lock:
-            for shop in self.shops.values():
-                if media_id in shop.media:
-                    return shop, shop.media[media_id]
-        return None
-
     # ---- snapshot ----------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "version": 1,
-                "next_id": self._next_id,
-                "shops": [_encode(s) for s in self.shops.values()],
-                "apps": [_encode(a) for a in self.apps.values()],
-                "access_tokens": [_encode(t) for t in self.access_tokens.values()],
-                "refresh_tokens": [_encode(t) for t in self.refresh_tokens.values()],
-                "blobs": [
-                    {
-                        "key": b.key,
-                        "content_type": b.content_type,
-                        "version": b.version,
-                        "data": base64.b64encode(b.data).decode(),
-                    }
-                    for b in self.blobs.values()
-                ],
-            }
+        return snapshot.encode_store(self)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_json()))
-        tmp.replace(path)
+        snapshot.save(self, path)
 
     def load(self, path: Path) -> None:
-        try:
-            raw = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise DevstoreError(f"cannot read devstore snapshot {path}: {exc}") from exc
-        if raw.get("version") != 1:
-            raise DevstoreError(f"snapshot {path} has unsupported version {raw.get('version')!r}")
-        with self.lock:
-            self.reset()
-            self._next_id = int(raw["next_id"])
-            for s in raw["shops"]:
-                shop = _decode_shop(s)
-                self.shops[shop.domain] = shop
-            for a in raw.get("apps", []):
-                self.apps[a["client_id"]] = AppRegistration(**a)
-            for t in raw["access_tokens"]:
-                self.access_tokens[t["token"]] = AccessToken(**_dates(t, "expires_at"))
-            for t in raw["refresh_tokens"]:
-                self.refresh_tokens[t["token"]] = RefreshToken(**_dates(t, "expires_at"))
-            for b in raw["blobs"]:
-                self.blobs[b["key"]] = Blob(
-                    b["key"], b["content_type"], base64.b64decode(b["data"]), b["version"]
-                )
-
-
-def _encode(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, dict):
-        return {str(k): _encode(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_encode(v) for v in obj]
-    return obj
-
-
-_DATE_FIELDS = (
-    "created_at",
-    "updated_at",
-    "published_at",
-    "installed_at",
-    "expires_at",
-    "processing_started_at",
-    "processing_done_at",
-)
-
-
-def _dates(d: dict[str, Any], *names: str) -> dict[str, Any]:
-    out = dict(d)
-    for name in names or _DATE_FIELDS:
-        if out.get(name):
-            out[name] = datetime.fromisoformat(out[name])
-    return out
-
-
-def _decode_shop(s: dict[str, Any]) -> Shop:
-    s = _dates(s)
-    products = {}
-    for p in s.pop("products").values():
-        p = _dates(p)
-        variants = []
-        for v in p.pop("variants"):
-            v = _dates(v)
-            v["options"] = [tuple(o) for o in v["options"]]
-            variants.append(Variant(**v))
-        products[p["id"]] = Product(variants=variants, **p)
-    media = {m["id"]: Media(**_dates(m)) for m in s.pop("media").values()}
-    installs = {i["client_id"]: AppInstall(**_dates(i)) for i in s.pop("installs").values()}
-    collections = {c["id"]: Collection(**_dates(c)) for c in (s.pop("collections", None) or {}).values()}
-    return Shop(products=products, media=media, installs=installs, collections=collections, **s)
+        snapshot.load(self, path)

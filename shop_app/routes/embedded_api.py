@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,9 +20,10 @@ from shop_app.db import session_scope, write_scope
 from shop_app.errors import NotFound, ValidationError
 from shop_app.jobs import commands
 from shop_app.models.jobs import Job
-from shop_app.shopify import backfill, catalog, review, sync
+from shop_app.models.shopify import ProductImage
+from shop_app.shopify import backfill, catalog, photo_groups, review
 from shop_app.web.json_body import strict_loads
-from shop_app.web.session_auth import ShopSession, session_token_required
+from shop_app.web.session_auth import Endpoint, ShopSession, session_token_required
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,30 @@ async def _json_or_404(
     if body is None:
         raise NotFound(missing)
     return JSONResponse(body, status_code=status_code)
+
+
+ImageWork = Callable[[Session, ProductImage], dict[str, Any] | None]
+
+
+async def _on_image(
+    request: Request,
+    auth: ShopSession,
+    work: ImageWork,
+    *,
+    write: bool = False,
+    status_code: int = 200,
+    missing: str = "no image {image_id} in this shop",
+) -> Response:
+    """Run `work` on the path's image in one unit of work (a write one when `write`) off the event loop; an
+    image the shop does not have, or `work` answering None, is a 404 saying `missing`."""
+    image_id = request.path_params["image_id"]
+
+    def run() -> dict[str, Any] | None:
+        with (write_scope if write else session_scope)(request.state.db) as session:
+            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
+            return None if image is None else work(session, image)
+
+    return await _json_or_404(run, missing.format(image_id=image_id), status_code)
 
 
 @session_token_required
@@ -110,7 +136,7 @@ async def get_image(request: Request, auth: ShopSession) -> Response:
             if view is None:
                 return None
             # the photos generated with this one; the group's decision is the lead's `approval`
-            group = sync.group_of(session=session, shop=auth.shop, image=view.image)
+            group = photo_groups.group_of(session=session, shop=auth.shop, image=view.image)
             return {
                 **view.as_json(sign),
                 "group": {"lead_image_id": group[0].id, "image_ids": [i.id for i in group]},
@@ -131,19 +157,15 @@ async def regenerate_image(request: Request, auth: ShopSession) -> Response:
     sign = _signer(request)
     image_id = request.path_params["image_id"]
 
-    def run() -> dict[str, Any] | None:
-        with write_scope(request.state.db) as session:
-            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
-            if image is None:
-                return None
-            job = review.regenerate(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
-            logger.info(
-                "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
-            )
-            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return view.as_json(sign) if view else None
+    def run(session: Session, image: ProductImage) -> dict[str, Any] | None:
+        job = review.regenerate(session=session, shop=auth.shop, image=image, user_id=auth.token.user_id)
+        logger.info(
+            "merchant %s requeued %s of %s as %s", auth.token.user_id, image.gid, auth.shop.domain, job.id
+        )
+        view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+        return view.as_json(sign) if view else None
 
-    return await _json_or_404(run, f"no image {image_id} in this shop", status_code=202)
+    return await _on_image(request, auth, run, write=True, status_code=202)
 
 
 @session_token_required
@@ -155,20 +177,13 @@ async def image_generations(request: Request, auth: ShopSession) -> Response:
       404: {description: 'no such image in this shop'}
     """
     sign = _signer(request)
-    image_id = request.path_params["image_id"]
 
-    def load() -> dict[str, Any] | None:
-        with session_scope(request.state.db) as session:
-            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
-            if image is None:
-                return None
-            return {
-                "generations": review.generations_json(
-                    session=session, shop=auth.shop, image=image, sign=sign
-                )
-            }
+    def load(session: Session, image: ProductImage) -> dict[str, Any]:
+        return {
+            "generations": review.generations_json(session=session, shop=auth.shop, image=image, sign=sign)
+        }
 
-    return await _json_or_404(load, f"no image {image_id} in this shop")
+    return await _on_image(request, auth, load)
 
 
 @session_token_required
@@ -182,19 +197,17 @@ async def cancel_generation(request: Request, auth: ShopSession) -> Response:
     sign = _signer(request)
     image_id = request.path_params["image_id"]
 
-    def run() -> dict[str, Any] | None:
-        with write_scope(request.state.db) as session:
-            image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
-            if image is None or not image.job_id:
-                return None
-            job = session.get(Job, image.job_id)
-            if job is None or job.shop_id != auth.shop.id:
-                return None
-            result = commands.cancel(session, job)
-            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
-            return {"result": result, "image": view.as_json(sign) if view else None}
+    def run(session: Session, image: ProductImage) -> dict[str, Any] | None:
+        job = session.get(Job, image.job_id) if image.job_id else None
+        if job is None or job.shop_id != auth.shop.id:
+            return None
+        result = commands.cancel(session, job)
+        view = catalog.get_image_view(session=session, shop=auth.shop, image_id=image_id)
+        return {"result": result, "image": view.as_json(sign) if view else None}
 
-    return await _json_or_404(run, f"no generation for image {image_id} in this shop")
+    return await _on_image(
+        request, auth, run, write=True, missing="no generation for image {image_id} in this shop"
+    )
 
 
 async def approve_body(request: Request) -> str | None:
@@ -251,35 +264,28 @@ async def get_backfill(request: Request, auth: ShopSession) -> Response:
     return JSONResponse({"backfill": latest})
 
 
-def _decide(action: str) -> object:
+def _decide(action: str) -> Endpoint:
     async def endpoint(request: Request, auth: ShopSession) -> Response:
         sign = _signer(request)
-        image_id = request.path_params["image_id"]
         job_id = await approve_body(request) if action == "approve" else None
 
-        def run() -> dict[str, Any] | None:
-            with write_scope(request.state.db) as session:
-                image = catalog.get_image(session=session, shop=auth.shop, image_id=image_id)
-                if image is None:
-                    return None
-                # a multi-view group has one model and one decision, kept on the group's lead photo
-                lead = sync.group_of(session=session, shop=auth.shop, image=image)[0]
-                result = review.decide(
-                    session=session,
-                    shop=auth.shop,
-                    image=lead,
-                    action=action,
-                    user_id=auth.token.user_id,
-                    job_id=job_id,
-                )
-                session.flush()
-                view = catalog.get_image_view(session=session, shop=auth.shop, image_id=lead.id)  # type: ignore[arg-type]
-                logger.info(
-                    "merchant %s: %s %s of %s", auth.token.user_id, action, lead.gid, auth.shop.domain
-                )
-                return {"result": result, "image": view.as_json(sign) if view else None}
+        def run(session: Session, image: ProductImage) -> dict[str, Any] | None:
+            # a multi-view group has one model and one decision, kept on the group's lead photo
+            lead = photo_groups.group_of(session=session, shop=auth.shop, image=image)[0]
+            result = review.decide(
+                session=session,
+                shop=auth.shop,
+                image=lead,
+                action=action,
+                user_id=auth.token.user_id,
+                job_id=job_id,
+            )
+            session.flush()
+            view = catalog.get_image_view(session=session, shop=auth.shop, image_id=lead.id)  # type: ignore[arg-type]
+            logger.info("merchant %s: %s %s of %s", auth.token.user_id, action, lead.gid, auth.shop.domain)
+            return {"result": result, "image": view.as_json(sign) if view else None}
 
-        return await _json_or_404(run, f"no image {image_id} in this shop")
+        return await _on_image(request, auth, run, write=True)
 
     endpoint.__name__ = f"{action}_image"
     endpoint.__doc__ = {
@@ -319,7 +325,7 @@ routes: list[BaseRoute] = [
     Route("/app/api/images/{image_id:int}/generations", image_generations, methods=["GET"]),
     Route("/app/api/images/{image_id:int}/regenerate", regenerate_image, methods=["POST"]),
     Route("/app/api/images/{image_id:int}/cancel", cancel_generation, methods=["POST"]),
-    Route("/app/api/images/{image_id:int}/approve", approve_image, methods=["POST"]),  # type: ignore[arg-type]
-    Route("/app/api/images/{image_id:int}/reject", reject_image, methods=["POST"]),  # type: ignore[arg-type]
-    Route("/app/api/images/{image_id:int}/approval", withdraw_approval, methods=["DELETE"]),  # type: ignore[arg-type]
+    Route("/app/api/images/{image_id:int}/approve", approve_image, methods=["POST"]),
+    Route("/app/api/images/{image_id:int}/reject", reject_image, methods=["POST"]),
+    Route("/app/api/images/{image_id:int}/approval", withdraw_approval, methods=["DELETE"]),
 ]

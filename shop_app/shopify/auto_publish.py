@@ -12,7 +12,7 @@ from shop_app.db import write_scope
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Job
 from shop_app.models.shopify import Approval, ProductImage
-from shop_app.shopify import review, shop_settings, sync
+from shop_app.shopify import photo_groups, review, shop_settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def approve_ready_models(engine: Engine, *, limit: int = 200) -> int:
         ).all()
         for image, shop in rows:
             # a multi-view group has one decision, on its lead photo
-            if sync.group_of(session=session, shop=shop, image=image)[0].id != image.id:
+            if photo_groups.group_of(session=session, shop=shop, image=image)[0].id != image.id:
                 continue
             review.approve(session=session, shop=shop, image=image, user_id=AUTO_USER)
             approved += 1

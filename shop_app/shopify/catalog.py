@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
-from shop_app.shopify.sync import plan_groups, view_label
+from shop_app.shopify.photo_groups import plan_groups, view_label
 
 SignUrl = Callable[[str], str]  # storage key -> a signed URL the browser may fetch
 

@@ -25,8 +25,8 @@ from shop_app.models.jobs import ACTIVE, SUCCEEDED, TERMINAL, Generation, Job
 from shop_app.models.product_models import ProductModelCache
 from shop_app.models.shopify import Approval, Product, ProductImage
 from shop_app.shopify import model_cache
+from shop_app.shopify.photo_groups import plan_groups
 from shop_app.shopify.services import start_of_day
-from shop_app.shopify.sync import plan_groups
 
 SignUrl = Callable[[str], str]
 PAGE_SIZE = 5  # the seed's page size

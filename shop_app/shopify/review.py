@@ -24,7 +24,7 @@ from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
 from shop_app.models.shopify import Approval, Product, ProductImage
-from shop_app.shopify import model_cache, sync
+from shop_app.shopify import generation_queue, model_cache, photo_groups
 from shop_app.shopify.publish import PENDING, UNPUBLISH_PENDING
 
 MAX_SEED = 2**31 - 1
@@ -37,7 +37,7 @@ def get_approval(*, session: Session, shop: Shop, image: ProductImage) -> Approv
 
 
 def lead_of(*, session: Session, shop: Shop, image: ProductImage) -> tuple[ProductImage, list[ProductImage]]:
-    group = sync.group_of(session=session, shop=shop, image=image)
+    group = photo_groups.group_of(session=session, shop=shop, image=image)
     return group[0], group
 
 
@@ -174,7 +174,7 @@ def regenerate(*, session: Session, shop: Shop, image: ProductImage, user_id: st
     if product.deleted_at is not None:
         raise Conflict("this product was deleted in Shopify")
     _, group = lead_of(session=session, shop=shop, image=image)
-    return sync.queue_group(
+    return generation_queue.queue_group(
         session=session,
         shop=shop,
         product=product,

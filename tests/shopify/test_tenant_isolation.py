@@ -105,6 +105,10 @@ def test_shop_a_cannot_touch_shop_b(devstore: DevstoreServer, two_shops: Running
         else:
             assert resp.status_code == 404, (path, resp.text)
             assert SHOP_B not in resp.text and "Only in" not in resp.text
+            # B's image does not exist for A: the 404 names what is missing, in A's terms
+            noun = "generation for image" if path.endswith("/cancel") else "image"
+            if "/images/" in path:
+                assert f"no {noun} {b['image_id']} in this shop" in resp.text, (path, resp.text)
     assert _snapshot(app) == before  # nothing of B (or A) changed
 
     # Shop A's own ids work with the same token.

@@ -19,13 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from shop_app.auth_jwt import TokenPrincipal
-from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import commands
 from shop_app.jobs.errors import InvalidTransition
 from shop_app.jobs.params import InvalidJobRequest
 from shop_app.jobs.queries import JobFilter, list_jobs
 from shop_app.jobs.results import generation_of
-from shop_app.jobs.submit import Images, Labels, SubmitRequest, record_finished, submit
+from shop_app.jobs.submit import Images, Labels, SubmitRequest, record_finished
 from shop_app.models.jobs import SUCCEEDED
 from shop_app.routes.hydrilla.common import (
     FAMILY,
@@ -34,8 +33,8 @@ from shop_app.routes.hydrilla.common import (
     check_access,
     hydrilla_job,
     image_provider,
+    images_from_url,
     node_job,
-    own_file_key,
     owner_of,
     principal,
     profile,
@@ -43,6 +42,7 @@ from shop_app.routes.hydrilla.common import (
     queue_object,
     routes,
     signed_in,
+    submit_job,
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.files import purge_files
@@ -93,17 +93,8 @@ async def generate(request: Request) -> Response:
     prompt, image_url = _text(body, "prompt"), _text(body, "imageUrl")
     if prompt is None and image_url is None:
         raise HydrillaError("Either prompt or imageUrl is required", status_code=400)
-    settings = request.state.settings
     if image_url is not None:
-        key = own_file_key(request.state.storage, image_url)
-        if key is not None:
-            images = Images.from_keys([key])
-        else:
-            try:
-                check_url_early(image_url, FetchPolicy.from_settings(settings))
-            except FetchError as err:
-                raise HydrillaError(f"imageUrl cannot be used: {err}", status_code=400) from None
-            images = Images.from_urls([image_url])
+        images = images_from_url(request, image_url, field="imageUrl")
     else:
         image_provider(request)  # 501 before anything is stored
         images = Images.from_prompt(prompt or "")
@@ -111,27 +102,15 @@ async def generate(request: Request) -> Response:
     face_count = body.get("faceCount")
     if face_count is not None:
         params["face_limit"] = face_count
-
-    def work(session: Session) -> str:
-        try:
-            job = submit(
-                session,
-                SubmitRequest(
-                    family=FAMILY,
-                    owner=owner_of(who),
-                    images=images,
-                    params=params,
-                    labels=Labels(
-                        user_id=who.owner_id if who else None, username=who.username if who else None
-                    ),
-                    meta={"image_url": image_url} if image_url else {},
-                ),
-            )
-        except InvalidJobRequest as err:
-            raise _invalid(err) from None
-        return job.id
-
-    job_id = await in_db(request, work, write=True)
+    job = SubmitRequest(
+        family=FAMILY,
+        owner=owner_of(who),
+        images=images,
+        params=params,
+        labels=Labels(user_id=who.owner_id if who else None, username=who.username if who else None),
+        meta={"image_url": image_url} if image_url else {},
+    )
+    job_id = await submit_job(request, job, invalid=_invalid)
     return JSONResponse({"jobId": job_id})
 
 

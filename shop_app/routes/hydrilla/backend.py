@@ -22,13 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs import commands
 from shop_app.jobs.commands import CancelOutcome
 from shop_app.jobs.image_provider import ImageProviderError
-from shop_app.jobs.params import MAX_PROMPT_CHARS, InvalidJobRequest
+from shop_app.jobs.params import MAX_PROMPT_CHARS
 from shop_app.jobs.results import generation_of
-from shop_app.jobs.submit import Images, Labels, SubmitRequest, submit
+from shop_app.jobs.submit import Images, Labels, SubmitRequest
 from shop_app.models.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, Job
 from shop_app.routes.hydrilla.common import (
     BACKEND_STATUS,
@@ -39,11 +38,12 @@ from shop_app.routes.hydrilla.common import (
     file_url,
     hydrilla_job,
     image_provider,
-    own_file_key,
+    images_from_url,
     owner_of,
     queue_info,
     queue_object,
     routes,
+    submit_job,
 )
 from shop_app.web.db import in_db, notify
 from shop_app.web.state import app_state
@@ -103,24 +103,15 @@ def _prefix(request: Request) -> str:
 async def _submit(
     request: Request, images: Images, *, prompt: str | None, user_id: str | None, meta: dict[str, Any]
 ) -> Response:
-    def work(session: Session) -> str:
-        try:
-            job = submit(
-                session,
-                SubmitRequest(
-                    family=FAMILY,
-                    owner=owner_of(None),
-                    images=images,
-                    params={"prompt": prompt},
-                    labels=Labels(user_id=user_id),
-                    meta=meta,
-                ),
-            )
-        except InvalidJobRequest as err:
-            raise HydrillaError(str(err), status_code=400) from None
-        return job.id
-
-    job_id = await in_db(request, work, write=True)
+    job = SubmitRequest(
+        family=FAMILY,
+        owner=owner_of(None),
+        images=images,
+        params={"prompt": prompt},
+        labels=Labels(user_id=user_id),
+        meta=meta,
+    )
+    job_id = await submit_job(request, job, invalid=lambda err: HydrillaError(str(err), status_code=400))
     prefix = _prefix(request)
     return JSONResponse(
         {
@@ -149,15 +140,7 @@ async def image_to_3d(request: Request) -> Response:
         images = Images.from_keys([key])
     elif image_url is not None:
         meta["image_url"] = image_url
-        key = own_file_key(storage, image_url)
-        if key is not None:
-            images = Images.from_keys([key])
-        else:
-            try:
-                check_url_early(image_url, FetchPolicy.from_settings(request.state.settings))
-            except FetchError as err:
-                raise HydrillaError(f"image_url cannot be used: {err}", status_code=400) from None
-            images = Images.from_urls([image_url])
+        images = images_from_url(request, image_url, field="image_url")
     else:
         raise HydrillaError("image_url or image_file is required", status_code=400)
     return await _submit(request, images, prompt=None, user_id=_user_id(fields), meta=meta)

@@ -16,10 +16,13 @@ from starlette.routing import BaseRoute, Route
 
 from shop_app.auth_jwt import KeySetUnavailable, TokenPrincipal, TokenRejected, bearer_token
 from shop_app.errors import AppError
+from shop_app.fetch import FetchError, FetchPolicy, check_url_early
 from shop_app.jobs.image_provider import NOT_CONFIGURED, OpenAIImages
 from shop_app.jobs.owners import PrincipalOwner, owns
+from shop_app.jobs.params import InvalidJobRequest
 from shop_app.jobs.queries import get_job
 from shop_app.jobs.stats import estimate, queue_stats, queued_count
+from shop_app.jobs.submit import Images, SubmitRequest, submit
 from shop_app.models.jobs import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Generation, Job
 from shop_app.storage import LocalStorage, ObjectNotFound, Storage, validate_key
 from shop_app.web.db import in_db
@@ -165,6 +168,34 @@ def own_file_key(storage: Storage, url: str) -> str | None:
 
 
 # ----------------------------------------------------------------------------------------------- jobs
+
+
+def images_from_url(request: Request, url: str, *, field: str) -> Images:
+    """The job input for an image URL: our own stored file by key, else a public URL checked against the
+    fetch policy now (400 naming `field` when it cannot be fetched)."""
+    key = own_file_key(request.state.storage, url)
+    if key is not None:
+        return Images.from_keys([key])
+    try:
+        check_url_early(url, FetchPolicy.from_settings(request.state.settings))
+    except FetchError as err:
+        raise HydrillaError(f"{field} cannot be used: {err}", status_code=400) from None
+    return Images.from_urls([url])
+
+
+async def submit_job(
+    request: Request, job: SubmitRequest, *, invalid: Callable[[InvalidJobRequest], HydrillaError]
+) -> str:
+    """Queue `job` in one write unit of work and return its id; parameters the job core refuses raise
+    `invalid(err)` (each API words them its own way)."""
+
+    def work(session: Session) -> str:
+        try:
+            return submit(session, job).id
+        except InvalidJobRequest as err:
+            raise invalid(err) from None
+
+    return await in_db(request, work, write=True)
 
 
 def owner_of(who: TokenPrincipal | None) -> PrincipalOwner:
