@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+BORDER_INSET = 6
 BACKGROUND_DISTANCE = 40  # a gradient backdrop varies by ~17 per channel; a drawn object differs by more
 PRODUCT_KINDS = {
     "Ceramic Mug": ("mug", 4),
@@ -25,12 +26,16 @@ VIEW_NAMES = ("front", "left", "back", "right")
 
 def drawn_fraction(png_bytes: bytes) -> float:
     """Share of an element's pixels that are not its background. The background is the most common colour
-    (a viewer's backdrop fills most of it); a pixel is drawn when some channel differs from it by more than
+    of a ring BORDER_INSET px inside the element's edge (a viewer frames its object with backdrop; the inset
+    skips rounded corners); a pixel is drawn when some channel differs from it by more than
     BACKGROUND_DISTANCE. A blank or black canvas gives 0."""
-    rgb = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"), dtype=np.int16).reshape(-1, 3)
-    colours, counts = np.unique(rgb, axis=0, return_counts=True)
+    rgb = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"), dtype=np.int16)
+    k = min(BORDER_INSET, (min(rgb.shape[:2]) - 1) // 2)
+    inner = rgb[k : rgb.shape[0] - k, k : rgb.shape[1] - k]
+    ring = np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]])
+    colours, counts = np.unique(ring, axis=0, return_counts=True)
     background = colours[counts.argmax()]
-    drawn = np.abs(rgb - background).max(axis=1) > BACKGROUND_DISTANCE
+    drawn = np.abs(rgb.reshape(-1, 3) - background).max(axis=1) > BACKGROUND_DISTANCE
     return float(drawn.mean())
 
 

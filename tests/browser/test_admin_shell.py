@@ -67,6 +67,23 @@ def _approval(app: RunningApp, image_id: int) -> Approval:
         return approval
 
 
+def _publish_approved(app: RunningApp) -> None:
+    """Run the scheduler's publish job until every approved model is on its product (or failed)."""
+    for _ in range(50):
+        _in_thread(scheduler_jobs.publish_models, app.settings, app.db)
+        with session_scope(app.db) as session:
+            approved = session.exec(select(Approval).where(Approval.status == "approved")).all()
+            if all(a.publish_status in {"published", "failed"} for a in approved):
+                return
+    raise AssertionError("the approved models were not published after 50 runs of the publish job")
+
+
+def _assert_one_ready_model(devstore: DevstoreServer, product_id: int) -> None:
+    media = devstore.get_product(SHOP, product_id)["media"]
+    models = [m for m in media if m["media_content_type"] == "MODEL_3D"]
+    assert len(models) == 1 and models[0]["status"] == "READY", media
+
+
 def _wait_drawn(page: Any, locator: Any, what: str) -> float:
     """Poll the element's screenshot until enough of it is drawn (the viewers draw a frame after loading)."""
     share = 0.0
@@ -184,16 +201,9 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     _bulk(page, app, APPROVED, "approve", "3 models", "3 models approved")
     expect(rows).to_have_count(2)
     assert sorted(rows.locator(".title a").all_inner_texts()) == sorted(set(COLLECTION) - set(APPROVED))
-    for _ in range(50):
-        _in_thread(scheduler_jobs.publish_models, shop_app.settings, shop_app.db)
-        with session_scope(shop_app.db) as session:
-            states = {a.publish_status for a in session.exec(select(Approval)).all()}
-        if states <= {"published", "failed"}:
-            break
+    _publish_approved(shop_app)
     for title in APPROVED:
-        media = devstore.get_product(SHOP, products[title]["id"])["media"]
-        models = [m for m in media if m["media_content_type"] == "MODEL_3D"]
-        assert len(models) == 1 and models[0]["status"] == "READY", (title, media)
+        _assert_one_ready_model(devstore, products[title]["id"])
     _count(app, "published").filter(has_text="3").wait_for(timeout=WAIT_MS)
 
     # bulk reject one (a destructive action: the modal says so), then bulk regenerate the other
@@ -277,6 +287,9 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     older.locator('[data-action="approve"]').click()
     older.filter(has_text="Chosen").wait_for(timeout=WAIT_MS)
     assert _approval(shop_app, mug).job_id == first_job
+    _publish_approved(shop_app)  # the older model replaces the newer one on the product
+    assert _approval(shop_app, mug).publish_status == "published"
+    _assert_one_ready_model(devstore, products["Ceramic Mug"]["id"])
 
     # settings through the admin's navigation: a bad face limit is refused with the reason, a good one saved
     page.locator("#app-nav a", has_text="Settings").click()
