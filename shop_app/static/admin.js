@@ -215,12 +215,15 @@
       .map(function (s) { return badge(s[0], s[1], "state"); }).join(" ");
     var running = p.groups.map(function (g) { return g.generation; }).filter(function (g) { return g && g.status === "running"; })[0];
     if (running) { stateBadges += '<span class="muted small" data-role="stage"> ' + esc(n.stageText(running.stage, running.status)) + " · " + esc(running.progress) + "%</span>"; }
-    var approvals = p.groups.map(n.approvalText).map(function (a) { return badge(a[0], a[1], "approval"); });
+    var approvalWords = p.groups.map(n.approvalText);
+    var approvals = approvalWords.map(function (a) { return badge(a[0], a[1], "approval"); });
+    // the phone layout shows one column: the review badge only when it says more than the model's state
+    var mobileApproval = approvalWords.length && !seen[approvalWords[0][0]] ? approvals[0] : "";
     var checked = state.selected.has(p.id);
     return '<tr data-product-id="' + p.id + '"' + (checked ? ' class="selected"' : "") + '><td class="check"><input type="checkbox" aria-label="Select ' + esc(p.title) + '"' + (checked ? " checked" : "") + "></td>" +
       '<td class="thumbcell">' + thumb + '</td><td class="title"><a href="/app/products/' + p.id + '" data-nav>' + esc(p.title || p.handle) + "</a>" +
       '<div class="muted small">' + esc(p.vendor || "") + (p.status !== "ACTIVE" ? " · " + esc(p.status.toLowerCase()) : "") + (p.groups.length > 1 ? " · " + p.groups.length + " models" : "") + "</div></td>" +
-      '<td class="state">' + stateBadges + '<span class="mobile-approval">' + approvals[0] + "</span></td>" +
+      '<td class="state">' + stateBadges + '<span class="mobile-approval">' + mobileApproval + "</span></td>" +
       '<td class="approval">' + (approvals.join(" ") || "—") + '</td><td class="created">' + esc(n.date(p.created_at)) + "</td></tr>";
   }
   // the live summary re-renders the rows and the bulk bar; a keyboard user keeps their place

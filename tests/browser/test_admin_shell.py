@@ -328,6 +328,8 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
 
     phone_app = open_phone("/app", "tr[data-product-id] >> nth=4")
     shoot(phone, "index-390")
+    jar = phone_app.locator("tr[data-product-id]", has_text="Honey Jar")
+    assert jar.locator(".badge:visible").all_inner_texts() == ["Rejected"]  # said once in the one column
     phone_app.locator("table.rows").scroll_into_view_if_needed()
     shoot(phone, "index-rows-390")
     with session_scope(shop_app.db) as session:
@@ -339,4 +341,7 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     shoot(phone, "product-390")
     open_phone("/app/settings", "#settings-form")
     shoot(phone, "settings-390")
+    phone.goto(f"{shop_app.url}/")  # outside the admin: the landing page with the install form
+    phone.locator("form input").first.wait_for()
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert errors == []
