@@ -199,7 +199,7 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
 
     # bulk approve three, confirmed in the modal; they reach the devstore as READY 3D models
     _bulk(page, app, APPROVED, "approve", "3 models", "3 models approved")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
     assert sorted(rows.locator(".title a").all_inner_texts()) == sorted(set(COLLECTION) - set(APPROVED))
     _publish_approved(shop_app)
     for title in APPROVED:
@@ -209,7 +209,7 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     # bulk reject one (a destructive action: the modal says so), then bulk regenerate the other
     _bulk(page, app, ["Honey Jar"], "reject", "1 model will be rejected", "1 model rejected")
     assert _approval(shop_app, lead["Honey Jar"]).status == "rejected"
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
     assert rows.locator(".title a").all_inner_texts() == ["Gift Box"]
     first_box_job = _job_of(shop_app, lead["Gift Box"]).id
     _bulk(page, app, ["Gift Box"], "regenerate", "1 model will be made again", "1 model queued again")
