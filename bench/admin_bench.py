@@ -1,21 +1,29 @@
-"""Embedded admin benchmarks: how long a page of 250 products takes to render in the browser, and how long the
-index API takes to answer as the catalogue grows.
+"""Embedded admin benchmarks: how long a page of 250 products takes to render in the browser, how long the
+index API takes to answer as the catalogue grows, and cursor paging through a large catalogue.
 
     python bench/admin_bench.py                       # 250-row render; API at 250 / 2,500 / 10,000 products
     python bench/admin_bench.py --products 250,1000 --runs 7
+    python bench/admin_bench.py --source mirror       # write products straight into the app's mirror
 
 A real app (uvicorn, throwaway SQLite) against a devstore on loopback, the shop installed by token exchange.
-Products are written straight into the mirror (as the webhook handler would, with their generations queued),
-all pointing at one small devstore CDN photo. Browser: Debian chromium via Playwright, 1400×900, inside the
-devstore admin page; "render 250" is the time from choosing "250 per page" to the 250th row in the DOM
-(fetch of /app/api/index?limit=250 with a fresh session token included), median of --runs.
+With --source devstore (the default) the products are created in the devstore (in process, one small photo
+each) and reach the app the way an older catalogue does: a backfill of all active products, walked by the
+scheduler's backfill job through the devstore's GraphQL API (its cost limits included), each photo queued for
+a model. With --source mirror they are written straight into the mirror (as the webhook handler would).
+Browser: Debian chromium via Playwright, 1400×900, inside the devstore admin page; "render 250" is the time
+from choosing "250 per page" to the 250th row in the DOM (fetch of /app/api/index?limit=250 with a fresh
+session token included), median of --runs. Paging, at the largest catalogue: the API walked page by page
+(50 per page) by next_cursor to the last page, and in the browser "Next ›" clicked --clicks times.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import io
+import os
+import platform
 import re
 import statistics
 import sys
@@ -32,15 +40,18 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from PIL import Image  # noqa: E402
-from shop_app.shopify.dbutil import write_scope  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from devstore.app import create_product_from_json  # noqa: E402
 from devstore.testing import DevstoreServer  # noqa: E402
+from scheduler import jobs as scheduler_jobs  # noqa: E402
 from shop_app import migrate  # noqa: E402
 from shop_app.app import create_app  # noqa: E402
-from shop_app.db import make_engine  # noqa: E402
+from shop_app.db import make_engine, write_scope  # noqa: E402
 from shop_app.models.core import Shop  # noqa: E402
+from shop_app.models.product_models import Backfill  # noqa: E402
 from shop_app.settings import load_settings  # noqa: E402
+from shop_app.shopify import backfill  # noqa: E402
 from shop_app.shopify.sync import ImageSnapshot, ProductSnapshot, upsert_product  # noqa: E402
 
 SHOP = "bench.myshopify.com"
@@ -106,8 +117,40 @@ class Stack:
         )
         src = html.unescape(re.search(r"<iframe src='([^']+)'", page.text).group(1))  # type: ignore[union-attr]
         assert httpx.get(src, timeout=30).status_code == 200  # token exchange: the shop is installed
-        product = devstore.create_product(SHOP, title="Photo source", images=[_png()], notify=False)
+        # a draft: its photo is the CDN source of the mirror path, and a backfill of active products skips it
+        product = devstore.create_product(
+            SHOP, title="Photo source", status="DRAFT", images=[_png()], notify=False
+        )
         self.photo_url = product["images"][0]["src"]
+        self.photo_b64 = base64.b64encode(_png()).decode()
+
+    def add_devstore_products(self, count: int, start: int) -> float:
+        """Create the products in the devstore, then backfill all active products; seconds of the backfill."""
+        store = self.devstore.store
+        base = datetime(2026, 1, 1, tzinfo=UTC)
+        with store.lock:
+            shop = store.shops[SHOP]
+            for i in range(start, start + count):
+                body = {
+                    "title": f"Bench product {i:05d}",
+                    "vendor": "Bench",
+                    "handle": f"bench-{i}",
+                    "created_at": (base + timedelta(minutes=i)).isoformat(),
+                    "images": [{"data_base64": self.photo_b64, "filename": f"bench-{i}.png"}],
+                }
+                create_product_from_json(store, shop, body, notify=False)
+        with write_scope(self.db) as session:
+            shop_row = session.exec(select(Shop).where(Shop.domain == SHOP)).one()
+            backfill.start(session=session, shop=shop_row, collection_id=None, requested_by=None)
+        t0 = time.perf_counter()
+        while True:
+            scheduler_jobs.backfill_products(self.settings, self.db)
+            with write_scope(self.db) as session:
+                latest = session.exec(select(Backfill).order_by(Backfill.started_at.desc())).first()  # type: ignore[attr-defined]
+                assert latest is not None
+                if latest.status != "running":
+                    assert latest.status == "finished", latest.error
+                    return time.perf_counter() - t0
 
     def add_products(self, count: int, start: int) -> None:
         base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -183,22 +226,105 @@ def browser_render_ms(stack: Stack, runs: int) -> tuple[float, float]:
     return statistics.median(first), statistics.median(full)
 
 
+def api_paging_ms(stack: Stack, *, limit: int = 50) -> list[float]:
+    """Walk the whole index by next_cursor; the wall time of each page, in order."""
+    times, cursor = [], None
+    with httpx.Client(base_url=stack.url, timeout=30) as client:
+        while True:
+            params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+            token = stack.devstore.mint_session_token(SHOP, CLIENT_ID, CLIENT_SECRET)
+            t0 = time.perf_counter()
+            r = client.get("/app/api/index", params=params, headers={"Authorization": f"Bearer {token}"})
+            times.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                return times
+
+
+def browser_paging_ms(stack: Stack, clicks: int) -> tuple[float, list[float]]:
+    """Open the index (50 per page), then click "Next ›" `clicks` times; the first page's time after
+    navigation and each click's time until the next page's rows are drawn."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        t0 = time.perf_counter()
+        page.goto(f"{stack.devstore.shop_url(SHOP)}/admin/apps/{CLIENT_ID}?path=/app")
+        page.frame_locator("iframe").locator('#rows[data-rendered="50"]').wait_for(timeout=60_000)
+        first = (time.perf_counter() - t0) * 1000
+        frame = next(f for f in page.frames if f.url.startswith(stack.url))
+        times = []
+        for n in range(1, clicks + 1):
+            elapsed = frame.evaluate(
+                """(from) => new Promise((resolve) => {
+                    const rows = document.getElementById('rows');
+                    const t0 = performance.now();
+                    const done = () => {
+                        const range = document.querySelector('[data-role=range]');
+                        if (range && range.textContent.startsWith(from + '–')) {
+                            requestAnimationFrame(() => resolve(performance.now() - t0));
+                            return true;
+                        }
+                        return false;
+                    };
+                    const watch = new MutationObserver(() => { if (done()) { watch.disconnect(); } });
+                    watch.observe(document.getElementById('pager'), { childList: true, subtree: true });
+                    document.querySelector('[data-act=next]').click();
+                })""",
+                n * 50 + 1,
+            )
+            times.append(float(elapsed))
+        browser.close()
+    return first, times
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
+
+
+def load_average() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--products", default="250,2500,10000", help="catalogue sizes for the API timing")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--source", choices=["devstore", "mirror"], default="devstore")
+    parser.add_argument("--clicks", type=int, default=100, help='"Next" clicks in the browser paging run')
     args = parser.parse_args()
     sizes = [int(s) for s in args.products.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
-    lines = []
+    lines = [f"machine: {machine()}; load average (1/5/15 min) at start {load_average()}"]
+    print(lines[-1], flush=True)
     with tempfile.TemporaryDirectory() as tmp, DevstoreServer() as devstore:
         stack = Stack(Path(tmp), devstore)
         try:
             have = 0
             for size in sizes:
-                stack.add_products(size - have, have)
+                if args.source == "devstore":
+                    seconds = stack.add_devstore_products(size - have, have)
+                    lines.append(
+                        f"backfill of {size - have} devstore products ({size} in all): {seconds:.1f} s"
+                    )
+                    print(lines[-1], flush=True)
+                else:
+                    stack.add_products(size - have, have)
                 have = size
                 if size == sizes[0]:
                     first, full = browser_render_ms(stack, args.runs)
@@ -216,6 +342,19 @@ def main() -> None:
                     ms = stack.api_ms(params, args.runs)
                     lines.append(f"api, {size} products, {label}: {ms:.1f} ms (median of {args.runs})")
                     print(lines[-1], flush=True)
+            pages = api_paging_ms(stack)
+            deep = len(pages) // 2
+            lines.append(
+                f"api paging, {have} products, 50 per page, {len(pages)} pages by cursor: page 1 {pages[0]:.1f} ms, "
+                f"page {deep + 1} {pages[deep]:.1f} ms, last page {pages[-1]:.1f} ms, median {statistics.median(pages):.1f} ms"
+            )
+            print(lines[-1], flush=True)
+            first, clicks = browser_paging_ms(stack, args.clicks)
+            lines.append(
+                f"browser paging, {have} products: first page {first:.0f} ms after navigation; Next to page 2 "
+                f"{clicks[0]:.0f} ms, to page {len(clicks) + 1} {clicks[-1]:.0f} ms, median {statistics.median(clicks):.0f} ms"
+            )
+            lines.append(f"load average (1/5/15 min) at the end {load_average()}")
         finally:
             stack.stop()
     (OUT / "admin_bench.txt").write_text("\n".join(lines) + "\n")

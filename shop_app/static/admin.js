@@ -215,19 +215,39 @@
       .map(function (s) { return badge(s[0], s[1], "state"); }).join(" ");
     var running = p.groups.map(function (g) { return g.generation; }).filter(function (g) { return g && g.status === "running"; })[0];
     if (running) { stateBadges += '<span class="muted small" data-role="stage"> ' + esc(n.stageText(running.stage, running.status)) + " · " + esc(running.progress) + "%</span>"; }
-    var approvals = p.groups.map(n.approvalText).map(function (a) { return badge(a[0], a[1], "approval"); });
+    var approvalWords = p.groups.map(n.approvalText);
+    var approvals = approvalWords.map(function (a) { return badge(a[0], a[1], "approval"); });
+    // the phone layout shows one column: the review badge only when it says more than the model's state
+    var mobileApproval = approvalWords.length && !seen[approvalWords[0][0]] ? approvals[0] : "";
     var checked = state.selected.has(p.id);
     return '<tr data-product-id="' + p.id + '"' + (checked ? ' class="selected"' : "") + '><td class="check"><input type="checkbox" aria-label="Select ' + esc(p.title) + '"' + (checked ? " checked" : "") + "></td>" +
       '<td class="thumbcell">' + thumb + '</td><td class="title"><a href="/app/products/' + p.id + '" data-nav>' + esc(p.title || p.handle) + "</a>" +
       '<div class="muted small">' + esc(p.vendor || "") + (p.status !== "ACTIVE" ? " · " + esc(p.status.toLowerCase()) : "") + (p.groups.length > 1 ? " · " + p.groups.length + " models" : "") + "</div></td>" +
-      '<td class="state">' + stateBadges + '<span class="mobile-approval">' + approvals[0] + "</span></td>" +
+      '<td class="state">' + stateBadges + '<span class="mobile-approval">' + mobileApproval + "</span></td>" +
       '<td class="approval">' + (approvals.join(" ") || "—") + '</td><td class="created">' + esc(n.date(p.created_at)) + "</td></tr>";
   }
+  // the live summary re-renders the rows and the bulk bar; a keyboard user keeps their place
+  function focusedSelector() {
+    var el = document.activeElement;
+    if (!el || el === document.body || !app.contains(el)) { return null; }
+    if (el.dataset.bulk) { return '[data-bulk="' + el.dataset.bulk + '"]'; }
+    if (el.dataset.act) { return '[data-act="' + el.dataset.act + '"]'; }
+    var row = el.closest("tr[data-product-id]");
+    if (row) { return 'tr[data-product-id="' + row.dataset.productId + '"] ' + (el.type === "checkbox" ? "input[type=checkbox]" : ".title a"); }
+    return el.id ? "#" + el.id : null;
+  }
   function renderRows() {
+    var focused = focusedSelector();
+    renderRowsNow();
+    var again = focused && app.querySelector(focused);
+    if (again && again !== document.activeElement) { again.focus(); }
+  }
+  function renderRowsNow() {
     var page = state.page, rows = document.getElementById("rows"), pager = document.getElementById("pager");
     if (!rows) { return; }
     rows.removeAttribute("aria-busy");
-    rows.dataset.filter = page.filter; // what the rows show (tests and screen readers wait on it)
+    // which tab the rows show (tests wait on it); not data-filter, which marks the buttons that switch tabs
+    rows.dataset.showing = page.filter;
     if (!page.products.length) {
       var none = state.summary && state.summary.products === 0 && state.filter === "all" && !state.q;
       rows.innerHTML = none
@@ -254,9 +274,10 @@
     if (!bar) { return; }
     var count = selectedProducts().length;
     bar.hidden = !count;
-    bar.innerHTML = count ? '<strong data-role="selected-count">' + count + " selected</strong>" +
+    // the same buttons are kept as they are (and the keyboard focus on them)
+    if (bar.dataset.count !== String(count)) { bar.dataset.count = String(count); bar.innerHTML = count ? '<strong data-role="selected-count">' + count + " selected</strong>" +
       '<button type="button" class="btn btn-primary" data-bulk="approve">Approve</button><button type="button" class="btn" data-bulk="reject">Reject</button>' +
-      '<button type="button" class="btn" data-bulk="regenerate">Regenerate</button><button type="button" class="btn btn-plain" data-act="clear-selection">Clear</button>' : "";
+      '<button type="button" class="btn" data-bulk="regenerate">Regenerate</button><button type="button" class="btn btn-plain" data-act="clear-selection">Clear</button>' : ""; }
     var all = document.getElementById("select-all");
     if (all) { all.checked = count > 0 && count === state.page.products.length; }
   }
