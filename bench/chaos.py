@@ -110,8 +110,9 @@ class Workers:
     def start(self) -> subprocess.Popen[bytes]:
         with open(self.log_dir / f"worker-{self.started}.log", "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "shop_app.cli", "worker", "--engine", "fake", "--device", "cpu"]
-                + ["--fake-stage-s", str(self.stage_s), "--concurrency", "1", "--poll-s", "0.1"],
+                [sys.executable, "-m", "shop_app.cli", "worker", "--engine", "tests.fake_engine:load"]
+                + ["--engine-option", f"stage_s={self.stage_s}", "--device", "cpu"]
+                + ["--concurrency", "1", "--poll-s", "0.1"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -223,7 +224,7 @@ def main() -> int:
             "NU3D_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "SHOPIFY_API_KEY": "chaos",
             "SHOPIFY_API_SECRET": "chaos-secret-abcdef-0123456789",
-            "NU3D_JOB_ENGINE": "fake",
+            "NU3D_JOB_ENGINE": "tests.fake_engine:load",
         }
         logs = tmp / "logs"
         logs.mkdir()

@@ -130,7 +130,8 @@ class Settings(DatabaseSettings):
     job_retry_cap_s: float = Field(default=300.0, ge=0)
     # At least two full batches (25 files each), so a documented batch always fits an idle key.
     job_max_active_per_key: int = Field(default=50, ge=1)
-    job_engine: Literal["real", "fake"] = "real"  # "fake": a trivial engine for queue tests and benchmarks
+    # "real", or a plug-in engine `package.module:factory` (shop_app.worker.engines; the tests plug one in).
+    job_engine: str = Field(default="real", pattern=r"^(real|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
     # Samples per pixel side of platform renders (2 = smooth edges; 1 is 4x cheaper on a CPU-only worker).
     platform_render_supersample: int = Field(default=2, ge=1, le=4)
     # Image URLs are fetched only from public addresses; these host[:port] entries are let through anyway

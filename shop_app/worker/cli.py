@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from shop_app.settings import ConfigError, load_settings
+from shop_app.worker.engines import ENGINE_SPEC
 from shop_app.worker.slot import WORKER_KINDS
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--engine",
-        choices=["real", "fake"],
         default=None,
-        help="real (default NU3D_JOB_ENGINE) or fake (for tests)",
+        help="real, or a plug-in package.module:factory (default NU3D_JOB_ENGINE)",
     )
     parser.add_argument(
-        "--fake-stage-s", type=float, default=0.0, help="seconds per stage for the fake engine"
+        "--engine-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="passed to a plug-in engine's factory (repeatable)",
     )
     parser.add_argument("--poll-s", type=float, default=0.5, help="idle wait between claims (seconds)")
     parser.add_argument(
@@ -59,9 +63,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.concurrency < 1 or args.concurrency > 64:
         sys.stderr.write("nu3d worker: error: --concurrency must be between 1 and 64\n")
         return 2
-    if args.poll_s <= 0 or args.fake_stage_s < 0:
-        sys.stderr.write("nu3d worker: error: --poll-s must be positive and --fake-stage-s not negative\n")
+    if args.poll_s <= 0:
+        sys.stderr.write("nu3d worker: error: --poll-s must be positive\n")
         return 2
+    if args.engine is not None and not ENGINE_SPEC.fullmatch(args.engine):
+        sys.stderr.write(
+            f"nu3d worker: error: --engine must be real or package.module:factory (got {args.engine!r})\n"
+        )
+        return 2
+    engine_options = []
+    for option in args.engine_option:
+        name, sep, value = option.partition("=")
+        if not sep or not name.isidentifier():
+            sys.stderr.write(f"nu3d worker: error: --engine-option must be NAME=VALUE (got {option!r})\n")
+            return 2
+        engine_options.append((name, value))
     if args.device is not None and not DEVICE_RE.fullmatch(args.device):
         sys.stderr.write(
             f"nu3d worker: error: --device must be auto, cpu, cuda or cuda:N (got {args.device!r})\n"
@@ -86,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         concurrency=args.concurrency,
         device=args.device or settings.engine_device,
         engine=args.engine or settings.job_engine,
-        fake_stage_s=args.fake_stage_s,
+        engine_options=tuple(engine_options),
         poll_s=args.poll_s,
         kinds=tuple(args.kinds or WORKER_KINDS),
     )

@@ -63,8 +63,8 @@ class SlotConfig:
     slot: the slot number within the supervisor.
     worker_id: this slot's lease owner name (new for every spawn, so a killed slot's leases stay fenced).
     device: torch device for the engine (auto, cpu, cuda, cuda:N).
-    engine: "real" or "fake".
-    fake_stage_s: seconds per stage for the fake engine.
+    engine: "real" or a plug-in `package.module:factory` (shop_app.worker.engines.load_engine).
+    engine_options: NAME=VALUE pairs passed to a plug-in's factory.
     poll_s: idle wait between claims when the queue is empty.
     kinds: job kinds this slot runs.
     """
@@ -74,7 +74,7 @@ class SlotConfig:
     worker_id: str
     device: str = "auto"
     engine: str = "real"
-    fake_stage_s: float = 0.0
+    engine_options: tuple[tuple[str, str], ...] = ()
     poll_s: float = 0.5
     kinds: tuple[str, ...] = WORKER_KINDS
 
@@ -521,7 +521,7 @@ def slot_main(config: SlotConfig, stop_flag: Any, current: Any) -> None:
     signal.signal(signal.SIGTERM, stop.on_signal)
     configure_logging(level=config.settings.log_level, json_lines=config.settings.log_json)
     try:
-        engine = load_engine(config.engine, fake_stage_s=config.fake_stage_s)
+        engine = load_engine(config.engine, dict(config.engine_options))
     except EngineUnavailable as err:
         logger.error("slot %d: %s", config.slot, err)
         raise SystemExit(EXIT_ENGINE_UNAVAILABLE) from None

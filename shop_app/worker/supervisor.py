@@ -41,8 +41,8 @@ class WorkerOptions:
     """Parameters:
     concurrency: number of slots (child processes); one per GPU is the usual choice.
     device: torch device for every slot (auto, cpu, cuda, cuda:N).
-    engine: "real" or "fake" (a trivial engine for queue tests and benchmarks).
-    fake_stage_s: seconds per stage for the fake engine.
+    engine: "real" or a plug-in `package.module:factory` (the test suite's is tests.fake_engine:load).
+    engine_options: NAME=VALUE pairs passed to a plug-in's factory.
     poll_s: idle wait between claims when the queue is empty.
     kinds: job kinds to run.
     reap_every_s: how often this supervisor runs the lease reaper (None: half the lease, at most 10 s).
@@ -51,7 +51,7 @@ class WorkerOptions:
     concurrency: int = 1
     device: str = "auto"
     engine: str = "real"
-    fake_stage_s: float = 0.0
+    engine_options: tuple[tuple[str, str], ...] = ()
     poll_s: float = 0.5
     kinds: tuple[str, ...] = WORKER_KINDS
     reap_every_s: float | None = None
@@ -98,7 +98,7 @@ class Supervisor:
             worker_id=worker_id,
             device=self.options.device,
             engine=self.options.engine,
-            fake_stage_s=self.options.fake_stage_s,
+            engine_options=self.options.engine_options,
             poll_s=self.options.poll_s,
             kinds=self.options.kinds,
         )

@@ -17,6 +17,7 @@ from PIL import Image
 
 from shop_app.settings import Settings
 from tests.conftest import TEST_FERNET_KEY, TEST_SECRET_KEY, TEST_SHOPIFY_API_KEY, TEST_SHOPIFY_API_SECRET
+from tests.fake_engine import SPEC as FAKE_ENGINE
 
 # Short timings so fault tests finish quickly; the defaults (60 s lease, 10 s heartbeat) are for production.
 FAST = {
@@ -63,7 +64,7 @@ class WorkerProcs:
         concurrency: int = 1,
         fake_stage_s: float = 0.05,
         extra_env: dict[str, str] | None = None,
-        engine: str = "fake",
+        engine: str = FAKE_ENGINE,
     ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
@@ -76,8 +77,7 @@ class WorkerProcs:
                 engine,
                 "--device",
                 "cpu",
-                "--fake-stage-s",
-                str(fake_stage_s),
+                *(["--engine-option", f"stage_s={fake_stage_s}"] if engine == FAKE_ENGINE else []),
                 "--concurrency",
                 str(concurrency),
                 "--poll-s",
@@ -159,16 +159,16 @@ class Drainer:
         import threading
 
         from shop_app.storage import make_storage
-        from shop_app.worker.engines import load_engine
         from shop_app.worker.slot import SlotConfig, SlotRunner
+        from tests import fake_engine
 
-        config = SlotConfig(settings=settings, slot=0, worker_id="test-drainer", engine="fake")
+        config = SlotConfig(settings=settings, slot=0, worker_id="test-drainer", engine=fake_engine.SPEC)
         self.stop = threading.Event()
         self.runner = SlotRunner(
             config,
             db=engine,
             storage=make_storage(settings),
-            engine=load_engine("fake"),
+            engine=fake_engine.load(),
             stop=self.stop,
             current=multiprocessing.get_context("spawn").Array("c", 64),
         )

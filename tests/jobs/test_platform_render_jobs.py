@@ -138,7 +138,7 @@ def test_unknown_and_unfinished_sources_are_refused(db: Engine, api_settings: Se
 def test_a_model_that_cannot_be_rendered_fails_without_retries(
     db: Engine, api_settings: Settings, drain: Drainer
 ):
-    from shop_app.worker.engines import minimal_glb
+    from tests.fake_engine import minimal_glb
 
     source_id, _ = finished_model(db, api_settings, minimal_glb("empty"), seed=4)
     job_id = queue_render(db, platforms=["instagram-post"], source_job_id=source_id)
