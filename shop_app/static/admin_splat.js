@@ -19,10 +19,16 @@ function mount(canvas, url) {
         for (var k = 0; k < 3; k++) { lo[k] = Math.min(lo[k], p[i + k]); hi[k] = Math.max(hi[k], p[i + k]); }
       }
       var extent = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]) || 1;
-      var centre = new SPLAT.Vector3((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
-      controls = new SPLAT.OrbitControls(camera, canvas, 0.5, 0.5, 5.5 * extent, true, centre);
-      controls.minZoom = 0.5 * extent;
-      controls.maxZoom = 20 * extent;
+      // gsplat looks along +z with y pointing down (the 3DGS/COLMAP convention); the engine's splats are
+      // glTF-style y-up, so without a half turn about x every product stands on its head
+      splat.rotation = SPLAT.Quaternion.FromEuler(new SPLAT.Vector3(Math.PI, 0, 0));
+      var centre = new SPLAT.Vector3((lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -(lo[2] + hi[2]) / 2);
+      // gsplat's camera has a fixed focal length in pixels (1132, made for a ~1000 px canvas): in a 280 px
+      // card that is a telephoto close-up. The loop sets a 40 degree vertical field of view for the canvas's
+      // size instead, and the orbit starts where the object fills about 60 % of the height.
+      controls = new SPLAT.OrbitControls(camera, canvas, 0.5, 0.5, 2.3 * extent, true, centre);
+      controls.minZoom = 0.8 * extent;
+      controls.maxZoom = 10 * extent;
       canvas.dataset.state = "loaded";
       // draw only while the merchant turns the splat (and a moment after, for the controls' easing): a
       // software-rendered WebGL loop at 60 fps would take a whole CPU core for a picture that does not change
@@ -30,7 +36,9 @@ function mount(canvas, url) {
       var running = false;
       var loop = function () {
         if (disposed) { running = false; return; }
-        renderer.setSize(canvas.clientWidth || 320, canvas.clientHeight || 240);
+        var width = canvas.clientWidth || 320, height = canvas.clientHeight || 240;
+        renderer.setSize(width, height);
+        camera.data.fx = camera.data.fy = (height / 2) / Math.tan(20 * Math.PI / 180);
         controls.update();
         renderer.render(scene, camera);
         if (performance.now() < until) { frame = requestAnimationFrame(loop); } else { running = false; }
