@@ -17,7 +17,8 @@ from shop_app.jobs.renders import RenderedImage, complete_platform_render
 from shop_app.models.jobs import Generation, Job
 
 if TYPE_CHECKING:
-    from shop_app.worker.slot import LeaseKeeper, SlotRunner
+    from shop_app.worker.lease_keeper import LeaseKeeper
+    from shop_app.worker.slot import SlotRunner
 
 logger = logging.getLogger(__name__)
 

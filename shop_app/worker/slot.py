@@ -11,8 +11,6 @@ Stopping a running job:
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from shop_app.db import Listener, listen_url, make_engine, session_scope
+from shop_app.db import Listener, listen_url, session_scope
 from shop_app.fetch import FetchError, FetchPolicy, fetch_bytes
 from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.image_provider import ImageProviderError, ImageProviderNotConfigured, OpenAIImages
@@ -32,7 +30,6 @@ from shop_app.jobs.lease import (
     complete_job,
     fail_job,
     finish_canceled,
-    heartbeat,
     release_job,
 )
 from shop_app.jobs.params import input_hash_for_images
@@ -42,13 +39,13 @@ from shop_app.jobs.retries import RetryPolicy
 from shop_app.jobs.workers import register_worker, unregister_worker
 from shop_app.models.jobs import Job
 from shop_app.settings import Settings
-from shop_app.storage import ObjectNotFound, Storage, StorageError, make_storage
-from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, EngineUnavailable, LoadedEngine, load_engine
+from shop_app.storage import ObjectNotFound, Storage, StorageError
+from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, LoadedEngine
+from shop_app.worker.lease_keeper import LeaseKeeper
 from shop_app.worker.platform_job import run_platform_render
 
 logger = logging.getLogger(__name__)
 
-EXIT_ENGINE_UNAVAILABLE = 78  # the supervisor stops instead of respawning a slot that cannot load its engine
 PRESENCE_EVERY_S = 5.0
 JOBS_CHANNEL = "nu3d_jobs"  # NOTIFYed by a trigger when a job becomes queued (migration 0005)
 LISTEN_POLL_S = 2.0  # the fall-back poll while listening (a retry whose backoff ends is not NOTIFYed)
@@ -81,87 +78,6 @@ class SlotConfig:
 
 class _Stop(Exception):
     """Internal: the job must stop (cancel requested, lease lost, or shutdown)."""
-
-
-class LeaseKeeper(threading.Thread):
-    """Heartbeats the lease every `interval_s` and writes progress soon after it changes.
-
-    A thread, not the engine's callbacks, keeps the lease alive: one long stage (a big CUDA call) must not
-    let the lease expire."""
-
-    def __init__(
-        self, db: Engine, *, job_id: str, worker_id: str, lease_s: float, interval_s: float, stop: Any
-    ) -> None:
-        super().__init__(name=f"lease-{job_id}", daemon=True)
-        self._db = db
-        self.job_id = job_id
-        self.worker_id = worker_id
-        self.lease_s = lease_s
-        self.interval_s = interval_s
-        self._stop_event = stop
-        self._wake = threading.Event()
-        self._done = threading.Event()
-        self._lock = threading.Lock()
-        self._stage: str | None = None
-        self._progress: int | None = None
-        self._logs: list[str] = []
-        self.lost = False
-        self.cancel_requested = False
-
-    def report(self, stage: str, progress: int) -> None:
-        with self._lock:
-            if stage != self._stage:
-                self._logs.append(stage)
-            self._stage, self._progress = stage, progress
-        self._wake.set()
-
-    def should_stop(self) -> bool:
-        return self.lost or self.cancel_requested or self._stop_event.is_set()
-
-    def finish(self, *, flush: bool = False) -> None:
-        """Stop heartbeating; with `flush`, first write the stages not yet recorded (before the final write)."""
-        if self._done.is_set():
-            return
-        self._done.set()
-        self._wake.set()
-        self.join(timeout=5)
-        if flush and not self.lost:
-            self._write()
-
-    def _write(self) -> bool:
-        with self._lock:
-            stage, progress, logs = self._stage, self._progress, self._logs
-            self._logs = []
-        try:
-            reply = heartbeat(
-                self._db,
-                job_id=self.job_id,
-                worker_id=self.worker_id,
-                lease_s=self.lease_s,
-                progress=progress,
-                stage=stage,
-                log=f"stage: {', '.join(logs)}" if logs else None,
-            )
-            self.cancel_requested = reply.cancel_requested
-        except LeaseLost as err:
-            logger.warning("lost the lease on %s: %s", self.job_id, err)
-            self.lost = True
-            return False
-        except SQLAlchemyError as err:
-            # The database may be restarting; keep trying until the lease would have expired anyway.
-            logger.warning("heartbeat for %s failed, will retry: %s", self.job_id, str(err).splitlines()[0])
-            with self._lock:
-                self._logs = logs + self._logs
-        return True
-
-    def run(self) -> None:
-        while not self._done.is_set():
-            self._wake.wait(timeout=self.interval_s)
-            self._wake.clear()
-            if self._done.is_set() or not self._write():
-                break
-            # Progress writes at most ~4 times a second.
-            self._done.wait(0.25)
 
 
 class SlotRunner:
@@ -472,66 +388,3 @@ def _jsonable(value: Any) -> Any:
     import json
 
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-
-
-# ------------------------------------------------------------------------------------ child entry point
-
-
-class ChildStop:
-    """The slot's view of "stop": the supervisor's shared flag, or a SIGTERM delivered to this child.
-
-    Nothing here takes a lock. The old design shared a multiprocessing Event and set it from the child's
-    SIGTERM handler; the handler runs on the main thread between bytecodes, possibly while that thread is
-    inside the Event's wait()/is_set() holding its lock, so the child deadlocked and, through the shared
-    lock, so did the supervisor's own set() (seen with `kill -TERM -- -$PGID`). Now the handler sets a plain
-    attribute and the supervisor's flag is a lock-free shared byte (a child killed with -9 cannot leave a
-    lock held either); waits are short sleeps that re-check both."""
-
-    SLICE_S = 0.05
-
-    def __init__(self, shared: Any) -> None:
-        self._shared = shared  # multiprocessing RawValue("b"): 1 once the supervisor asks slots to stop
-        self.signalled = False
-
-    def on_signal(self, *_: Any) -> None:
-        self.signalled = True
-
-    def is_set(self) -> bool:
-        return self.signalled or bool(self._shared.value)
-
-    def wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + max(0.0, timeout)
-        while not self.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(self.SLICE_S, left))
-        return True
-
-
-def slot_main(config: SlotConfig, stop_flag: Any, current: Any) -> None:
-    """Entry point of a spawned slot process."""
-    from shop_app.logconfig import configure_logging
-
-    stop = ChildStop(stop_flag)
-    # Ctrl+C reaches the whole process group; only the supervisor decides how to stop. A SIGTERM sent to
-    # this child alone (or to the group) just flags it: the running job is released at its next stage
-    # boundary, as when the supervisor asks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, stop.on_signal)
-    configure_logging(level=config.settings.log_level, json_lines=config.settings.log_json)
-    try:
-        engine = load_engine(config.engine, dict(config.engine_options))
-    except EngineUnavailable as err:
-        logger.error("slot %d: %s", config.slot, err)
-        raise SystemExit(EXIT_ENGINE_UNAVAILABLE) from None
-    db = (
-        make_engine(config.settings, pool_size=2)
-        if not config.settings.is_sqlite
-        else make_engine(config.settings)
-    )
-    storage = make_storage(config.settings)
-    try:
-        SlotRunner(config, db=db, storage=storage, engine=engine, stop=stop, current=current).run()
-    finally:
-        db.dispose()

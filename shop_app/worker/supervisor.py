@@ -29,7 +29,8 @@ from shop_app.jobs.workers import prune_workers
 from shop_app.models.base import utcnow
 from shop_app.models.jobs import RUNNING, Job
 from shop_app.settings import Settings
-from shop_app.worker.slot import EXIT_ENGINE_UNAVAILABLE, WORKER_KINDS, SlotConfig, slot_main
+from shop_app.worker.slot import WORKER_KINDS, SlotConfig
+from shop_app.worker.slot_process import EXIT_ENGINE_UNAVAILABLE, slot_main
 
 logger = logging.getLogger(__name__)
 
