@@ -12,6 +12,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import fast_simplification
 import numpy as np
@@ -201,8 +202,21 @@ class WeightFreeBackend:
             az = rig.azimuths if not single else ((0.0,) if n == 1 else (0.0, math.pi))
             fit_rig = Rig(real, rig.elevation, rig.focal, rig.cx, rig.cy, rig.width, rig.height, tuple(az))
             prefer = {"box": "cuboid", "revolve": "cylinder"}.get(prior_name or "")
-            fits = fit_solids(fit_rig, masks[:real], starts, first=prefer or "cuboid") if starts else []
+            fits = (
+                fit_solids(
+                    fit_rig,
+                    masks[:real],
+                    starts,
+                    first=prefer or "cuboid",
+                    refine_camera=cfg.camera.estimate and not single,
+                )
+                if starts
+                else []
+            )
             solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
+            if solid is not None and cfg.camera.estimate and not single:  # its refined camera textures it
+                rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
+                est.cues.append(f"{solid.kind}_fit")
 
         st.start("mesh", 45)
         if solid is not None:
