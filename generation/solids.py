@@ -92,14 +92,21 @@ def _prism_points(params: np.ndarray, p: float) -> np.ndarray:
 
 
 def _poses(rig: Rig) -> tuple[np.ndarray, np.ndarray]:
-    poses = [rig.pose(k) for k in range(rig.n_views)]
-    return np.stack([r for r, _ in poses]), np.stack([c for _, c in poses])
+    """All views' (R, C) of ``Rig.pose`` at once (the fit calls this for every candidate camera)."""
+    a = np.asarray(rig.azimuths)
+    ce, se = math.cos(rig.elevation), math.sin(rig.elevation)
+    centre = np.stack([ce * np.sin(a), np.full_like(a, se), ce * np.cos(a)], 1)
+    fwd = -centre  # |centre| = 1
+    right = np.stack([-fwd[:, 2], np.zeros_like(a), fwd[:, 0]], 1)  # fwd x (0, 1, 0)
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    up = np.cross(right, fwd)
+    return np.stack([right, up, fwd], 1), centre
 
 
 def _silhouettes(rig: Rig, params: np.ndarray, p: float) -> list[np.ndarray | None]:
     """Each view's silhouette polygon of the prism (convex hull of its projected sections)."""
     rot, centre = _poses(rig)
-    cam = np.einsum("vij,vnj->vni", rot, _prism_points(params, p)[None] - centre[:, None])
+    cam = (_prism_points(params, p)[None] - centre[:, None]) @ rot.transpose(0, 2, 1)
     z = np.maximum(cam[..., 2], 1e-6)
     xy = np.stack([rig.cx + rig.focal * cam[..., 0] / z, rig.cy - rig.focal * cam[..., 1] / z], -1)
     out: list[np.ndarray | None] = []
@@ -112,8 +119,50 @@ def _silhouettes(rig: Rig, params: np.ndarray, p: float) -> list[np.ndarray | No
 
 
 def _errors(rig: Rig, views: list[_View], params: np.ndarray, p: float) -> list[float]:
+    """Each view's two-sided boundary distance (``_View.error``), all views in one padded batch."""
     polys = _silhouettes(rig, params, p)
-    return [1e3 if poly is None else v.error(poly) for v, poly in zip(views, polys, strict=True)]
+    if any(poly is None for poly in polys):
+        return [1e3 if poly is None else v.error(poly) for v, poly in zip(views, polys, strict=True)]
+    nv, m = len(views), max(len(poly) for poly in polys)  # type: ignore[arg-type]
+    # pad each polygon by repeating its first edge: a duplicate half-plane leaves the max unchanged, and the
+    # duplicate's outline samples get weight 0
+    poly = np.empty((nv, m, 2))
+    nxt = np.empty((nv, m, 2))
+    keep = np.zeros((nv, m))
+    for k, q in enumerate(polys):
+        n = len(q)  # type: ignore[arg-type]
+        poly[k, :n], nxt[k, :n] = q, np.roll(q, -1, 0)
+        poly[k, n:], nxt[k, n:] = q[0], q[1 % n]  # type: ignore[index]
+        keep[k, :n] = 1.0
+    edge = nxt - poly
+    pts = poly[:, :, None] + edge[:, :, None] * _EDGE_T[None, None, :, None]  # V, M, T, 2
+    idx = np.broadcast_to(np.arange(nv, dtype=np.float64)[:, None, None], pts.shape[:3])
+    d1 = ndimage.map_coordinates(
+        _stacked_sdf(views), [idx, pts[..., 1] - 0.5, pts[..., 0] - 0.5], order=1, mode="nearest"
+    )
+    e1 = (np.abs(d1) * keep[..., None]).sum((1, 2)) / (keep.sum(1) * len(_EDGE_T))
+    normal = np.stack([edge[..., 1], -edge[..., 0]], -1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-9)
+    e2 = np.empty(nv)
+    for k, v in enumerate(views):
+        nk = normal[k]
+        if np.mean(((v.outline.mean(0) - poly[k]) * nk).sum(1)) > 0:
+            nk = -nk  # outward normals whatever the vertex order
+        d2 = (v.outline @ nk.T - (poly[k] * nk).sum(1)[None]).max(1)
+        e2[k] = np.abs(d2).mean()
+    return [float(x) for x in 0.5 * (e1 + e2)]
+
+
+_SDF_STACKS: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _stacked_sdf(views: list[_View]) -> np.ndarray:
+    """The views' signed distance images as one (V, H, W) array (kept while the views are alive)."""
+    key = tuple(id(v) for v in views)
+    if key not in _SDF_STACKS:
+        _SDF_STACKS.clear()
+        _SDF_STACKS[key] = np.stack([v.sdf for v in views])
+    return _SDF_STACKS[key]
 
 
 def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np.ndarray]:
@@ -228,11 +277,13 @@ def fit_solids(
     first: str = "cuboid",
     max_evals: int = 200,
     refine_camera: bool = False,
+    polish_below_px: float = 3.0,
 ) -> list[SolidFit]:
     """Fit each kind of EXPONENTS: ``first`` from the starts, the others warm-started from it; best first.
 
     With ``refine_camera`` the elevation and focal length are fitted too (several views of an exact solid pin
-    them down better than the calibration's cues); each fit carries its own rig.
+    them down better than the calibration's cues); each fit carries its own rig. A cuboid within
+    ``polish_below_px`` after the first simplex gets a second one (a fit far off will be refused anyway).
     """
     views = [_View(m) for m in masks]
     order = [first, *[k for k in EXPONENTS if k != first]]
@@ -249,8 +300,8 @@ def fit_solids(
             cands = [*own, *((x, cam) for x in turned)]
             cands.sort(key=lambda c: float(np.mean(_errors(_with_camera(rig, c[1]), views, c[0], p))))
             err, par, cam = _fit(rig, views, cands[:2], p, max_evals, 0.1, refine_camera)
-            # a restart from the best point: the simplex often collapses early in 9 dimensions
-            err, par, cam = _fit(rig, views, [(par, cam)], p, max_evals // 2, 0.03, refine_camera)
+            if err <= polish_below_px:  # a restart from the best point: the simplex often collapses early
+                err, par, cam = _fit(rig, views, [(par, cam)], p, max_evals // 2, 0.03, refine_camera)
         elif i == 0:
             err, par, cam = _fit(rig, views, own, p, max_evals, 0.1, refine_camera)
         else:
