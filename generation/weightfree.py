@@ -258,7 +258,17 @@ class WeightFreeBackend:
         else:
             weights = None
         tm = bake(
-            v, f, trig, src, tex_masks, texture_size=params.texture_size, device=dev, view_weights=weights
+            v,
+            f,
+            trig,
+            src,
+            tex_masks,
+            texture_size=params.texture_size,
+            device=dev,
+            view_weights=weights,
+            angle_power=cfg.texture.angle_power,
+            edge_band_px=cfg.texture.edge_band_px,
+            match_exposure=cfg.texture.match_exposure and not single,
         )
 
         st.start("export", 85)
