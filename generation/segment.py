@@ -95,7 +95,7 @@ def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segm
     curvature = ndimage.uniform_filter(np.abs(ndimage.gaussian_laplace(lab[..., 0], 1.0)), 5)
     # (the thin band where the product's own edge meets its shadow curves as well: the last, colour-only
     # step below takes it back by tone alone)
-    shadow_like &= curvature < SHADOW_MAX_CURVATURE
+    shadow_like &= (curvature < SHADOW_MAX_CURVATURE) | (d_c < 1.5)  # a grey shadow may curve at its edge
     # shadows lie on the floor: below the product's middle. A first pass without them bounds the product.
     rough = ~_flood_from_border((d_e < 7.0), lab)
     rows = np.nonzero(rough.any(1))[0]
