@@ -226,6 +226,14 @@ def _with_camera(rig: Rig, cam: np.ndarray) -> Rig:
     return replace(rig, elevation=rig.elevation + float(cam[0]), focal=rig.focal * math.exp(float(cam[1])))
 
 
+def _refocused(params: np.ndarray, cam: np.ndarray, log_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A start at focal length x exp(log_scale), the prism shrunk to keep about the same size in the photos."""
+    k = math.exp(-log_scale)
+    par = params.copy()
+    par[:6] *= k
+    return par, cam + np.array([0.0, log_scale])
+
+
 def _fit(
     rig: Rig,
     views: list[_View],
@@ -248,7 +256,7 @@ def _fit(
 
         def loss(z):
             par, cam = split(z)
-            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2] or abs(cam[0]) > 0.2 or abs(cam[1]) > 0.4:
+            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2] or abs(cam[0]) > 0.2 or abs(cam[1]) > 0.7:
                 return 1e3
             return float(np.mean(_errors(_with_camera(rig, cam), views, par, p)))
 
@@ -298,6 +306,12 @@ def fit_solids(
             cam = own[0][1]
             turned = yaw_starts(_with_camera(rig, cam), views, starts[0], p)
             cands = [*own, *((x, cam) for x in turned)]
+            if (
+                refine_camera
+            ):  # the calibrated focal length may be far off: try it 30 % shorter and longer too
+                cands += [
+                    _refocused(x, cam, k) for x, cam in cands[:1] + cands[len(own) :][:1] for k in (-0.3, 0.3)
+                ]
             cands.sort(key=lambda c: float(np.mean(_errors(_with_camera(rig, c[1]), views, c[0], p))))
             err, par, cam = _fit(rig, views, cands[:2], p, max_evals, 0.1, refine_camera)
             if err <= polish_below_px:  # a restart from the best point: the simplex often collapses early

