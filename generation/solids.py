@@ -326,9 +326,22 @@ def fit_solids(
     return fits
 
 
+MIN_SECTION_ASPECT = 0.15  # a section thinner than this (depth / width) is a sheet, not a solid product
+
+
 def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> SolidFit | None:
-    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %)."""
-    ok = [f for f in fits if f.error_px <= max_error_px and max(f.per_view_px) <= 2 * max_error_px]
+    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %).
+
+    A fit whose section is a sheet is refused: one photo does not constrain the depth, and the simplex can
+    flatten an elliptic cylinder until its outline matches a box face-on (a shoe box became a 2 cm disc).
+    """
+    ok = [
+        f
+        for f in fits
+        if f.error_px <= max_error_px
+        and max(f.per_view_px) <= 2 * max_error_px
+        and min(f.params[4], f.params[5]) >= MIN_SECTION_ASPECT * max(f.params[4], f.params[5])
+    ]
     if not ok:
         return None
     best = ok[0]

@@ -91,3 +91,17 @@ def test_the_camera_is_refined_by_a_solid_that_explains_every_view():
     assert refined.error_px < fixed.error_px
     # at least half-way from the guessed 14 deg to the true 20 (focal length and elevation trade off a little)
     assert abs(np.degrees(refined.rig.elevation) - 20.0) < 3.0
+
+
+def test_a_sheet_thin_solid_is_refused_even_when_its_outline_fits():
+    from generation.cameras import Rig
+    from generation.solids import SolidFit, choose
+
+    rig = Rig.turntable(1, elevation_deg=12.0, fov_deg=35.0, width=64, height=64)
+    disc = SolidFit(
+        "cylinder", np.array([0, 0, -0.2, 0.2, 0.009, 0.1, 1.55]), 2.0, 0.9, [0.9], np.zeros(2), rig
+    )
+    box = SolidFit(
+        "cuboid", np.array([0, 0, -0.2, 0.2, 0.036, 0.096, 1.54]), 12.0, 1.18, [1.18], np.zeros(2), rig
+    )
+    assert choose([disc, box], max_error_px=1.25, prefer=None) is box
