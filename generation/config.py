@@ -59,10 +59,17 @@ class TextureConfig:
     Parameters:
         source_size: longest side (px) of the photos sampled when baking the texture.
         format: "jpeg" (smaller, what Shopify prefers) or "png".
+        angle_power: a photo's weight on a texel goes as cos(view angle) ** angle_power (higher: sharper
+            hand-over between photos, less ghosting, harder seams).
+        edge_band_px: the weight ramps up over this many photo pixels inside the silhouette edge.
+        match_exposure: scale each photo's colours (per channel) so the photos agree where they overlap.
     """
 
     source_size: int = 1024
     format: str = "jpeg"
+    angle_power: float = 4.0
+    edge_band_px: float = 3.0
+    match_exposure: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Foreground segmentation without learned weights.
 
 The alpha channel is used when the photo has one. Otherwise the background model is a studio background: the
-colour of the image border (uniform, usually white) plus achromatic darkening (soft shadows). Background is
+colour of the image border (uniform, usually white) plus achromatic darkening that is smooth (soft shadows:
+an off-white label's fine print is achromatic darkening too, but not smooth). Background is
 every pixel reachable from the border through background-like pixels without crossing an edge; the product is
 the rest, cleaned (small specks dropped, holes filled). A confidence score summarises how clean that was.
 """
@@ -15,6 +16,8 @@ from scipy import ndimage
 from skimage.color import rgb2lab
 
 from .errors import BackgroundTooBusy, EmptyForeground
+
+SHADOW_MAX_CURVATURE = 1.0  # mean |Laplacian of L*| (per pixel^2) above which a pixel is print, not shadow
 
 
 @dataclass
@@ -85,12 +88,21 @@ def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segm
     d_e = np.sqrt(d_l**2 + d_c**2)
     # shadows: the background colour darkened, without a colour shift
     shadow_like = (d_c < 5.0 + 0.08 * np.maximum(-d_l, 0)) & (d_l > -45.0) & (d_l < 4.0)
+    shadow_tone = shadow_like.copy()
+    # and soft: a shadow's brightness changes smoothly, a pale label's fine print does not (without this the
+    # flood runs from the floor shadow into an off-white label)
+    # (curvature of the brightness, not its slope: a contact shadow darkens steeply but evenly)
+    curvature = ndimage.uniform_filter(np.abs(ndimage.gaussian_laplace(lab[..., 0], 1.0)), 5)
+    # (the thin band where the product's own edge meets its shadow curves as well: the last, colour-only
+    # step below takes it back by tone alone)
+    shadow_like &= (curvature < SHADOW_MAX_CURVATURE) | (d_c < 1.5)  # a grey shadow may curve at its edge
     # shadows lie on the floor: below the product's middle. A first pass without them bounds the product.
     rough = ~_flood_from_border((d_e < 7.0), lab)
     rows = np.nonzero(rough.any(1))[0]
     if len(rows):
         floor_row = rows[0] + 0.55 * (rows[-1] - rows[0])
         shadow_like &= (np.arange(h) >= floor_row)[:, None]
+        shadow_tone &= (np.arange(h) >= floor_row)[:, None]
     bg_like = (d_e < 7.0) | shadow_like
     smooth_l = ndimage.gaussian_filter(lab[..., 0], 1.0)
     grad = np.hypot(ndimage.sobel(smooth_l, 0), ndimage.sobel(smooth_l, 1)) / 8.0
@@ -104,7 +116,7 @@ def segment(rgb: np.ndarray, alpha: np.ndarray | None, *, view: int = 0) -> Segm
     background = ndimage.binary_dilation(background, mask=bg_like & (grad < 6.0), iterations=2)
     # the blurred gradient stops the flood a pixel or two short of the true edge: finish by colour alone
     background = ndimage.binary_dilation(
-        background, mask=(d_e < 8.0) | (shadow_like & (d_e < 12.0)), iterations=3
+        background, mask=(d_e < 8.0) | (shadow_tone & (d_e < 12.0)), iterations=3
     )
     mask = _clean(~background)
     # holes (a mug's handle) show the background itself: uniform, the border's colour, no shading

@@ -6,7 +6,10 @@ that keeps normals sane). Parameters: centre (x, z), floor and top
 heights, two half-axes, yaw, p. A convex solid's silhouette is the convex hull of its projected top and bottom
 sections, so each candidate is scored by a two-sided boundary distance in pixels against every real photo's
 silhouette: hull outline -> the mask's signed distance image, and the mask's outline -> the hull polygon.
-Nelder-Mead fits each exponent from the carved hull's bounding box; the best fit is used when it explains
+Nelder-Mead fits each exponent from the carved hull's bounding box and, for the cuboid, from the best yaws of a
+7.5 deg grid (four views carve a turned box into its axis-aligned bounding rectangle, so the carve cannot say
+its yaw); with several photos the camera's elevation and focal length are refined in the same fit (an exact
+solid's outline pins them better than the calibration's cues). The best fit is used when it explains
 every view to within ``SolidConfig.max_error_px`` (otherwise the carved hull stays: handles, necks, soft goods).
 The product title only breaks near-ties between exponents (``prefer``), it never picks a shape on its own.
 """
@@ -14,7 +17,7 @@ The product title only breaks near-ties between exponents (``prefer``), it never
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import trimesh
@@ -36,6 +39,8 @@ class SolidFit:
     p: float
     error_px: float  # mean two-sided boundary distance over the views
     per_view_px: list[float]
+    camera: np.ndarray  # (elevation shift in radians, log focal scale) against the calibrated rig
+    rig: Rig  # the rig the fit was judged with (the calibrated one, or refined with ``camera``)
 
 
 def _section(params: np.ndarray, p: float, n: int = SECTION_POINTS) -> np.ndarray:
@@ -46,13 +51,6 @@ def _section(params: np.ndarray, p: float, n: int = SECTION_POINTS) -> np.ndarra
     z = b * np.sign(s) * np.abs(s) ** (2 / p)
     cy, sy = math.cos(yaw), math.sin(yaw)
     return np.stack([cx + cy * x + sy * z, cz - sy * x + cy * z], 1)
-
-
-def _project(rig: Rig, k: int, pts: np.ndarray) -> np.ndarray:
-    r, c = rig.pose(k)
-    cam = (pts - c) @ r.T
-    z = np.maximum(cam[:, 2], 1e-6)
-    return np.stack([rig.cx + rig.focal * cam[:, 0] / z, rig.cy - rig.focal * cam[:, 1] / z], 1)
 
 
 class _View:
@@ -82,29 +80,89 @@ class _View:
         return 0.5 * (float(np.abs(d1).mean()) + float(np.abs(d2).mean()))
 
 
-def _silhouette(rig: Rig, k: int, params: np.ndarray, p: float) -> np.ndarray | None:
+def _prism_points(params: np.ndarray, p: float) -> np.ndarray:
+    """The bottom and top sections of a prism as (2 * SECTION_POINTS, 3) world points."""
     sec = _section(params, p)
-    y0, y1 = params[2], params[3]
-    pts3 = np.concatenate(
-        [
-            np.stack([sec[:, 0], np.full(len(sec), y0), sec[:, 1]], 1),
-            np.stack([sec[:, 0], np.full(len(sec), y1), sec[:, 1]], 1),
-        ]
-    )
-    xy = _project(rig, k, pts3)
-    try:
-        hull = ConvexHull(xy)
-    except QhullError:
-        return None
-    return xy[hull.vertices]
+    n = len(sec)
+    pts = np.empty((2 * n, 3))
+    pts[:n, 0] = pts[n:, 0] = sec[:, 0]
+    pts[:n, 2] = pts[n:, 2] = sec[:, 1]
+    pts[:n, 1], pts[n:, 1] = params[2], params[3]
+    return pts
+
+
+def _poses(rig: Rig) -> tuple[np.ndarray, np.ndarray]:
+    """All views' (R, C) of ``Rig.pose`` at once (the fit calls this for every candidate camera)."""
+    a = np.asarray(rig.azimuths)
+    ce, se = math.cos(rig.elevation), math.sin(rig.elevation)
+    centre = np.stack([ce * np.sin(a), np.full_like(a, se), ce * np.cos(a)], 1)
+    fwd = -centre  # |centre| = 1
+    right = np.stack([-fwd[:, 2], np.zeros_like(a), fwd[:, 0]], 1)  # fwd x (0, 1, 0)
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    up = np.cross(right, fwd)
+    return np.stack([right, up, fwd], 1), centre
+
+
+def _silhouettes(rig: Rig, params: np.ndarray, p: float) -> list[np.ndarray | None]:
+    """Each view's silhouette polygon of the prism (convex hull of its projected sections)."""
+    rot, centre = _poses(rig)
+    cam = (_prism_points(params, p)[None] - centre[:, None]) @ rot.transpose(0, 2, 1)
+    z = np.maximum(cam[..., 2], 1e-6)
+    xy = np.stack([rig.cx + rig.focal * cam[..., 0] / z, rig.cy - rig.focal * cam[..., 1] / z], -1)
+    out: list[np.ndarray | None] = []
+    for v in xy:
+        try:
+            out.append(v[ConvexHull(v).vertices])
+        except QhullError:
+            out.append(None)
+    return out
 
 
 def _errors(rig: Rig, views: list[_View], params: np.ndarray, p: float) -> list[float]:
-    out = []
+    """Each view's two-sided boundary distance (``_View.error``), all views in one padded batch."""
+    polys = _silhouettes(rig, params, p)
+    if any(poly is None for poly in polys):
+        return [1e3 if poly is None else v.error(poly) for v, poly in zip(views, polys, strict=True)]
+    nv, m = len(views), max(len(poly) for poly in polys)  # type: ignore[arg-type]
+    # pad each polygon by repeating its first edge: a duplicate half-plane leaves the max unchanged, and the
+    # duplicate's outline samples get weight 0
+    poly = np.empty((nv, m, 2))
+    nxt = np.empty((nv, m, 2))
+    keep = np.zeros((nv, m))
+    for k, q in enumerate(polys):
+        n = len(q)  # type: ignore[arg-type]
+        poly[k, :n], nxt[k, :n] = q, np.roll(q, -1, 0)
+        poly[k, n:], nxt[k, n:] = q[0], q[1 % n]  # type: ignore[index]
+        keep[k, :n] = 1.0
+    edge = nxt - poly
+    pts = poly[:, :, None] + edge[:, :, None] * _EDGE_T[None, None, :, None]  # V, M, T, 2
+    idx = np.broadcast_to(np.arange(nv, dtype=np.float64)[:, None, None], pts.shape[:3])
+    d1 = ndimage.map_coordinates(
+        _stacked_sdf(views), [idx, pts[..., 1] - 0.5, pts[..., 0] - 0.5], order=1, mode="nearest"
+    )
+    e1 = (np.abs(d1) * keep[..., None]).sum((1, 2)) / (keep.sum(1) * len(_EDGE_T))
+    normal = np.stack([edge[..., 1], -edge[..., 0]], -1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-9)
+    e2 = np.empty(nv)
     for k, v in enumerate(views):
-        poly = _silhouette(rig, k, params, p)
-        out.append(1e3 if poly is None else v.error(poly))
-    return out
+        nk = normal[k]
+        if np.mean(((v.outline.mean(0) - poly[k]) * nk).sum(1)) > 0:
+            nk = -nk  # outward normals whatever the vertex order
+        d2 = (v.outline @ nk.T - (poly[k] * nk).sum(1)[None]).max(1)
+        e2[k] = np.abs(d2).mean()
+    return [float(x) for x in 0.5 * (e1 + e2)]
+
+
+_SDF_STACKS: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _stacked_sdf(views: list[_View]) -> np.ndarray:
+    """The views' signed distance images as one (V, H, W) array (kept while the views are alive)."""
+    key = tuple(id(v) for v in views)
+    if key not in _SDF_STACKS:
+        _SDF_STACKS.clear()
+        _SDF_STACKS[key] = np.stack([v.sdf for v in views])
+    return _SDF_STACKS[key]
 
 
 def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np.ndarray]:
@@ -136,28 +194,86 @@ def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np
     return starts
 
 
-def _fit(rig: Rig, views: list[_View], starts: list[np.ndarray], p: float, max_evals: int, step: float):
+def yaw_starts(
+    rig: Rig, views: list[_View], start: np.ndarray, p: float, *, keep: int = 2
+) -> list[np.ndarray]:
+    """Cuboid starts at the best few yaws of a 7.5 deg grid, judged by every view's silhouette.
+
+    Four views 90 deg apart carve a turned box into roughly its axis-aligned bounding rectangle, so the carve's
+    principal axes say nothing about the yaw; the top face's outline in the photos does. For each yaw the
+    half-axes follow from the rectangle's half-extents (hx, hz) = (a|cos| + b|sin|, a|sin| + b|cos|).
+    """
+    cx, cz, y0, y1, a0, b0, yaw0 = start
+    c0, s0 = abs(math.cos(yaw0)), abs(math.sin(yaw0))
+    hx, hz = a0 * c0 + b0 * s0, a0 * s0 + b0 * c0  # the start's own bounding rectangle
+    scored = []
+    for yaw in np.radians(np.arange(0.0, 90.0, 7.5)):
+        c, s = math.cos(yaw), math.sin(yaw)
+        det = c * c - s * s
+        if abs(det) < 0.25:  # near 45 deg the extents only give a + b
+            a = b = (hx + hz) / (2 * (c + s))
+        else:
+            a, b = (hx * c - hz * s) / det, (hz * c - hx * s) / det
+        a, b = max(a, 0.15 * hx), max(b, 0.15 * hz)
+        par = np.array([cx, cz, y0, y1, a, b, yaw])
+        scored.append((float(np.mean(_errors(rig, views, par, p))), par))
+    scored.sort(key=lambda e: e[0])
+    return [par for _, par in scored[:keep]]
+
+
+def _with_camera(rig: Rig, cam: np.ndarray) -> Rig:
+    """``rig`` with its elevation shifted by cam[0] radians and its focal length scaled by exp(cam[1])."""
+    return replace(rig, elevation=rig.elevation + float(cam[0]), focal=rig.focal * math.exp(float(cam[1])))
+
+
+def _refocused(params: np.ndarray, cam: np.ndarray, log_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A start at focal length x exp(log_scale), the prism shrunk to keep about the same size in the photos."""
+    k = math.exp(-log_scale)
+    par = params.copy()
+    par[:6] *= k
+    return par, cam + np.array([0.0, log_scale])
+
+
+def _fit(
+    rig: Rig,
+    views: list[_View],
+    starts: list[tuple[np.ndarray, np.ndarray]],
+    p: float,
+    max_evals: int,
+    step: float,
+    refine_camera: bool,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Nelder-Mead from each (prism, camera) start; returns (error, prism, camera) of the best."""
     best = None
-    for x0 in starts:
+    dims = 9 if refine_camera else 7
+    for x0, cam0 in starts:
         scale = max(float(x0[4]), float(x0[5]), 1e-3)
         unit = np.array([scale] * 6 + [1.0])
 
-        def loss(z, x0=x0, unit=unit):
-            par = x0 + z * unit
-            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2]:
-                return 1e3
-            return float(np.mean(_errors(rig, views, par, p)))
+        def split(z, x0=x0, cam0=cam0, unit=unit):
+            cam = cam0 + (z[7:] if refine_camera else 0.0)
+            return x0 + z[:7] * unit, cam
 
-        # scipy's default simplex around zeros is ~1e-4 wide: it would never leave the start
-        simplex = np.vstack([np.zeros(7), step * np.diag([0.8, 0.8, 0.8, 0.8, 1.0, 1.0, 1.5])])
+        def loss(z):
+            par, cam = split(z)
+            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2] or abs(cam[0]) > 0.2 or abs(cam[1]) > 0.7:
+                return 1e3
+            return float(np.mean(_errors(_with_camera(rig, cam), views, par, p)))
+
+        # scipy's default simplex around zeros is ~1e-4 wide: it would never leave the start;
+        # the camera moves by ~2 deg of elevation and ~5 % of focal length per step
+        widths = [0.8, 0.8, 0.8, 0.8, 1.0, 1.0, 1.5, 0.35, 0.5][:dims]
+        simplex = np.vstack([np.zeros(dims), step * np.diag(widths)])
         res = minimize(
             loss,
-            np.zeros(7),
+            np.zeros(dims),
             method="Nelder-Mead",
             options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 2e-3, "initial_simplex": simplex},
         )
         if best is None or res.fun < best[0]:
-            best = (float(res.fun), x0 + res.x * unit)
+            par, cam = split(res.x)
+            best = (float(res.fun), par, cam)
+    assert best is not None
     return best
 
 
@@ -168,25 +284,64 @@ def fit_solids(
     *,
     first: str = "cuboid",
     max_evals: int = 200,
+    refine_camera: bool = False,
+    polish_below_px: float = 3.0,
 ) -> list[SolidFit]:
-    """Fit each kind of EXPONENTS: ``first`` from the starts, the others warm-started from it; best first."""
+    """Fit each kind of EXPONENTS: ``first`` from the starts, the others warm-started from it; best first.
+
+    With ``refine_camera`` the elevation and focal length are fitted too (several views of an exact solid pin
+    them down better than the calibration's cues); each fit carries its own rig. A cuboid within
+    ``polish_below_px`` after the first simplex gets a second one (a fit far off will be refused anyway).
+    """
     views = [_View(m) for m in masks]
     order = [first, *[k for k in EXPONENTS if k != first]]
     fits: list[SolidFit] = []
+    zero = np.zeros(2)
     for i, kind in enumerate(order):
         p = EXPONENTS[kind]
-        if i == 0:
-            err, par = _fit(rig, views, starts, p, max_evals, 0.1)
+        own = [(x, zero) for x in starts] if i == 0 else [(fits[0].params, fits[0].camera)]
+        if kind == "cuboid":
+            # the carve's own starts (or the other kind's fit) compete with the yaw grid's best; the simplex
+            # runs from the two that explain the silhouettes best
+            cam = own[0][1]
+            turned = yaw_starts(_with_camera(rig, cam), views, starts[0], p)
+            cands = [*own, *((x, cam) for x in turned)]
+            if (
+                refine_camera
+            ):  # the calibrated focal length may be far off: try it 30 % shorter and longer too
+                cands += [
+                    _refocused(x, cam, k) for x, cam in cands[:1] + cands[len(own) :][:1] for k in (-0.3, 0.3)
+                ]
+            cands.sort(key=lambda c: float(np.mean(_errors(_with_camera(rig, c[1]), views, c[0], p))))
+            err, par, cam = _fit(rig, views, cands[:2], p, max_evals, 0.1, refine_camera)
+            if err <= polish_below_px:  # a restart from the best point: the simplex often collapses early
+                err, par, cam = _fit(rig, views, [(par, cam)], p, max_evals // 2, 0.03, refine_camera)
+        elif i == 0:
+            err, par, cam = _fit(rig, views, own, p, max_evals, 0.1, refine_camera)
         else:
-            err, par = _fit(rig, views, [fits[0].params], p, (2 * max_evals) // 3, 0.06)
-        fits.append(SolidFit(kind, par, p, err, _errors(rig, views, par, p)))
+            err, par, cam = _fit(rig, views, own, p, (2 * max_evals) // 3, 0.06, refine_camera)
+        fit_rig = _with_camera(rig, cam)
+        fits.append(SolidFit(kind, par, p, err, _errors(fit_rig, views, par, p), cam, fit_rig))
     fits.sort(key=lambda f: f.error_px)
     return fits
 
 
+MIN_SECTION_ASPECT = 0.15  # a section thinner than this (depth / width) is a sheet, not a solid product
+
+
 def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> SolidFit | None:
-    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %)."""
-    ok = [f for f in fits if f.error_px <= max_error_px and max(f.per_view_px) <= 2 * max_error_px]
+    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %).
+
+    A fit whose section is a sheet is refused: one photo does not constrain the depth, and the simplex can
+    flatten an elliptic cylinder until its outline matches a box face-on (a shoe box became a 2 cm disc).
+    """
+    ok = [
+        f
+        for f in fits
+        if f.error_px <= max_error_px
+        and max(f.per_view_px) <= 2 * max_error_px
+        and min(f.params[4], f.params[5]) >= MIN_SECTION_ASPECT * max(f.params[4], f.params[5])
+    ]
     if not ok:
         return None
     best = ok[0]

@@ -2,13 +2,17 @@
 
 Each texel's surface point is projected into every photo; it takes colour from the photos that see it
 (depth test against a z-buffer of the mesh), weighted by how squarely the photo faces the surface
-(cos^4) and by the distance to the silhouette edge (edges are unreliable). Texels no photo sees take the
+(cos^k, ``TextureConfig.angle_power``) and by a smooth ramp in the distance to the silhouette edge (edges are
+unreliable). Before blending, each photo's colours are scaled per channel so the photos agree where they see
+the same texels (``exposure_gains``: auto-exposure and white balance differ between shots, and an unmatched
+photo shows as a seam). Texels no photo sees take the
 colour of the nearest seen point on the surface (3D nearest neighbour); the padding between charts takes the
 colour of the nearest texel in the atlas (so bilinear filtering and mipmaps do not bleed background).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +73,9 @@ def bake(
     texture_size: int,
     device: torch.device,
     view_weights: list[float] | None = None,
+    angle_power: float = 4.0,
+    edge_band_px: float = 3.0,
+    match_exposure: bool = True,
 ) -> TexturedMesh:
     """Unwrap and bake. ``rig`` must match the photos' size; masks may be smaller (they are resampled)."""
     vmap, f2, uv = unwrap(vertices, faces)
@@ -89,9 +96,10 @@ def bake(
     pos = (vt[tri] * b[..., None]).sum(1)
     nt = torch.as_tensor(n2, dtype=torch.float32, device=device)
     nrm = F.normalize((nt[tri] * b[..., None]).sum(1), dim=1)
-    acc = torch.zeros((pos.shape[0], 3), dtype=torch.float32, device=device)
-    wsum = torch.zeros(pos.shape[0], dtype=torch.float32, device=device)
     extent = float(np.linalg.norm(vertices.max(0) - vertices.min(0)))
+    n_tex = pos.shape[0]
+    cols = torch.zeros((len(photos), n_tex, 3), dtype=torch.float32, device=device)
+    wts = torch.zeros((len(photos), n_tex), dtype=torch.float32, device=device)
     for k, (img, mask) in enumerate(zip(photos, masks, strict=True)):
         h, w = img.shape[:2]
         # z-buffer of the mesh in this view, at a modest resolution
@@ -116,16 +124,24 @@ def bake(
         visible = (pz <= zb + 0.01 * extent) & (gx.abs() < 1) & (gy.abs() < 1)
         inner = ndimage.distance_transform_edt(mask).astype(np.float32)
         inner_t = torch.as_tensor(inner, device=device)[None, None]
-        edge_w = F.grid_sample(
+        edge_d = F.grid_sample(
             inner_t, grid, mode="bilinear", padding_mode="zeros", align_corners=False
         ).view(-1)
-        edge_w = (edge_w * (w / mask.shape[1]) / 3.0).clamp(0, 1)  # 3 photo pixels from the silhouette edge
-        wk = cos_all[sel] ** 4 * edge_w * visible.float() * (1.0 if view_weights is None else view_weights[k])
+        # a smooth ramp over ``edge_band_px`` photo pixels inside the silhouette: edges are where a small
+        # camera or shape error puts background (or the product's other side) under the texel
+        ramp = (edge_d * (w / mask.shape[1]) / edge_band_px).clamp(0, 1)
+        edge_w = ramp * ramp * (3 - 2 * ramp)
+        wk = cos_all[sel].clamp_min(0) ** angle_power * edge_w * visible.float()
+        wk = wk * (1.0 if view_weights is None else view_weights[k])
         img_t = torch.as_tensor(np.array(img, dtype=np.float32), device=device).permute(2, 0, 1)[None]
         col = F.grid_sample(img_t, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        col = col.view(3, -1).T
-        acc.index_add_(0, sel, col * wk[:, None])
-        wsum.index_add_(0, sel, wk)
+        cols[k, sel] = col.view(3, -1).T
+        wts[k, sel] = wk
+    if match_exposure and len(photos) > 1:
+        cols *= exposure_gains(cols, wts)[:, None, :]
+    acc = (cols * wts[..., None]).sum(0)
+    wsum = wts.sum(0)
+    del cols
     tex = torch.zeros((t * t, 3), dtype=torch.float32, device=device)
     good = torch.zeros(t * t, dtype=torch.bool, device=device)
     cov_idx = covered.view(-1).nonzero().view(-1)
@@ -158,3 +174,36 @@ def _min_pool(zbuf: torch.Tensor) -> torch.Tensor:
     """Spread each pixel's depth to its neighbours (nearest in front wins) so edges are not self-occluded."""
     z = torch.where(torch.isinf(zbuf), torch.full_like(zbuf, 1e6), zbuf)
     return -F.max_pool2d(-z[None, None], 3, stride=1, padding=1)[0, 0]
+
+
+def exposure_gains(cols: torch.Tensor, wts: torch.Tensor) -> torch.Tensor:
+    """Per-photo, per-channel gains (V, 3) that make the photos agree where they see the same texels.
+
+    Least squares in the log domain: for each pair of photos the weighted mean log-ratio of their colours on
+    shared texels; gains of mean log 0 (the average exposure is kept), clamped to 0.7-1.4 (a gain beyond that
+    is a lighting difference, not exposure).
+    """
+    v = cols.shape[0]
+    logc = torch.log(cols.clamp_min(1.0))
+    rows, rhs, wrow = [], [], []
+    for a in range(v):
+        for b in range(a + 1, v):
+            both = torch.minimum(wts[a], wts[b])
+            total = float(both.sum())
+            if total < 5.0:  # too few shared texels to say anything
+                continue
+            diff = ((logc[b] - logc[a]) * both[:, None]).sum(0) / total
+            row = torch.zeros(v, dtype=torch.float64)
+            row[a], row[b] = 1.0, -1.0
+            rows.append(row)
+            rhs.append(diff.double())
+            wrow.append(math.sqrt(total))
+    if not rows:
+        return torch.ones((v, 3), dtype=cols.dtype, device=cols.device)
+    a_mat = torch.stack(rows) * torch.tensor(wrow, dtype=torch.float64)[:, None]
+    b_mat = torch.stack(rhs).cpu() * torch.tensor(wrow, dtype=torch.float64)[:, None]
+    # the mean log gain is fixed at 0 by one more (heavily weighted) equation
+    a_mat = torch.cat([a_mat, torch.full((1, v), 10.0 * max(wrow), dtype=torch.float64)])
+    b_mat = torch.cat([b_mat, torch.zeros((1, 3), dtype=torch.float64)])
+    g = torch.linalg.lstsq(a_mat, b_mat).solution  # g_a - g_b = mean(log c_b - log c_a)
+    return torch.exp(g).clamp(0.7, 1.4).to(device=cols.device, dtype=cols.dtype)

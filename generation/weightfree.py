@@ -2,7 +2,8 @@
 
 Stages (each reports progress and can be canceled before it starts): load, segment (generation/segment.py),
 cameras (generation/calibrate.py; one photo gets mirrored and depth-squeezed companion silhouettes), carve and
-priors (generation/geometry.py), mesh (marching cubes, Taubin smoothing, decimation), texture
+priors (generation/geometry.py), solids (generation/solids.py), mesh (marching cubes, Taubin smoothing,
+decimation: generation/meshing.py), texture
 (generation/texture.py), export (generation/export.py). Needs no learned weights and no network.
 """
 
@@ -12,8 +13,8 @@ import math
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
-import fast_simplification
 import numpy as np
 import torch
 import trimesh
@@ -27,6 +28,7 @@ from .config import EngineConfig, GenerationParams
 from .errors import InconsistentViews
 from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
+from .meshing import decimate, largest_component, weld_normals
 from .segment import Segmentation, segment
 from .solids import choose, fit_solids, initial_params, prism_mesh
 from .texture import bake, vertex_normals
@@ -201,8 +203,21 @@ class WeightFreeBackend:
             az = rig.azimuths if not single else ((0.0,) if n == 1 else (0.0, math.pi))
             fit_rig = Rig(real, rig.elevation, rig.focal, rig.cx, rig.cy, rig.width, rig.height, tuple(az))
             prefer = {"box": "cuboid", "revolve": "cylinder"}.get(prior_name or "")
-            fits = fit_solids(fit_rig, masks[:real], starts, first=prefer or "cuboid") if starts else []
+            fits = (
+                fit_solids(
+                    fit_rig,
+                    masks[:real],
+                    starts,
+                    first=prefer or "cuboid",
+                    refine_camera=cfg.camera.estimate and not single,
+                )
+                if starts
+                else []
+            )
             solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
+            if solid is not None and cfg.camera.estimate and not single:  # its refined camera textures it
+                rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
+                est.cues.append(f"{solid.kind}_fit")
 
         st.start("mesh", 45)
         if solid is not None:
@@ -218,10 +233,10 @@ class WeightFreeBackend:
                 raise InconsistentViews(
                     "the photos do not show one consistent product (the carved shape is empty)"
                 )
-            verts, faces = _largest_component(verts, faces)
+            verts, faces = largest_component(verts, faces)
             mesh = trimesh.Trimesh(verts, faces, process=False)
             trimesh.smoothing.filter_taubin(mesh, iterations=params.smoothing_iterations)
-            mesh = _decimate(mesh, params.face_limit)
+            mesh = decimate(mesh, params.face_limit)
         if mesh.volume < 0:
             mesh.invert()
         v, f = np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
@@ -244,7 +259,17 @@ class WeightFreeBackend:
         else:
             weights = None
         tm = bake(
-            v, f, trig, src, tex_masks, texture_size=params.texture_size, device=dev, view_weights=weights
+            v,
+            f,
+            trig,
+            src,
+            tex_masks,
+            texture_size=params.texture_size,
+            device=dev,
+            view_weights=weights,
+            angle_power=cfg.texture.angle_power,
+            edge_band_px=cfg.texture.edge_band_px,
+            match_exposure=cfg.texture.match_exposure and not single,
         )
 
         st.start("export", 85)
@@ -259,7 +284,7 @@ class WeightFreeBackend:
         vm = (tm.vertices - c) * s
         nm = vertex_normals(vm, tm.faces)
         # keep seam duplicates sharing one normal: average by position
-        nm = _weld_normals(vm, nm)
+        nm = weld_normals(vm, nm)
         tex_bytes, mime = export.encode_texture(tm.texture, cfg.texture.format)
         glb = export.write_glb(vm, tm.faces, nm, tm.uvs, tex_bytes, mime, name=_node_name(prompt))
         pos, uv, nrm, spacing = export.sample_surface(
@@ -357,70 +382,6 @@ def _round_fallback(masks: list[np.ndarray]) -> float | None:
         if np.abs(w[rows] - ref[rows]).mean() > 0.04 * ref[rows].mean():
             return None
     return 2.0
-
-
-def _largest_component(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the largest connected piece of a marching-cubes mesh (stray specks are carving noise)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(v)
-    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]]])
-    graph = coo_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n, n))
-    count, labels = connected_components(graph, directed=False)
-    if count <= 1:
-        return v, f
-    face_label = labels[f[:, 0]]
-    keep_label = np.bincount(face_label).argmax()
-    keep_f = f[face_label == keep_label]
-    used = np.unique(keep_f)
-    remap = np.full(n, -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return v[used], remap[keep_f]
-
-
-def _decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
-    """Quadric decimation to at most ``face_limit`` faces that stays watertight.
-
-    One fast pass takes the marching-cubes mesh to twice the limit; the last step is retried with gentler
-    settings when it pinches an edge (fast_simplification can leave a few non-manifold edges).
-    """
-    if len(mesh.faces) <= face_limit:
-        return mesh
-    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
-    if len(f) > 4 * face_limit:
-        for agg in (7, 3):
-            v1, f1 = fast_simplification.simplify(v, f, target_count=2 * face_limit, agg=agg)
-            if trimesh.Trimesh(v1, f1, process=True).is_watertight:
-                v, f = v1, f1
-                break
-    first = None
-    out = mesh
-    for agg in (2, 3, 5, 7):
-        v2, f2 = v, f
-        for _ in range(3):  # one pass can stop short of the target on large flat regions
-            v2, f2 = fast_simplification.simplify(v2, f2, target_count=face_limit, agg=agg)
-            if len(f2) <= face_limit:
-                break
-        out = trimesh.Trimesh(v2, f2, process=True)
-        if len(out.faces) > face_limit:
-            continue
-        if out.is_watertight:
-            return out
-        first = first or out
-    out = first if first is not None else out
-    trimesh.repair.fill_holes(out)
-    return out
-
-
-def _weld_normals(v: np.ndarray, n: np.ndarray) -> np.ndarray:
-    key = np.round(v / (np.abs(v).max() + 1e-12) * 1e6).astype(np.int64)
-    _, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    acc = np.zeros((inv.max() + 1, 3))
-    np.add.at(acc, inv, n)
-    acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
-    return acc[inv]
 
 
 def _node_name(prompt: str | None) -> str:

@@ -45,3 +45,63 @@ def test_single_photo_backs_keep_colours_but_not_print():
     assert (inside.max(1) - inside.min(1)).max() == 0, "each row is one colour: no glyphs copied"
     assert tuple(back[22, 10]) == (200, 10, 10) or back[22, 10, 0] > 150  # the band survives
     assert (back[~mask] == 255).all()
+
+
+def _prism_masks(rig, params: np.ndarray, p: float) -> list[np.ndarray]:
+    from PIL import Image, ImageDraw
+
+    from generation.solids import _silhouettes
+
+    masks = []
+    for poly in _silhouettes(rig, params, p):
+        im = Image.new("L", (rig.width, rig.height), 0)
+        ImageDraw.Draw(im).polygon([tuple(v) for v in poly], fill=255)
+        masks.append(np.asarray(im) > 127)
+    return masks
+
+
+def test_a_box_turned_on_the_turntable_is_fitted_at_its_yaw():
+    from generation.cameras import Rig
+    from generation.solids import EXPONENTS, _View, fit_solids, yaw_starts
+
+    rig = Rig.turntable(4, elevation_deg=25.0, fov_deg=50.0, width=256, height=256)
+    true = np.array([0.0, 0.0, -0.15, 0.15, 0.16, 0.09, np.radians(40.0)])
+    masks = _prism_masks(rig, true, EXPONENTS["cuboid"])
+    # what a carve of four views 90 deg apart gives: the axis-aligned bounding rectangle, no yaw
+    c, s = np.cos(true[6]), np.sin(true[6])
+    start = np.array([0.0, 0.0, -0.16, 0.16, 0.16 * c + 0.09 * s, 0.16 * s + 0.09 * c, 0.0])
+    grid_best = yaw_starts(rig, [_View(m) for m in masks], start, EXPONENTS["cuboid"])[0]
+    assert abs(np.degrees(grid_best[6]) % 90 - 40.0) <= 4.0  # a cuboid repeats every 90 deg
+    best = fit_solids(rig, masks, [start], first="cuboid")[0]
+    assert best.kind == "cuboid" and best.error_px < 1.0
+    assert abs(np.degrees(best.params[6]) % 90 - 40.0) < 3.0
+
+
+def test_the_camera_is_refined_by_a_solid_that_explains_every_view():
+    from generation.cameras import Rig
+    from generation.solids import EXPONENTS, fit_solids
+
+    truth = Rig.turntable(4, elevation_deg=20.0, fov_deg=40.0, width=256, height=256)
+    params = np.array([0.0, 0.0, -0.2, 0.2, 0.12, 0.07, 0.3])
+    masks = _prism_masks(truth, params, EXPONENTS["cuboid"])
+    guess = Rig.turntable(4, elevation_deg=14.0, fov_deg=40.0, width=256, height=256)
+    start = params * [1, 1, 1.1, 1.1, 1.1, 1.1, 1]
+    fixed = fit_solids(guess, masks, [start], first="cuboid")[0]
+    refined = fit_solids(guess, masks, [start], first="cuboid", refine_camera=True)[0]
+    assert refined.error_px < fixed.error_px
+    # at least half-way from the guessed 14 deg to the true 20 (focal length and elevation trade off a little)
+    assert abs(np.degrees(refined.rig.elevation) - 20.0) < 3.0
+
+
+def test_a_sheet_thin_solid_is_refused_even_when_its_outline_fits():
+    from generation.cameras import Rig
+    from generation.solids import SolidFit, choose
+
+    rig = Rig.turntable(1, elevation_deg=12.0, fov_deg=35.0, width=64, height=64)
+    disc = SolidFit(
+        "cylinder", np.array([0, 0, -0.2, 0.2, 0.009, 0.1, 1.55]), 2.0, 0.9, [0.9], np.zeros(2), rig
+    )
+    box = SolidFit(
+        "cuboid", np.array([0, 0, -0.2, 0.2, 0.036, 0.096, 1.54]), 12.0, 1.18, [1.18], np.zeros(2), rig
+    )
+    assert choose([disc, box], max_error_px=1.25, prefer=None) is box
