@@ -187,14 +187,7 @@ def _complete_with_stored(engine: Engine, binds: dict[str, Any], artifacts: Arti
     dialect = engine.dialect.name
     with write_connection(engine) as conn:
         _raise_unless_leased(conn, binds["job_id"], binds["worker_id"], lock=True)
-        inserted = conn.execute(
-            store_generation_statement(dialect),
-            {"now": binds["now"], **generation_binds(_generation_fields(artifacts))},
-        ).first()
-        if inserted is not None:
-            generation_id, cached = int(inserted[0]), False
-        else:
-            generation_id, cached = _stored_generation_id(conn, artifacts.input_hash), True
+        generation_id, cached = _insert_or_find_generation(conn, artifacts, binds["now"])
         statement = complete_with_generation_statement(dialect)
         row = conn.execute(statement, {**binds, "generation_id": generation_id, "cached": cached}).mappings()
         return row.one()
@@ -210,6 +203,19 @@ def _raise_unless_leased(conn: Connection, job_id: str, worker_id: str, *, lock:
         raise LeaseLost("the job no longer exists")
     if found.status != RUNNING or found.lease_owner != worker_id:
         raise LeaseLost(f"job {job_id} is {found.status} and leased to {found.lease_owner or 'nobody'}")
+
+
+def _insert_or_find_generation(
+    conn: Connection, artifacts: ArtifactRecord, now: datetime
+) -> tuple[int, bool]:
+    """(generation id, whether it existed): the first writer of an input hash stores it, later ones reuse it."""
+    inserted = conn.execute(
+        store_generation_statement(conn.dialect.name),
+        {"now": now, **generation_binds(_generation_fields(artifacts))},
+    ).first()
+    if inserted is not None:
+        return int(inserted[0]), False
+    return _stored_generation_id(conn, artifacts.input_hash), True
 
 
 def _stored_generation_id(conn: Connection, input_hash: str) -> int:
@@ -237,14 +243,9 @@ def store_generation(engine: Engine, *, input_hash: str, artifacts: ArtifactReco
     """The generation id for an input: stored now from `artifacts`, or the one stored before. For jobs that
     make a model on the way to another result (platform renders from a prompt)."""
     with write_connection(engine) as conn:
-        if artifacts is not None:
-            inserted = conn.execute(
-                store_generation_statement(conn.dialect.name),
-                {"now": utcnow(), **generation_binds(_generation_fields(artifacts))},
-            ).first()
-            if inserted is not None:
-                return int(inserted[0])
         try:
+            if artifacts is not None:
+                return _insert_or_find_generation(conn, artifacts, utcnow())[0]
             return _stored_generation_id(conn, input_hash)
         except LookupError:
             raise LookupError(f"no stored generation for input {input_hash}") from None
