@@ -74,7 +74,12 @@ async def shopifycloud_script(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in ("app-bridge.js", "polaris.js"):
         return JSONResponse({"error": "not found"}, status_code=404)
-    script = resources.files("devstore").joinpath(f"static/{name}").read_text()
+    package = resources.files("devstore")
+    script = package.joinpath(f"static/{name}").read_text()
+    if name == "polaris.js":
+        # the stand-in checks the app's markup against Polaris's component names, so it ships with them
+        manifest = package.joinpath("polaris_components.json").read_text()
+        script = f"window.__polarisComponents = {manifest};\n{script}\n{package.joinpath('static/polaris-forms.js').read_text()}"
     return Response(script, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
