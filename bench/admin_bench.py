@@ -219,7 +219,7 @@ def browser_render_ms(stack: Stack, runs: int) -> tuple[float, float]:
                     select.dispatchEvent(new Event('change'));
                 })"""
             )
-            assert frame.locator("tr[data-product-id]").count() == 250
+            assert frame.locator("s-table-row[data-product-id]").count() == 250
             full.append(float(elapsed))
             page.close()
         browser.close()
@@ -272,8 +272,9 @@ def browser_paging_ms(stack: Stack, clicks: int) -> tuple[float, list[float]]:
                         return false;
                     };
                     const watch = new MutationObserver(() => { if (done()) { watch.disconnect(); } });
-                    watch.observe(document.getElementById('pager'), { childList: true, subtree: true });
-                    document.querySelector('[data-act=next]').click();
+                    watch.observe(document.querySelector('[data-role=range]'), { childList: true, characterData: true, subtree: true });
+                    // the Polaris table's own Next button, in its shadow root
+                    document.getElementById('table').shadowRoot.querySelector('[data-page=next]').click();
                 })""",
                 n * 50 + 1,
             )

@@ -178,7 +178,8 @@
   Object.keys(ROLES).forEach(function (tag) {
     standIn.define(tag, class extends HTMLElement {
       connectedCallback() {
-        if (!this.hasAttribute("role")) { this.setAttribute("role", ROLES[tag]); }
+        // the role through ElementInternals, as a component sets its own: the page's attributes stay the app's
+        if (!this._internals) { this._internals = this.attachInternals(); this._internals.role = ROLES[tag]; }
         if (tag === "s-table-cell") {
           // the column's listslot places the cell in the list layout
           var row = this.parentElement, table = this.closest("s-table");
@@ -200,7 +201,6 @@
     "s-table[data-list] s-table-row{display:grid;grid-template-columns:auto auto 1fr;column-gap:8px;padding:8px;border-bottom:1px solid #ebebeb}",
     "s-table[data-list] s-table-cell{display:block;padding:0;border:0;grid-column:3}",
     "s-table[data-list] s-table-cell[data-listslot=inline]{grid-column:auto;grid-row:1 / span 3}",
-    "s-table[data-list] s-table-cell[data-listslot=primary]{font-weight:600}",
     "s-table[data-list] s-table-cell[data-listslot=labeled]::before{content:attr(data-label) \": \";color:#616161}",
     "s-table[data-list] s-table-cell:empty{display:none}",
   ].join("");

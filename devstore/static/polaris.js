@@ -55,7 +55,7 @@
   var toneCss = Object.keys(TONES).map(function (t) { return ":host([tone=" + t + "]){--bg:" + TONES[t] + "}"; }).join("");
   var sheet = new CSSStyleSheet();
   sheet.replaceSync([
-    ":host{box-sizing:border-box}:host([hidden]){display:none!important}*{box-sizing:border-box}",
+    ":host{box-sizing:border-box}:host([hidden]){display:none!important}*{box-sizing:border-box}[hidden]{display:none!important}",
     "button,a.button{font:600 12px/16px inherit;font-family:inherit;display:inline-flex;align-items:center;gap:4px;",
     "padding:6px 12px;border-radius:8px;border:0;background:#fff;color:#303030;cursor:pointer;white-space:nowrap;",
     "text-decoration:none;min-height:28px;box-shadow:0 0 0 1px #d4d4d4 inset,0 -1px 0 #d4d4d4 inset}",
@@ -66,7 +66,10 @@
     ":host([variant=tertiary]) .button{background:none;box-shadow:none;color:#005bd3;padding:6px 4px}",
     ":host([inlinesize=fill]) .button{width:100%;justify-content:center}",
     ".button[aria-pressed=true]{background:#ebebeb;box-shadow:none}",
+    ".clickable{all:unset;display:block;box-sizing:border-box;width:100%;cursor:pointer;border-radius:inherit}",
     ":focus-visible{outline:2px solid #005bd3;outline-offset:1px}",
+    ":host([type=strong]),:host([fontweight=semibold]),:host([fontweight=bold]){font-weight:650}:host([color=subdued]){color:#616161}",
+    ":host([tone=critical]) p{color:#8e0b21}:host([tone=success]) p{color:#0c5132}.h{font-weight:650;font-size:14px;margin:0 0 4px}",
     "a{color:#005bd3}",
     ".label{display:block;font-weight:550;margin:0 0 4px}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     ".details{display:block;font-size:12px;color:#616161;margin-top:4px}.error{display:block;font-size:12px;color:#8e0b21;margin-top:4px}",
@@ -85,7 +88,7 @@
     "h1:empty{display:none}.actions{display:flex;gap:8px;flex-wrap:wrap}",
     ".page{max-width:var(--page-width,1200px);margin:0 auto}:host([inlinesize=small]) .page{--page-width:640px}",
     "img{display:block;max-width:100%}progress{width:100%;height:6px;accent-color:#005bd3}",
-    ".filters{padding:8px;border-bottom:1px solid #ebebeb}.filters:has(slot:empty){display:none}",
+    ".filters{padding:8px;border-bottom:1px solid #ebebeb}",
     ".table{display:table;width:100%;border-collapse:collapse}.pager{display:flex;justify-content:flex-end;gap:8px;padding:8px 12px}",
     ":host([loading]) .table{opacity:.6}",
   ].join(""));
@@ -144,8 +147,10 @@
   component("s-paragraph", '<p style="margin:0 0 8px"><slot></slot></p>', function () {});
   component("s-text", "<slot></slot>", function () {});
   component("s-divider", '<hr style="border:0;border-top:1px solid #ebebeb;margin:8px 0">', function () {});
+  var THUMB = { "small-200": 24, "small-100": 32, small: 40, base: 48, large: 60, "large-100": 80 };
   component("s-thumbnail", '<img alt="">', function (el, root) {
-    var img = root.querySelector("img");
+    var img = root.querySelector("img"), size = (THUMB[el.getAttribute("size")] || 48) + "px";
+    img.style.cssText = "width:" + size + ";height:" + size + ";object-fit:cover;border-radius:8px;background:#f1f1f1;border:1px solid #e3e3e3";
     img.src = text(el.getAttribute("src"));
     img.alt = text(el.getAttribute("alt"));
   }, false, { setup: function (el) {
@@ -193,5 +198,15 @@
     el.style.gridTemplateColumns = text(el.getAttribute("gridtemplatecolumns"));
   });
   component("s-box", "<slot></slot>", function (el) { boxStyle(el, "block"); });
+  component("s-ordered-list", '<ol style="margin:8px 0 0;padding-left:20px"><slot></slot></ol>', function () {});
+  component("s-unordered-list", '<ul style="margin:8px 0 0;padding-left:20px"><slot></slot></ul>', function () {});
+  component("s-list-item", "<slot></slot>", function (el) { el.style.display = "list-item"; el.style.margin = "0 0 12px"; });
+  // a clickable area: a button without a button's look, laid out like s-box
+  component("s-clickable", '<button type="button" class="clickable"><slot></slot></button>', function (el, root) {
+    boxStyle(el, "block");
+    var b = root.querySelector("button");
+    b.disabled = el.hasAttribute("disabled");
+    if (el.getAttribute("accessibilitylabel")) { b.setAttribute("aria-label", el.getAttribute("accessibilitylabel")); }
+  }, true);
   component("s-button-group", '<div style="display:flex;gap:8px;flex-wrap:wrap;align-items:center"><slot name="secondary-actions"></slot><slot></slot><slot name="primary-action"></slot></div>', function () {});
 })();

@@ -1,5 +1,6 @@
 /* Nu3D admin: client-side routes (index, product page, settings), the live summary, the product index with
- * filters, search, sort, cursor paging and bulk actions, onboarding and backfill. Words: admin_words.js. */
+ * filters, search, sort, cursor paging and bulk actions, onboarding and backfill, in Polaris web components.
+ * Words: admin_words.js; product page: admin_product.js; settings: admin_settings.js. */
 (function () {
   "use strict";
   var n = window.nu3d, esc = n.esc, badge = n.badge;
@@ -22,14 +23,14 @@
     var product = path.match(/^\/app\/products\/(\d+)$/);
     n.current = null;
     if (product) { n.current = "product"; n.views.product(Number(product[1])); }
-    else if (path === "/app/settings") { n.current = "settings"; settingsView(); }
+    else if (path === "/app/settings") { n.current = "settings"; n.views.settings(); }
     else { n.current = "index"; indexView(); }
     window.scrollTo(0, 0);
   }
   window.addEventListener("popstate", route);
   document.addEventListener("shopify:navigate", function (e) { go(new URL(e.detail.href, window.location.href).pathname); });
   document.addEventListener("click", function (e) {
-    var a = e.target.closest("a[data-nav]");
+    var a = e.target.closest("[data-nav]"); // an s-link (its anchor is in its shadow root) or an <a>
     if (!a || e.metaKey || e.ctrlKey || e.shiftKey) { return; }
     e.preventDefault();
     go(a.getAttribute("href"));
@@ -48,8 +49,8 @@
       if (q.next_position) { left += " · " + q.next_position + " ahead in the queue"; }
     }
     function card(key, filter, value, label, more) {
-      return '<button type="button" class="card" data-summary="' + key + '" data-filter="' + filter + '"><span class="label">' + label +
-        '</span><span class="value" data-role="count">' + value + '</span><span class="hint">' + esc(more) + "</span></button>";
+      return '<s-clickable class="summary-card" background="base" padding="base" borderradius="base" data-summary="' + key + '" data-filter="' + filter + '">' +
+        '<s-text type="strong">' + label + '</s-text><span class="value" data-role="count">' + value + '</span><span class="hint">' + esc(more) + "</span></s-clickable>";
     }
     return card("ready", "needs_review", s.ready_for_review, "Ready for review", s.ready_for_review ? "check and approve them" : "all reviewed") +
       card("generating", "generating", s.generating, "Generating", left || hint) +
@@ -67,8 +68,9 @@
     if (alert) {
       var failed = s.failed + s.publish_failed;
       alert.hidden = !(s.notify_failures && failed);
-      alert.innerHTML = failed ? "<div><strong>" + failed + (failed === 1 ? " model" : " models") + " failed.</strong> Open the product to read what went wrong, then regenerate.</div>" +
-        '<button type="button" class="btn" data-filter="failed">Show failed</button>' : "";
+      alert.setAttribute("heading", failed + (failed === 1 ? " model" : " models") + " failed");
+      alert.innerHTML = failed ? "Open the product to read what went wrong, then regenerate." +
+        '<s-button slot="secondary-actions" data-filter="failed">Show failed</s-button>' : "";
     }
   }
   async function poll() {
@@ -106,7 +108,7 @@
       state.backfill.collection_title = before.collection_title; // the API names the collection by id only
     }
     var box = document.getElementById("backfill-status");
-    if (box) { box.innerHTML = backfillHtml(state.backfill); }
+    if (box) { box.innerHTML = n.backfillHtml(state.backfill); }
     var card = document.getElementById("onboarding");
     if (card && !onboardingHtml()) { card.remove(); }
   }
@@ -114,15 +116,16 @@
     if (!b) { return ""; }
     var scope = b.collection_title || (b.collection_id ? "the chosen collection" : "all active products");
     if (b.status === "running") {
-      return '<div class="banner" data-role="backfill"><div><strong>Looking through ' + esc(scope) + "…</strong> " + esc(b.products_seen || 0) +
-        " products read, " + esc(b.images_queued || 0) + " photos queued.</div></div>";
+      return '<s-banner tone="info" data-role="backfill" heading="Looking through ' + esc(scope) + '…">' + esc(b.products_seen || 0) +
+        " products read, " + esc(b.images_queued || 0) + " photos queued.</s-banner>";
     }
     if (b.status === "failed") {
-      return '<div class="banner banner-critical" data-role="backfill"><div><strong>The search for products stopped.</strong> ' + esc(b.error || "") + " Try again from Settings.</div></div>";
+      return '<s-banner tone="critical" data-role="backfill" heading="The search for products stopped.">' + esc(b.error || "") + " Try again from Settings.</s-banner>";
     }
-    return '<div class="banner banner-success" data-role="backfill"><div>Finished looking through ' + esc(scope) + ": " + esc(b.products_seen || 0) +
-      " products, " + esc(b.images_queued || 0) + " photos queued for 3D models.</div></div>";
+    return '<s-banner tone="success" data-role="backfill">Finished looking through ' + esc(scope) + ": " + esc(b.products_seen || 0) +
+      " products, " + esc(b.images_queued || 0) + " photos queued for 3D models.</s-banner>";
   }
+  n.backfillHtml = function (b) { return backfillHtml(b === undefined ? state.backfill : b); };
   async function startBackfill(collection) {
     try {
       var body = await n.api("/app/api/backfill", { method: "POST", json: { collection_id: collection ? collection.id : null } });
@@ -130,7 +133,7 @@
       n.toast(collection ? "Making models for " + collection.title : "Making models for all active products");
       localStorage.setItem("nu3d:onboarded", "1");
       var box = document.getElementById("backfill-status");
-      if (box) { box.innerHTML = backfillHtml(state.backfill); }
+      if (box) { box.innerHTML = n.backfillHtml(state.backfill); }
       poll();
     } catch (err) { n.toast("Could not start: " + err.message, true); }
   }
@@ -148,40 +151,49 @@
     var newShop = s && s.products === 0;
     // a shop that already made models for its catalogue (or dismissed the card) is past onboarding
     if ((state.backfill || localStorage.getItem("nu3d:onboarded")) && !newShop) { return ""; }
-    return '<section class="card onboarding" id="onboarding" aria-labelledby="onboarding-h"><h2 id="onboarding-h">Get started with Nu3D</h2>' +
-      "<p class=muted>Nu3D makes a 3D model from each product photo. You check every model before it goes on your product.</p><ol>" +
-      "<li><strong>Choose which products get models.</strong> New products get one automatically; you can change that in " +
-      '<a href="/app/settings" data-nav>Settings</a>.</li>' +
-      "<li><strong>Make models for the products you already have.</strong><div class=btn-group style=margin-top:6px>" +
-      '<button type="button" class="btn btn-primary" data-act="pick-collection">Choose a collection…</button>' +
-      '<button type="button" class="btn" data-act="backfill-all">All active products</button></div></li>' +
-      "<li><strong>Review and approve.</strong> Approved models are added to the product's media in Shopify.</li></ol>" +
-      '<button type="button" class="btn btn-plain" data-act="dismiss-onboarding">Dismiss</button></section>';
+    return '<s-section id="onboarding" heading="Get started with Nu3D"><s-paragraph color="subdued">Nu3D makes a 3D model from each product photo. ' +
+      "You check every model before it goes on your product.</s-paragraph><s-ordered-list>" +
+      '<s-list-item><s-text type="strong">Choose which products get models.</s-text> New products get one automatically; you can change that in ' +
+      '<s-link href="/app/settings" data-nav>Settings</s-link>.</s-list-item>' +
+      '<s-list-item><s-text type="strong">Make models for the products you already have.</s-text><s-button-group>' +
+      '<s-button variant="primary" data-act="pick-collection">Choose a collection…</s-button>' +
+      '<s-button data-act="backfill-all">All active products</s-button></s-button-group></s-list-item>' +
+      "<s-list-item><s-text type=\"strong\">Review and approve.</s-text> Approved models are added to the product's media in Shopify.</s-list-item></s-ordered-list>" +
+      '<s-button variant="tertiary" data-act="dismiss-onboarding">Dismiss</s-button></s-section>';
   }
   function indexView() {
     n.setTitle("3D models", [{ label: "Make models for a collection", onClick: pickCollection }]);
-    app.innerHTML = '<div class="page-header"><h1>3D models</h1></div><div id="backfill-status">' + backfillHtml(state.backfill) + "</div>" +
-      '<div id="failure-banner" class="banner banner-critical" role="alert" hidden></div>' +
-      '<div class="summary" id="summary" aria-label="Summary"></div>' + onboardingHtml() +
-      '<section class="card index" aria-label="Products"><div class="tabs" role="tablist">' +
-      TABS.map(function (t) { return '<button type="button" class="tab" role="tab" data-tab="' + t[0] + '" aria-selected="' + (state.filter === t[0]) + '">' + t[1] + "</button>"; }).join("") +
-      '</div><div class="toolbar"><label class="sr-only" for="search">Search by title</label><input type="search" id="search" placeholder="Search by title" value="' + esc(state.q) + '">' +
-      '<label class="sr-only" for="sort">Sort</label><select id="sort">' + SORTS.map(function (s) { return '<option value="' + s[0] + '"' + (state.sort === s[0] ? " selected" : "") + ">" + s[1] + "</option>"; }).join("") +
-      '</select><label class="sr-only" for="per-page">Products per page</label><select id="per-page">' +
-      PAGE_SIZES.map(function (v) { return '<option value="' + v + '"' + (v === PAGE_SIZE ? " selected" : "") + ">" + v + " per page</option>"; }).join("") +
-      '</select></div><div id="bulkbar" class="bulkbar" hidden></div><div id="rows"><p class="muted" style="padding:12px">Loading products…</p></div><div class="pager" id="pager"></div></section>';
+    app.innerHTML = '<s-page heading="3D models"><div id="backfill-status">' + n.backfillHtml(state.backfill) + "</div>" +
+      '<s-banner id="failure-banner" tone="critical" hidden></s-banner>' +
+      '<div class="summary" id="summary" role="group" aria-label="Summary"></div>' + onboardingHtml() +
+      '<s-section padding="none" accessibilitylabel="Products"><s-table id="table"><div slot="filters" class="filters">' +
+      '<s-button-group id="tabs" accessibilitylabel="Show products by model state">' +
+      TABS.map(function (t) { return '<s-press-button data-tab="' + t[0] + '"' + (state.filter === t[0] ? " pressed" : "") + ">" + t[1] + "</s-press-button>"; }).join("") +
+      '</s-button-group><div class="toolbar"><s-search-field id="search" label="Search by title" labelaccessibilityvisibility="exclusive" placeholder="Search by title" value="' + esc(state.q) + '"></s-search-field>' +
+      '<s-select id="sort" label="Sort" labelaccessibilityvisibility="exclusive">' + SORTS.map(function (s) { return '<s-option value="' + s[0] + '"' + (state.sort === s[0] ? " selected" : "") + ">" + s[1] + "</s-option>"; }).join("") +
+      '</s-select><s-select id="per-page" label="Products per page" labelaccessibilityvisibility="exclusive">' +
+      PAGE_SIZES.map(function (v) { return '<s-option value="' + v + '"' + (v === PAGE_SIZE ? " selected" : "") + ">" + v + " per page</s-option>"; }).join("") +
+      '</s-select></div><div id="bulkbar" class="bulkbar" hidden></div></div>' +
+      '<s-table-header-row id="table-head"><s-table-header listslot="inline"><s-checkbox id="select-all" accessibilitylabel="Select all on this page"></s-checkbox></s-table-header>' +
+      '<s-table-header listslot="inline">Photo</s-table-header><s-table-header listslot="primary">Product</s-table-header><s-table-header listslot="secondary">3D model</s-table-header>' +
+      '<s-table-header listslot="secondary">Review</s-table-header><s-table-header listslot="labeled">Created</s-table-header></s-table-header-row>' +
+      '<s-table-body id="rows"></s-table-body></s-table><div id="empty-slot"><s-paragraph color="subdued" id="loading">Loading products…</s-paragraph></div>' +
+      '<div class="range"><s-text color="subdued" data-role="range"></s-text></div></s-section></s-page>';
     renderSummary();
     var search = document.getElementById("search"), timer = null;
     search.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { state.q = search.value; resetPaging(); loadIndex(true); }, 250); });
-    document.getElementById("sort").addEventListener("change", function (e) { state.sort = e.target.value; resetPaging(); loadIndex(true); });
-    document.getElementById("per-page").addEventListener("change", function (e) { PAGE_SIZE = Number(e.target.value); resetPaging(); loadIndex(true); });
+    document.getElementById("sort").addEventListener("change", function (e) { state.sort = e.currentTarget.value; resetPaging(); loadIndex(true); });
+    document.getElementById("per-page").addEventListener("change", function (e) { PAGE_SIZE = Number(e.currentTarget.value); resetPaging(); loadIndex(true); });
+    var table = document.getElementById("table");
+    table.addEventListener("nextpage", function () { state.back.push(state.cursor); state.cursor = state.page.next_cursor; loadIndex(true); });
+    table.addEventListener("previouspage", function () { state.cursor = state.back.pop() || null; loadIndex(true); });
     loadIndex(true);
   }
   function resetPaging() { state.cursor = null; state.back = []; state.selected.clear(); }
   function setFilter(filter) {
     state.filter = filter; resetPaging();
     if (n.current !== "index") { go("/app"); return; }
-    Array.prototype.forEach.call(document.querySelectorAll("[data-tab]"), function (t) { t.setAttribute("aria-selected", String(t.dataset.tab === filter)); });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-tab]"), function (t) { t.toggleAttribute("pressed", t.dataset.tab === filter); });
     loadIndex(true);
   }
   n.setFilter = setFilter;
@@ -190,15 +202,17 @@
     var params = new URLSearchParams({ filter: state.filter, sort: state.sort, limit: String(PAGE_SIZE) });
     if (state.q) { params.set("q", state.q); }
     if (state.cursor) { params.set("cursor", state.cursor); }
-    var rows = document.getElementById("rows");
-    if (showLoading && rows) { rows.setAttribute("aria-busy", "true"); }
+    var table = document.getElementById("table");
+    if (showLoading && table) { table.setAttribute("loading", ""); }
     try {
       var page = await n.api("/app/api/index?" + params.toString());
       if (n.current !== "index") { return; }
       state.page = page;
       renderRows();
     } catch (err) {
-      if (rows) { rows.innerHTML = '<div class="empty"><h2>Products could not be loaded</h2><p class="error">' + esc(err.message) + "</p></div>"; }
+      var slot = document.getElementById("empty-slot");
+      if (table) { table.removeAttribute("loading"); }
+      if (slot) { slot.innerHTML = '<s-banner tone="critical" heading="Products could not be loaded">' + esc(err.message) + "</s-banner>"; }
     }
   }
   n.reloadIndex = function () { loadIndex(false); };
@@ -208,23 +222,22 @@
     return p.groups.map(n.groupState);
   }
   function rowHtml(p) {
-    var thumb = p.images.length ? '<img class="thumb" loading="lazy" src="' + esc(p.images[0].url) + '" alt="' + esc(p.images[0].alt || p.title) + '">' : '<span class="thumb thumb-empty" aria-hidden="true">none</span>';
-    var states = productState(p);
+    var photo = p.images[0];
+    var thumb = '<s-thumbnail size="small" src="' + esc(photo ? photo.url : "") + '" alt="' + esc(photo ? photo.alt || p.title : "No photo") + '"></s-thumbnail>';
     var seen = {};
-    var stateBadges = states.filter(function (s) { if (seen[s[0]]) { return false; } seen[s[0]] = 1; return true; })
+    var stateBadges = productState(p).filter(function (s) { if (seen[s[0]]) { return false; } seen[s[0]] = 1; return true; })
       .map(function (s) { return badge(s[0], s[1], "state"); }).join(" ");
     var running = p.groups.map(function (g) { return g.generation; }).filter(function (g) { return g && g.status === "running"; })[0];
-    if (running) { stateBadges += '<span class="muted small" data-role="stage"> ' + esc(n.stageText(running.stage, running.status)) + " · " + esc(running.progress) + "%</span>"; }
-    var approvalWords = p.groups.map(n.approvalText);
-    var approvals = approvalWords.map(function (a) { return badge(a[0], a[1], "approval"); });
-    // the phone layout shows one column: the review badge only when it says more than the model's state
-    var mobileApproval = approvalWords.length && !seen[approvalWords[0][0]] ? approvals[0] : "";
+    if (running) { stateBadges += ' <s-text color="subdued" data-role="stage">' + esc(n.stageText(running.stage, running.status)) + " · " + esc(running.progress) + "%</s-text>"; }
+    // the review column says only what the model column does not ("Rejected" once, not twice)
+    var approvals = p.groups.map(n.approvalText).filter(function (a) { return !seen[a[0]] && a[0] !== "—"; })
+      .map(function (a) { return badge(a[0], a[1], "approval"); });
     var checked = state.selected.has(p.id);
-    return '<tr data-product-id="' + p.id + '"' + (checked ? ' class="selected"' : "") + '><td class="check"><input type="checkbox" aria-label="Select ' + esc(p.title) + '"' + (checked ? " checked" : "") + "></td>" +
-      '<td class="thumbcell">' + thumb + '</td><td class="title"><a href="/app/products/' + p.id + '" data-nav>' + esc(p.title || p.handle) + "</a>" +
-      '<div class="muted small">' + esc(p.vendor || "") + (p.status !== "ACTIVE" ? " · " + esc(p.status.toLowerCase()) : "") + (p.groups.length > 1 ? " · " + p.groups.length + " models" : "") + "</div></td>" +
-      '<td class="state">' + stateBadges + '<span class="mobile-approval">' + mobileApproval + "</span></td>" +
-      '<td class="approval">' + (approvals.join(" ") || "—") + '</td><td class="created">' + esc(n.date(p.created_at)) + "</td></tr>";
+    var more = [p.vendor || "", p.status !== "ACTIVE" ? p.status.toLowerCase() : "", p.groups.length > 1 ? p.groups.length + " models" : ""].filter(Boolean).join(" · ");
+    return '<s-table-row data-product-id="' + p.id + '"' + (checked ? ' class="selected"' : "") + '><s-table-cell><s-checkbox accessibilitylabel="Select ' + esc(p.title) + '"' + (checked ? " checked" : "") + "></s-checkbox></s-table-cell>" +
+      "<s-table-cell>" + thumb + '</s-table-cell><s-table-cell><s-stack gap="none"><s-link href="/app/products/' + p.id + '" data-nav data-role="title">' + esc(p.title || p.handle) + "</s-link>" +
+      (more ? '<s-text color="subdued">' + esc(more) + "</s-text>" : "") + "</s-stack></s-table-cell>" +
+      "<s-table-cell>" + stateBadges + "</s-table-cell><s-table-cell>" + approvals.join(" ") + "</s-table-cell><s-table-cell>" + esc(n.date(p.created_at)) + "</s-table-cell></s-table-row>";
   }
   // the live summary re-renders the rows and the bulk bar; a keyboard user keeps their place
   function focusedSelector() {
@@ -232,8 +245,8 @@
     if (!el || el === document.body || !app.contains(el)) { return null; }
     if (el.dataset.bulk) { return '[data-bulk="' + el.dataset.bulk + '"]'; }
     if (el.dataset.act) { return '[data-act="' + el.dataset.act + '"]'; }
-    var row = el.closest("tr[data-product-id]");
-    if (row) { return 'tr[data-product-id="' + row.dataset.productId + '"] ' + (el.type === "checkbox" ? "input[type=checkbox]" : ".title a"); }
+    var row = el.closest("s-table-row[data-product-id]");
+    if (row) { return 's-table-row[data-product-id="' + row.dataset.productId + '"] ' + (el.localName === "s-checkbox" ? "s-checkbox" : "s-link"); }
     return el.id ? "#" + el.id : null;
   }
   function renderRows() {
@@ -243,26 +256,22 @@
     if (again && again !== document.activeElement) { again.focus(); }
   }
   function renderRowsNow() {
-    var page = state.page, rows = document.getElementById("rows"), pager = document.getElementById("pager");
+    var page = state.page, rows = document.getElementById("rows"), table = document.getElementById("table");
     if (!rows) { return; }
-    rows.removeAttribute("aria-busy");
+    table.removeAttribute("loading");
     // which tab the rows show (tests wait on it); not data-filter, which marks the buttons that switch tabs
     rows.dataset.showing = page.filter;
-    if (!page.products.length) {
-      var none = state.summary && state.summary.products === 0 && state.filter === "all" && !state.q;
-      rows.innerHTML = none
-        ? '<div class="empty" id="empty"><h2>No products yet</h2><p class="muted">Products appear here as soon as Shopify tells Nu3D about them. Add a product with a photo in Shopify, or make models for the products you already have.</p><button type="button" class="btn btn-primary" data-act="pick-collection">Choose a collection…</button></div>'
-        : '<div class="empty" id="empty"><h2>No products match</h2><p class="muted">Try another tab or search.</p></div>';
-      pager.innerHTML = "";
-      updateBulkbar();
-      return;
-    }
-    rows.innerHTML = '<table class="rows"><thead><tr><th class="check"><input type="checkbox" id="select-all" aria-label="Select all on this page"></th><th class="thumbcell"><span class="sr-only">Photo</span></th><th>Product</th><th>3D model</th><th>Review</th><th>Created</th></tr></thead><tbody>' +
-      page.products.map(rowHtml).join("") + "</tbody></table>";
     var from = state.back.length * PAGE_SIZE + 1;
-    pager.innerHTML = '<span class="muted small" data-role="range">' + from + "–" + (from + page.products.length - 1) + " of " + page.total + "</span>" +
-      '<span class="btn-group"><button type="button" class="btn" data-act="prev"' + (state.back.length ? "" : " disabled") + ' aria-label="Previous page">‹ Previous</button>' +
-      '<button type="button" class="btn" data-act="next"' + (page.next_cursor ? "" : " disabled") + ' aria-label="Next page">Next ›</button></span>';
+    table.toggleAttribute("haspreviouspage", state.back.length > 0);
+    table.toggleAttribute("hasnextpage", !!page.next_cursor);
+    table.toggleAttribute("paginate", state.back.length > 0 || !!page.next_cursor);
+    document.getElementById("table-head").hidden = !page.products.length;
+    document.querySelector("[data-role=range]").textContent = page.products.length ? from + "–" + (from + page.products.length - 1) + " of " + page.total : "";
+    var none = state.summary && state.summary.products === 0 && state.filter === "all" && !state.q;
+    document.getElementById("empty-slot").innerHTML = page.products.length ? "" : none
+      ? '<div class="empty" id="empty"><s-heading>No products yet</s-heading><s-paragraph color="subdued">Products appear here as soon as Shopify tells Nu3D about them. Add a product with a photo in Shopify, or make models for the products you already have.</s-paragraph><s-button variant="primary" data-act="pick-collection">Choose a collection…</s-button></div>'
+      : '<div class="empty" id="empty"><s-heading>No products match</s-heading><s-paragraph color="subdued">Try another tab or search.</s-paragraph></div>';
+    rows.innerHTML = page.products.map(rowHtml).join("");
     updateBulkbar();
     rows.dataset.rendered = String(page.products.length); // bench/admin_bench.py times the render by this
   }
@@ -275,9 +284,9 @@
     var count = selectedProducts().length;
     bar.hidden = !count;
     // the same buttons are kept as they are (and the keyboard focus on them)
-    if (bar.dataset.count !== String(count)) { bar.dataset.count = String(count); bar.innerHTML = count ? '<strong data-role="selected-count">' + count + " selected</strong>" +
-      '<button type="button" class="btn btn-primary" data-bulk="approve">Approve</button><button type="button" class="btn" data-bulk="reject">Reject</button>' +
-      '<button type="button" class="btn" data-bulk="regenerate">Regenerate</button><button type="button" class="btn btn-plain" data-act="clear-selection">Clear</button>' : ""; }
+    if (bar.dataset.count !== String(count)) { bar.dataset.count = String(count); bar.innerHTML = count ? '<s-text type="strong" data-role="selected-count">' + count + " selected</s-text>" +
+      '<s-button variant="primary" data-bulk="approve">Approve</s-button><s-button data-bulk="reject">Reject</s-button>' +
+      '<s-button data-bulk="regenerate">Regenerate</s-button><s-button variant="tertiary" data-act="clear-selection">Clear</s-button>' : ""; }
     var all = document.getElementById("select-all");
     if (all) { all.checked = count > 0 && count === state.page.products.length; }
   }
@@ -308,17 +317,20 @@
     poll();
   }
 
+  // Polaris fires `change` on the component itself (s-checkbox), so the handlers read the element's properties
   app.addEventListener("change", function (e) {
-    if (e.target.id === "select-all") {
-      state.page.products.forEach(function (p) { if (e.target.checked) { state.selected.add(p.id); } else { state.selected.delete(p.id); } });
+    var box = e.target.closest("s-checkbox");
+    if (!box) { return; }
+    if (box.id === "select-all") {
+      state.page.products.forEach(function (p) { if (box.checked) { state.selected.add(p.id); } else { state.selected.delete(p.id); } });
       renderRows();
       return;
     }
-    var row = e.target.closest("tr[data-product-id]");
-    if (row && e.target.type === "checkbox") {
+    var row = box.closest("s-table-row[data-product-id]");
+    if (row) {
       var id = Number(row.dataset.productId);
-      if (e.target.checked) { state.selected.add(id); } else { state.selected.delete(id); }
-      row.classList.toggle("selected", e.target.checked);
+      if (box.checked) { state.selected.add(id); } else { state.selected.delete(id); }
+      row.classList.toggle("selected", box.checked);
       updateBulkbar();
     }
   });
@@ -328,62 +340,13 @@
     if (el.dataset.tab) { setFilter(el.dataset.tab); }
     else if (el.dataset.filter) { setFilter(el.dataset.filter); }
     else if (el.dataset.bulk) { bulk(el.dataset.bulk); }
-    else if (el.dataset.act === "next") { state.back.push(state.cursor); state.cursor = state.page.next_cursor; loadIndex(true); }
-    else if (el.dataset.act === "prev") { state.cursor = state.back.pop() || null; loadIndex(true); }
     else if (el.dataset.act === "clear-selection") { state.selected.clear(); renderRows(); }
     else if (el.dataset.act === "pick-collection") { pickCollection(); }
     else if (el.dataset.act === "backfill-all") { startBackfill(null); }
     else if (el.dataset.act === "dismiss-onboarding") { localStorage.setItem("nu3d:onboarded", "1"); var o = document.getElementById("onboarding"); if (o) { o.remove(); } }
   });
 
-  // ------------------------------------------------------------------ settings
-  var FACE_PRESETS = [["", "Engine default"], ["5000", "Light · 5,000 faces"], ["20000", "Standard · 20,000 faces"], ["50000", "Detailed · 50,000 faces"], ["100000", "High · 100,000 faces"]];
-  async function settingsView() {
-    n.setTitle("Settings", [{ label: "Save", primary: true, onClick: saveSettings }]);
-    app.innerHTML = '<div class="page-header"><a href="/app" data-nav class="btn btn-plain">‹ Products</a><h1>Settings</h1></div><div id="settings-body"><p class="muted">Loading…</p></div>';
-    var s;
-    try { s = (await n.api("/app/api/settings")).settings; } catch (err) { document.getElementById("settings-body").innerHTML = '<p class="error">' + esc(err.message) + "</p>"; return; }
-    var custom = s.face_limit && !FACE_PRESETS.some(function (p) { return p[0] === String(s.face_limit); });
-    document.getElementById("settings-body").innerHTML = '<form class="card settings" id="settings-form" novalidate>' +
-      '<fieldset><legend>Which products get 3D models</legend>' +
-      '<label class="choice"><input type="radio" name="auto_generate" value="true"' + (s.auto_generate ? " checked" : "") + "><span><strong>New products, automatically</strong><br><span class=muted>Every new or changed product photo gets a model.</span></span></label>" +
-      '<label class="choice"><input type="radio" name="auto_generate" value="false"' + (s.auto_generate ? "" : " checked") + "><span><strong>Only when I ask</strong><br><span class=muted>Use Generate on a product, or make models for a collection below.</span></span></label>" +
-      '<div class="btn-group" style="margin-top:8px"><button type="button" class="btn" data-act="pick-collection">Make models for a collection…</button><button type="button" class="btn" data-act="backfill-all">Make models for all active products</button></div><div id="backfill-status">' + backfillHtml(state.backfill) + "</div></fieldset>" +
-      '<fieldset><legend><label for="face_limit_preset">Model detail</label></legend><select id="face_limit_preset">' +
-      FACE_PRESETS.map(function (p) { return '<option value="' + p[0] + '"' + (String(s.face_limit || "") === p[0] ? " selected" : "") + ">" + p[1] + "</option>"; }).join("") +
-      '<option value="custom"' + (custom ? " selected" : "") + '>Custom…</option></select> <label class="sr-only" for="face_limit">Face limit</label><input type="number" id="face_limit" name="face_limit" inputmode="numeric" value="' + esc(custom ? s.face_limit : "") + '"' + (custom ? "" : " hidden") +
-      ' placeholder="faces"><span class="muted small" style="display:block">More faces keep more detail but make bigger files (' + s.face_limit_range[0].toLocaleString() + "–" + s.face_limit_range[1].toLocaleString() + ' faces).</span><span class="field-error" data-error="face_limit"></span></fieldset>' +
-      '<fieldset><legend>Publishing</legend><label class="choice"><input type="checkbox" name="auto_publish"' + (s.auto_publish ? " checked" : "") + "><span><strong>Publish without review</strong><br><span class=muted>Finished models go straight onto the product. Leave off to approve each one.</span></span></label></fieldset>" +
-      '<fieldset><legend>Notifications</legend><label class="choice"><input type="checkbox" name="notify_failures"' + (s.notify_failures ? " checked" : "") + "><span><strong>Tell me when a model fails</strong><br><span class=muted>A banner at the top of Nu3D lists failed models until you deal with them.</span></span></label></fieldset>" +
-      '<div id="settings-error" class="banner banner-critical" role="alert" hidden></div><button type="submit" class="btn btn-primary">Save</button></form>';
-    var preset = document.getElementById("face_limit_preset"), number = document.getElementById("face_limit");
-    preset.addEventListener("change", function () { number.hidden = preset.value !== "custom"; if (!number.hidden) { number.focus(); } });
-    document.getElementById("settings-form").addEventListener("submit", function (e) { e.preventDefault(); saveSettings(); });
-  }
-  async function saveSettings() {
-    var form = document.getElementById("settings-form");
-    if (!form) { return; }
-    var preset = document.getElementById("face_limit_preset").value;
-    var raw = document.getElementById("face_limit").value.trim();
-    var face = preset === "custom" ? (raw === "" ? null : (/^\d+$/.test(raw) ? Number(raw) : raw)) : (preset ? Number(preset) : null);
-    var body = { auto_generate: form.querySelector('[name=auto_generate]:checked').value === "true", face_limit: face,
-      auto_publish: form.auto_publish.checked, notify_failures: form.notify_failures.checked };
-    Array.prototype.forEach.call(form.querySelectorAll("[data-error]"), function (el) { el.textContent = ""; });
-    var banner = document.getElementById("settings-error");
-    banner.hidden = true;
-    try {
-      await n.api("/app/api/settings", { method: "PUT", json: body });
-      n.toast("Settings saved");
-      poll();
-    } catch (err) {
-      banner.hidden = false;
-      banner.textContent = "Not saved: " + err.message;
-      var field = form.querySelector('[data-error="face_limit"]');
-      if (field && /face_limit/.test(err.message)) { field.textContent = err.message.replace(/^face_limit /, "Face limit "); }
-    }
-  }
-
-  // after every deferred script ran: the product view lives in admin_product.js, loaded after this file
+  // after every deferred script ran: the product and settings views live in their own files, loaded after this
   document.addEventListener("DOMContentLoaded", function () {
     route();
     loadBackfill();

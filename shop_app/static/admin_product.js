@@ -19,12 +19,12 @@
   function photosHtml(p, g) {
     if (g.multi_view) {
       return '<div class="photos">' + g.photos.map(function (ph) {
-        return '<figure class="photo"><img src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title + ", " + ph.view + " view") + '"><figcaption class="view">' + esc(ph.view) + "</figcaption></figure>";
-      }).join("") + '</div><p class="muted small">' + g.photos.length + " views of one object, made into one model.</p>";
+        return '<figure class="photo"><s-image src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title + ", " + ph.view + " view") + '" aspectratio="1" objectfit="contain" inlinesize="fill"></s-image><figcaption class="view">' + esc(ph.view) + "</figcaption></figure>";
+      }).join("") + '</div><s-paragraph color="subdued">' + g.photos.length + " views of one object, made into one model.</s-paragraph>";
     }
     var ph = g.photos[0];
     var position = p.images.findIndex(function (i) { return i.id === ph.id; }) + 1;
-    return '<div class="photos single"><figure class="photo"><img src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title) + '"><figcaption>Photo ' + position + " of " + p.images.length + "</figcaption></figure></div>";
+    return '<div class="photos single"><figure class="photo"><s-image src="' + esc(ph.url) + '" alt="' + esc(ph.alt || p.title) + '" aspectratio="1" objectfit="contain" inlinesize="fill"></s-image><figcaption>Photo ' + position + " of " + p.images.length + "</figcaption></figure></div>";
   }
 
   function factsHtml(m) {
@@ -38,24 +38,24 @@
   function statusHtml(g) {
     var s = n.groupState(g), gen = g.generation, html = badge(s[0], s[1], "state");
     if (gen && (gen.status === "queued" || gen.status === "running")) {
-      html += '<p class="small" data-role="stage">' + esc(n.stageText(gen.stage, gen.status)) + " · " + esc(gen.progress || 0) + '%</p><progress max="100" value="' + esc(gen.progress || 0) + '"></progress>';
+      html += '<s-paragraph data-role="stage">' + esc(n.stageText(gen.stage, gen.status)) + " · " + esc(gen.progress || 0) + '%</s-paragraph><s-progress max="100" value="' + esc(gen.progress || 0) + '" accessibilitylabel="Generation progress"></s-progress>';
     }
-    if (gen && gen.status === "failed" && gen.error) { html += '<p class="error small" data-role="error">' + esc(gen.error) + " Regenerate to try again, or use a clearer photo.</p>"; }
-    if (g.approval && g.approval.error) { html += '<p class="error small">' + esc(g.approval.error) + "</p>"; }
+    if (gen && gen.status === "failed" && gen.error) { html += '<s-paragraph tone="critical" data-role="error">' + esc(gen.error) + " Regenerate to try again, or use a clearer photo.</s-paragraph>"; }
+    if (g.approval && g.approval.error) { html += '<s-paragraph tone="critical">' + esc(g.approval.error) + "</s-paragraph>"; }
     return html;
   }
 
   function actionsHtml(p, g) {
-    if (p.deleted) { return '<p class="muted">This product was deleted in Shopify.</p>'; }
+    if (p.deleted) { return '<s-paragraph color="subdued">This product was deleted in Shopify.</s-paragraph>'; }
     var lead = g.lead_image_id, status = g.generation ? g.generation.status : "not_queued", a = g.approval, html = "";
-    function b(action, label, primary) { return '<button type="button" class="btn' + (primary ? " btn-primary" : "") + '" data-action="' + action + '" data-image="' + lead + '">' + label + "</button>"; }
+    function b(action, label, primary) { return "<s-button" + (primary ? ' variant="primary"' : "") + ' data-action="' + action + '" data-image="' + lead + '">' + label + "</s-button>"; }
     if (status === "succeeded") {
       if (!a || a.status !== "approved") { html += b("approve", "Approve and publish", true); }
       if (!a || a.status !== "rejected") { html += b("reject", "Reject"); }
     }
     if (a) { html += b("withdraw", a.publish_status === "published" ? "Withdraw from Shopify" : "Undo decision"); }
     html += status === "queued" || status === "running" ? b("cancel", "Stop generating") : b("regenerate", status === "not_queued" ? "Generate" : "Regenerate");
-    return '<div class="btn-group">' + html + "</div>";
+    return "<s-button-group>" + html + "</s-button-group>";
   }
 
   function groupHtml(p, g, index) {
@@ -63,11 +63,11 @@
     var viewer = m ? '<model-viewer src="' + esc(m.glb_url) + '" alt="3D model of ' + esc(p.title) + '"' + (m.preview_url ? ' poster="' + esc(m.preview_url) + '"' : "") +
         ' camera-controls touch-action="pan-y" ar ar-modes="webxr scene-viewer quick-look" shadow-intensity="1" exposure="1" interaction-prompt="auto"></model-viewer>' +
         '<div class="viewer-row"><figure><canvas class="splat" data-splat="' + esc(m.splat_url || "") + '" aria-label="Gaussian splat of ' + esc(p.title) + '" role="img"></canvas><figcaption>Gaussian splat' + (m.splat_url ? " · drag to turn" : " · not available for this model") + "</figcaption></figure>" +
-        (m.preview_url ? '<figure><img class="preview-img" src="' + esc(m.preview_url) + '" alt="Preview image of the 3D model of ' + esc(p.title) + '"><figcaption>Preview image</figcaption></figure>' : "") + "</div>"
-      : '<div class="empty"><h2>' + esc(n.groupState(g)[0]) + "</h2><p class=muted>The model appears here when it is ready.</p></div>";
-    return '<section class="card" data-group="' + g.lead_image_id + '" aria-label="' + esc(title) + '"><h2>' + esc(title) + '</h2><div class="model-card"><div>' + photosHtml(p, g) +
+        (m.preview_url ? '<figure><s-image class="preview-img" src="' + esc(m.preview_url) + '" alt="Preview image of the 3D model of ' + esc(p.title) + '" aspectratio="4/3" objectfit="contain" inlinesize="fill"></s-image><figcaption>Preview image</figcaption></figure>' : "") + "</div>"
+      : '<div class="empty"><s-heading>' + esc(n.groupState(g)[0]) + '</s-heading><s-paragraph color="subdued">The model appears here when it is ready.</s-paragraph></div>';
+    return '<s-section heading="' + esc(title) + '" data-group="' + g.lead_image_id + '"><div class="model-card"><div>' + photosHtml(p, g) +
       '</div><div class="viewer">' + viewer + '</div><div><div data-role="status">' + statusHtml(g) + "</div>" + (m ? factsHtml(m) : "") + actionsHtml(p, g) +
-      '<h3 style="margin-top:16px">History</h3><ul class="history" data-role="history"><li class="muted small">Loading…</li></ul></div></div></section>';
+      '<s-heading>History</s-heading><ul class="history" data-role="history"><li class="muted small">Loading…</li></ul></div></div></s-section>';
   }
 
   function adminUrl(p) { return n.initial.admin_products_url + "/" + String(p.gid).split("/").pop(); }
@@ -78,10 +78,10 @@
     current.splats = [];
     current.signature = signature(p);
     n.setTitle(p.title || p.handle, []);
-    app.innerHTML = '<div class="page-header"><a href="/app" data-nav class="btn btn-plain">‹ Products</a><h1>' + esc(p.title || p.handle) + "</h1>" +
-      '<span class="btn-group"><a class="btn" target="_top" href="' + esc(adminUrl(p)) + '" data-role="admin-link">View in Shopify admin</a>' +
-      '<a class="btn" target="_blank" rel="noopener" href="' + esc(storefrontUrl(p)) + '" data-role="storefront-link">View in online store</a></span></div>' +
-      (p.groups.length ? p.groups.map(function (g, i) { return groupHtml(p, g, i); }).join("") : '<section class="card empty"><h2>This product has no photos</h2><p class="muted">Add a photo in Shopify; Nu3D makes a model from it.</p></section>');
+    app.innerHTML = '<s-page heading="' + esc(p.title || p.handle) + '"><s-link slot="breadcrumb-actions" href="/app" data-nav>‹ Products</s-link>' +
+      '<s-button slot="secondary-actions" target="_top" href="' + esc(adminUrl(p)) + '" data-role="admin-link">View in Shopify admin</s-button>' +
+      '<s-button slot="secondary-actions" target="_blank" href="' + esc(storefrontUrl(p)) + '" data-role="storefront-link">View in online store</s-button>' +
+      (p.groups.length ? p.groups.map(function (g, i) { return groupHtml(p, g, i); }).join("") : '<s-section heading="This product has no photos"><s-paragraph color="subdued">Add a photo in Shopify; Nu3D makes a model from it.</s-paragraph></s-section>') + "</s-page>";
     p.groups.forEach(function (g) { if (g.model) { mountExtras(g); } loadHistory(g); });
   }
 
@@ -107,9 +107,9 @@
     if (!gens.length) { list.innerHTML = '<li class="muted small">No generations yet.</li>'; return; }
     list.innerHTML = gens.map(function (h) {
       var tags = (h.current ? badge("Current", "info") + " " : "") + (h.approved ? badge("Chosen", "success") + " " : "");
-      var pick = h.status === "succeeded" && !h.approved ? '<button type="button" class="btn" data-action="approve" data-job="' + esc(h.job_id) + '" data-image="' + g.lead_image_id + '">Publish this one</button>' : "";
+      var pick = h.status === "succeeded" && !h.approved ? '<s-button data-action="approve" data-job="' + esc(h.job_id) + '" data-image="' + g.lead_image_id + '">Publish this one</s-button>' : "";
       var when = new Date(h.finished_at || h.created_at).toLocaleString();
-      return '<li data-generation="' + esc(h.job_id) + '">' + (h.preview_url ? '<img src="' + esc(h.preview_url) + '" alt="Preview of the generation of ' + esc(when) + '">' : "") +
+      return '<li data-generation="' + esc(h.job_id) + '">' + (h.preview_url ? '<s-thumbnail size="small" src="' + esc(h.preview_url) + '" alt="Preview of the generation of ' + esc(when) + '"></s-thumbnail>' : "") +
         '<span class="when small">' + esc(when) + "<br>" + esc(HISTORY_STATUS[h.status] || h.status) + (h.faces ? " · " + Number(h.faces).toLocaleString() + " faces" : "") + "</span>" + tags + pick + "</li>";
     }).join("");
   }
@@ -120,7 +120,7 @@
       if (!current || current.id !== id || n.current !== "product") { return; }
       if (!quiet || signature(p) !== current.signature) { render(p); }
     } catch (err) {
-      if (!quiet) { app.innerHTML = '<div class="page-header"><a href="/app" data-nav class="btn btn-plain">‹ Products</a></div><section class="card empty"><h2>This product could not be opened</h2><p class="error">' + esc(err.message) + "</p></section>"; }
+      if (!quiet) { app.innerHTML = '<s-page heading="Product"><s-link slot="breadcrumb-actions" href="/app" data-nav>‹ Products</s-link><s-banner tone="critical" heading="This product could not be opened">' + esc(err.message) + "</s-banner></s-page>"; }
     }
   }
 
@@ -150,7 +150,7 @@
     if (current) { current.splats.forEach(function (s) { s.dispose(); }); }
     current = { id: id, signature: null, splats: [] };
     n.setTitle("Product", []);
-    app.innerHTML = '<p class="muted">Loading the product…</p>';
+    app.innerHTML = '<s-paragraph color="subdued">Loading the product…</s-paragraph>';
     load(id, false);
   };
   n.refreshProduct = function () { if (current) { load(current.id, true); } };

@@ -1,5 +1,6 @@
 /* Nu3D admin: the words a merchant reads for every state and stage, and the small helpers every view uses
- * (HTML escaping, the session-token API, toasts, the confirmation modal). Exposed as window.nu3d. */
+ * (HTML escaping, Polaris badges, the session-token API, toasts, the confirmation modal). Exposed as
+ * window.nu3d. The views are Polaris web components (s-page, s-section, s-table, …) from Shopify's CDN. */
 (function () {
   "use strict";
 
@@ -20,7 +21,7 @@
     not_queued: ["No model yet", ""],
     queued: ["Waiting to start", "info"],
     running: ["Generating", "info"],
-    succeeded: ["Ready for review", "attention"],
+    succeeded: ["Ready for review", "caution"],
     failed: ["Failed", "critical"],
     canceled: ["Stopped", ""],
   };
@@ -38,8 +39,9 @@
     });
   }
 
+  // tone: one of Polaris's badge tones (info, success, caution, warning, critical) or "" for neutral
   function badge(text, tone, role) {
-    return '<span class="badge' + (tone ? " badge-" + tone : "") + '"' + (role ? ' data-role="' + role + '"' : "") + ">" + esc(text) + "</span>";
+    return "<s-badge" + (tone ? ' tone="' + tone + '"' : "") + (role ? ' data-role="' + role + '"' : "") + ">" + esc(text) + "</s-badge>";
   }
 
   function stageText(stage, status) {
@@ -65,7 +67,7 @@
 
   function approvalText(group) {
     var a = group.approval;
-    if (!a) { return group.generation && group.generation.status === "succeeded" ? ["Not reviewed", "attention"] : ["—", ""]; }
+    if (!a) { return group.generation && group.generation.status === "succeeded" ? ["Not reviewed", "caution"] : ["—", ""]; }
     if (a.status === "approved") { return ["Approved", "success"]; }
     if (a.status === "rejected") { return ["Rejected", ""]; }
     return ["Withdrawn", ""];
@@ -86,8 +88,8 @@
 
   function toast(message, isError) {
     if (window.shopify && shopify.toast) { shopify.toast.show(message, { isError: !!isError }); return; }
-    var box = document.getElementById("fallback-toast") || document.createElement("div");
-    box.id = "fallback-toast"; box.setAttribute("role", "status"); box.className = "banner" + (isError ? " banner-critical" : " banner-success");
+    var box = document.getElementById("fallback-toast") || document.createElement("s-banner");
+    box.id = "fallback-toast"; box.setAttribute("tone", isError ? "critical" : "success");
     box.textContent = message; document.getElementById("app").prepend(box);
     setTimeout(function () { box.remove(); }, 5000);
   }

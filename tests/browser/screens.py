@@ -46,7 +46,9 @@ def shoot(page: Any, name: str) -> None:
 
 def tab_stops(page: Any, frame: Any, first: Any, presses: int) -> list[str]:
     """Press Tab `presses` times from `first` (a locator in the app's frame) and describe where focus lands:
-    the element's data-bulk / data-action / data-act / aria-label / id, whichever it has first."""
+    the element's data-bulk / data-action / data-act / aria-label / accessibilitylabel / id, whichever it has
+    first. A Polaris component keeps its native control in its shadow root, so the document's active element
+    is the component itself, as it is in the admin."""
     first.focus()
     stops = []
     for _ in range(presses):
@@ -57,7 +59,8 @@ def tab_stops(page: Any, frame: Any, first: Any, presses: int) -> list[str]:
                 " return el.dataset.bulk ? 'bulk:' + el.dataset.bulk"
                 " : el.dataset.action ? 'action:' + el.dataset.action"
                 " : el.dataset.act ? 'act:' + el.dataset.act"
-                " : el.getAttribute('aria-label') || el.id || el.tagName.toLowerCase(); }"
+                " : el.getAttribute('aria-label') || el.getAttribute('accessibilitylabel') || el.id"
+                " || el.tagName.toLowerCase(); }"
             )
         )
     return stops

@@ -110,6 +110,12 @@ def _bulk(page: Any, app: Any, titles: list[str], action: str, dialog_text: str,
     page.locator("#toasts div", has_text=toast).wait_for(timeout=WAIT_MS)
 
 
+def _polaris_violations(frame: Any) -> list[str]:
+    """What the devstore's Polaris stand-in refused in this document: s-* tags, attributes or slots that are
+    not in Polaris's Custom Elements Manifest (devstore/polaris_components.json)."""
+    return frame.evaluate("() => window.__polarisStandIn.violations")
+
+
 def _count(app: Any, card: str) -> Any:
     return app.locator(f'[data-summary="{card}"] [data-role=count]')
 
@@ -186,9 +192,9 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
 
     # Needs review → the keyboard reaches the row checkboxes and, once one is ticked, the bulk actions
     app.locator('[data-tab="needs_review"]').click()
-    rows = app.locator('#rows[data-showing="needs_review"] tr[data-product-id]')
+    rows = app.locator('#rows[data-showing="needs_review"] s-table-row[data-product-id]')
     rows.nth(4).wait_for(timeout=WAIT_MS)
-    assert sorted(rows.locator(".title a").all_inner_texts()) == sorted(COLLECTION)
+    assert sorted(rows.locator("[data-role=title]").all_inner_texts()) == sorted(COLLECTION)
     assert all(rows.locator("img.thumb").evaluate_all("imgs => imgs.map(i => i.alt.trim())"))
     stops = tab_stops(page, shell, app.locator("#per-page"), 2)
     assert stops[0] == "Select all on this page" and stops[1].startswith("Select "), stops
@@ -200,7 +206,7 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     # bulk approve three, confirmed in the modal; they reach the devstore as READY 3D models
     _bulk(page, app, APPROVED, "approve", "3 models", "3 models approved")
     expect(rows).to_have_count(2, timeout=WAIT_MS)
-    assert sorted(rows.locator(".title a").all_inner_texts()) == sorted(set(COLLECTION) - set(APPROVED))
+    assert sorted(rows.locator("[data-role=title]").all_inner_texts()) == sorted(set(COLLECTION) - set(APPROVED))
     _publish_approved(shop_app)
     for title in APPROVED:
         _assert_one_ready_model(devstore, products[title]["id"])
@@ -210,7 +216,7 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     _bulk(page, app, ["Honey Jar"], "reject", "1 model will be rejected", "1 model rejected")
     assert _approval(shop_app, lead["Honey Jar"]).status == "rejected"
     expect(rows).to_have_count(1, timeout=WAIT_MS)
-    assert rows.locator(".title a").all_inner_texts() == ["Gift Box"]
+    assert rows.locator("[data-role=title]").all_inner_texts() == ["Gift Box"]
     first_box_job = _job_of(shop_app, lead["Gift Box"]).id
     _bulk(page, app, ["Gift Box"], "regenerate", "1 model will be made again", "1 model queued again")
     assert _job_of(shop_app, lead["Gift Box"]).id != first_box_job
@@ -221,15 +227,15 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     _count(app, "generating").filter(has_text="0").wait_for(timeout=WAIT_MS)
     app.locator('[data-tab="rejected"]').click()
     app.locator(
-        '#rows[data-showing="rejected"] tr[data-product-id] .title a', has_text="Honey Jar"
+        '#rows[data-showing="rejected"] s-table-row[data-product-id] [data-role=title]', has_text="Honey Jar"
     ).wait_for()
     app.locator('[data-tab="all"]').click()
-    app.locator('#rows[data-showing="all"] tr[data-product-id]').nth(4).wait_for(timeout=WAIT_MS)
+    app.locator('#rows[data-showing="all"] s-table-row[data-product-id]').nth(4).wait_for(timeout=WAIT_MS)
     shoot(page, "index-1400")
 
     # the product page: photos, model-viewer drawing the engine's GLB, the splat drawn, facts, links
     mug = lead["Ceramic Mug"]
-    app.locator("tr[data-product-id] .title a", has_text="Ceramic Mug").click()
+    app.locator("s-table-row[data-product-id] [data-role=title]", has_text="Ceramic Mug").click()
     card = app.locator(f'[data-group="{mug}"]')
     card.wait_for(timeout=WAIT_MS)
     viewer = card.locator("model-viewer")
@@ -296,19 +302,21 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     form = app.locator("#settings-form")
     form.wait_for(timeout=WAIT_MS)
     assert page.locator("#app-title").inner_text() == "Settings"
-    form.locator("#face_limit_preset").select_option("custom")
-    form.locator("#face_limit").fill("12")
-    form.locator("button[type=submit]").click()
-    app.locator('[data-error="face_limit"]', has_text="500").wait_for(timeout=WAIT_MS)
+    form.get_by_label("Detail level").select_option("custom")
+    form.get_by_label("Face limit").fill("12")
+    form.locator("s-button[type=submit]").click()
+    app.locator('#face_limit[error*="500"]').wait_for(timeout=WAIT_MS)  # the reason, on the field
     form.get_by_label("Only when I ask").check()
-    form.locator("#face_limit").fill("20000")
-    form.locator("button[type=submit]").click()
+    form.get_by_label("Face limit").fill("20000")
+    form.locator("s-button[type=submit]").click()
     page.locator("#toasts div", has_text="Settings saved").wait_for(timeout=WAIT_MS)
     shoot(page, "settings-1400")
     with session_scope(shop_app.db) as session:
         saved = session.exec(select(ShopSettings)).one()
         assert saved.face_limit == 20000 and saved.auto_generate is False
     assert shell.evaluate("() => window.__sameDocument === true")  # navigation without reloading the app
+    # index, product page and settings were drawn in this one document: all of it was Polaris's markup
+    assert _polaris_violations(shell) == []
     page.close()  # its WebGL viewers would compete with the phone page for the CPU
 
     # the phone layout: every page fits 390 px, nothing scrolls sideways
@@ -324,13 +332,14 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
             "b => Math.max(b.scrollWidth, document.documentElement.scrollWidth)"
         )
         assert width <= 390, f"{path} scrolls sideways at 390 px ({width} px wide)"
+        assert frame.locator("body").evaluate("() => window.__polarisStandIn.violations") == []
         return frame
 
-    phone_app = open_phone("/app", "tr[data-product-id] >> nth=4")
+    phone_app = open_phone("/app", "s-table-row[data-product-id] >> nth=4")
     shoot(phone, "index-390")
-    jar = phone_app.locator("tr[data-product-id]", has_text="Honey Jar")
-    assert jar.locator(".badge:visible").all_inner_texts() == ["Rejected"]  # said once in the one column
-    phone_app.locator("table.rows").scroll_into_view_if_needed()
+    jar = phone_app.locator("s-table-row[data-product-id]", has_text="Honey Jar")
+    assert jar.locator("s-badge:visible").all_inner_texts() == ["Rejected"]  # said once in the one column
+    phone_app.locator("s-table").scroll_into_view_if_needed()
     shoot(phone, "index-rows-390")
     with session_scope(shop_app.db) as session:
         mug_row = session.exec(select(Product.id).where(Product.title == "Ceramic Mug")).one()  # type: ignore[arg-type]
