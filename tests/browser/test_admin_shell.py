@@ -206,7 +206,9 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     # bulk approve three, confirmed in the modal; they reach the devstore as READY 3D models
     _bulk(page, app, APPROVED, "approve", "3 models", "3 models approved")
     expect(rows).to_have_count(2, timeout=WAIT_MS)
-    assert sorted(rows.locator("[data-role=title]").all_inner_texts()) == sorted(set(COLLECTION) - set(APPROVED))
+    assert sorted(rows.locator("[data-role=title]").all_inner_texts()) == sorted(
+        set(COLLECTION) - set(APPROVED)
+    )
     _publish_approved(shop_app)
     for title in APPROVED:
         _assert_one_ready_model(devstore, products[title]["id"])
