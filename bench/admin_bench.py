@@ -42,7 +42,7 @@ from cryptography.fernet import Fernet  # noqa: E402
 from PIL import Image  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from devstore.app import create_product_from_json  # noqa: E402
+from devstore.product_json import create_product_from_json  # noqa: E402
 from devstore.testing import DevstoreServer  # noqa: E402
 from scheduler import jobs as scheduler_jobs  # noqa: E402
 from shop_app import migrate  # noqa: E402

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from devstore.admin_pages import (
+    admin_app_install,
     admin_app_page,
     admin_product_page,
     resource_picker_items,
@@ -164,6 +165,7 @@ routes: list[BaseRoute] = [
     Route("/store/{shop}/admin/oauth/authorize", oauth_authorize, methods=["GET"]),
     Route("/store/{shop}/admin/oauth/access_token", oauth_access_token, methods=["POST"]),
     Route("/store/{shop}/admin/apps/{client_id}", admin_app_page, methods=["GET"]),
+    Route("/store/{shop}/admin/apps/{client_id}/install", admin_app_install, methods=["POST"]),
     Route("/store/{shop}/admin/resource-picker", resource_picker_items, methods=["GET"]),
     Route("/store/{shop}/admin/products/{product_id}", admin_product_page, methods=["GET"]),
     Route("/store/{shop}/products/{handle}", storefront_product_page, methods=["GET"]),

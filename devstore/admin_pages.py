@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from devstore.errors import DevstoreError, NotFound
 from devstore.oauth import host_param, mint_session_token, query_hmac
-from devstore.records import Shop
+from devstore.records import AppRegistration, Shop
 from devstore.state import Store
 
 
@@ -60,9 +60,11 @@ async def admin_app_page(request: Request) -> Response:
     shop = _shop(request)
     client_id = request.path_params["client_id"]
     install = shop.installs.get(client_id)
-    if install is None:
-        raise NotFound(f"app {client_id!r} is not installed on {shop.domain}")
     store = _store(request)
+    if install is None:
+        if client_id in store.apps:  # opening an app that is not installed yet starts the managed install
+            return _install_consent_page(request, shop, store.apps[client_id])
+        raise NotFound(f"app {client_id!r} is not installed on {shop.domain}")
     token = mint_session_token(shop.domain, client_id, install.client_secret, sub="1")
     params = [
         ("embedded", "1"),
@@ -92,6 +94,43 @@ async def admin_app_page(request: Request) -> Response:
         "<script src='/cdn/devstore/admin-host.js'></script></body></html>"
     )
     return HTMLResponse(page)
+
+
+_SCOPE_WORDS = {"read": "View", "write": "Edit"}
+
+
+def _install_consent_page(request: Request, shop: Shop, app: AppRegistration) -> HTMLResponse:
+    """Shopify's install screen for a managed install: what the app may access, and an Install button."""
+    rights = "".join(
+        f"<li>{_SCOPE_WORDS.get(scope.split('_', 1)[0], scope)} {html.escape(scope.split('_', 1)[-1])}</li>"
+        for scope in app.scopes
+    )
+    action = f"/store/{shop.domain}/admin/apps/{app.client_id}/install"
+    path = html.escape(request.query_params.get("path", "/"), quote=True)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,"
+        f"initial-scale=1'><title>Install app · {html.escape(shop.name)}</title><style>{_FRAME_STYLE}"
+        "main{max-width:520px;margin:48px auto;background:#fff;border-radius:12px;padding:24px}</style></head>"
+        f"<body><header><strong>{html.escape(shop.name)}</strong><span>· devstore admin</span></header><main>"
+        f"<h1>Install app</h1><p>The app at {html.escape(app.app_url)} will be able to:</p><ul>{rights}</ul>"
+        f"<form method='post' action='{html.escape(action, quote=True)}'><input type='hidden' name='path'"
+        f" value='{path}'><button type='submit'>Install</button></form></main></body></html>"
+    )
+    return HTMLResponse(page)
+
+
+async def admin_app_install(request: Request) -> Response:
+    """The Install button of the install screen: Shopify's managed install (the app is not called), then
+    the app opens embedded, whose first load does the token exchange."""
+    shop = _shop(request)
+    client_id = request.path_params["client_id"]
+    form = await request.form()
+    path = str(form.get("path") or "/")
+    if not path.startswith("/") or path.startswith("//"):
+        raise DevstoreError("path must be a path within the app")
+    _store(request).install_app(shop, client_id)
+    target = f"/store/{shop.domain}/admin/apps/{client_id}?{urlencode({'path': path})}"
+    return RedirectResponse(target, status_code=303)
 
 
 async def resource_picker_items(request: Request) -> Response:

@@ -1,5 +1,6 @@
 """The merchant's admin in a real browser (Debian chromium, Playwright) inside the devstore admin page, with
-models made by the real engine (low resolution): install → onboarding → a collection chosen in the resource
+models made by the real engine (low resolution): install (the landing page, Shopify's install screen) →
+onboarding → a collection chosen in the resource
 picker → the summary moves to "ready" without a reload → "Needs review" → bulk approve three → READY MODEL_3D
 media on the devstore → bulk reject one, bulk regenerate one (each confirmed) → the product page draws the
 model and the Gaussian splat (non-background pixels counted) → regenerate → the older generation is chosen
@@ -24,7 +25,7 @@ from shop_app.models.product_models import Backfill
 from shop_app.models.settings import ShopSettings
 from shop_app.models.shopify import Approval, Product, ProductImage
 from tests.browser.screens import drawn_fraction, shoot, studio_photos, tab_stops
-from tests.shopify.harness import CLIENT_ID, RunningApp, install_shop, open_embedded
+from tests.shopify.harness import CLIENT_ID, CLIENT_SECRET, SCOPES, RunningApp, toml_subscriptions
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -123,8 +124,10 @@ def _count(app: Any, card: str) -> Any:
 def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
     devstore: DevstoreServer, shop_app: RunningApp, run_worker: Callable[[], int], browser: Any
 ) -> None:
-    # a shop with a catalogue older than the app: no webhook ever told the app about these products
-    install_shop(devstore, shop_app, SHOP)
+    # a shop with a catalogue older than the app: no webhook ever told the app about these products; the app
+    # is listed (its configuration known to Shopify) but not installed on the shop
+    devstore.create_shop(SHOP)
+    devstore.register_app(CLIENT_ID, CLIENT_SECRET, shop_app.url, SCOPES, toml_subscriptions())
     products = {
         title: devstore.create_product(
             SHOP,
@@ -137,7 +140,6 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
         for title, photos in studio_photos([*COLLECTION, OUTSIDE]).items()
     }
     devstore.create_collection(SHOP, title="Kitchen", product_ids=[products[t]["id"] for t in COLLECTION])
-    assert open_embedded(devstore, shop_app, SHOP).status_code == 200  # install (token exchange)
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(WAIT_MS)  # a loaded 2-core CI machine parses the 1 MB viewer slowly
@@ -152,9 +154,15 @@ def test_merchant_reviews_approves_in_bulk_and_picks_a_generation(
             else None
         ),
     )
-    page.goto(f"{devstore.shop_url(SHOP)}/admin/apps/{CLIENT_ID}?path=/app")
+    # install: the merchant opens Nu3D with their shop's address, Shopify shows its install screen, Install
+    page.goto(f"{shop_app.url}/")
+    page.get_by_label("Shop address").fill(SHOP)
+    page.get_by_role("button", name="Open Nu3D").click()
+    page.get_by_role("button", name="Install").click()
+    # the app opens embedded; its first load exchanges the session token for the shop's access token
     app = page.frame_locator("iframe")
     app.locator("#onboarding").wait_for(timeout=WAIT_MS)
+    assert devstore.store.shops[SHOP].installs[CLIENT_ID].scopes == SCOPES
     shell = next(f for f in page.frames if f.url.startswith(shop_app.url))
     shell.evaluate("() => { window.__sameDocument = true; }")
     # the admin draws the app's title bar and navigation

@@ -296,6 +296,23 @@ def test_admin_app_page_embeds_the_app_with_a_signed_query(ds: DevstoreServer) -
     assert claims["dest"] == f"https://{SHOP}"
 
 
+def test_opening_an_app_that_is_not_installed_shows_the_install_screen(ds: DevstoreServer) -> None:
+    ds.uninstall_app(SHOP, CLIENT_ID)  # still registered (the Partner dashboard knows it), not installed
+    screen = ds.client.get(f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}", params={"path": "/app"})
+    assert screen.status_code == 200 and "Install app" in screen.text and "<iframe" not in screen.text
+    assert "View products" in screen.text and "Edit products" in screen.text  # the scopes it asks for
+    action = f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}/install"
+    assert ds.client.post(action, data={"path": "//evil.example"}).status_code == 400
+    assert CLIENT_ID not in ds.store.shops[SHOP].installs  # a refused install installs nothing
+    installed = ds.client.post(action, data={"path": "/app"})
+    assert installed.status_code == 303
+    assert installed.headers["location"] == f"/store/{SHOP}/admin/apps/{CLIENT_ID}?path=%2Fapp"
+    assert ds.store.shops[SHOP].installs[CLIENT_ID].scopes == SCOPES
+    embedded = ds.client.get(f"{ds.base_url}{installed.headers['location']}")
+    assert embedded.status_code == 200 and "<iframe src=" in embedded.text
+    assert ds.client.get(f"{ds.shop_url(SHOP)}/admin/apps/unknown-app").status_code == 404
+
+
 def test_admin_pages_list_shops_products_and_apps(ds: DevstoreServer) -> None:
     ds.create_product(SHOP, title="Listed <Mug>", images=[png_bytes()])
     index = ds.client.get(f"{ds.base_url}/")
@@ -313,6 +330,11 @@ def test_app_bridge_stand_in_scripts_and_token_endpoint(ds: DevstoreServer) -> N
             "application/javascript"
         )
     assert ds.client.get(f"{ds.base_url}/cdn/shopifycloud/other.js").status_code == 404
+    # the Polaris stand-in ships with the manifest it checks markup against, and with its controls part
+    polaris = ds.client.get(f"{ds.base_url}/cdn/shopifycloud/polaris.js").text
+    manifest = json.loads(polaris.split("window.__polarisComponents = ", 1)[1].split(";\n", 1)[0])
+    assert {"s-page", "s-table", "s-choice-list"} <= set(manifest["components"])
+    assert 'component("s-choice-list"' in polaris and 'component("s-page"' in polaris
     minted = ds.client.post(f"{ds.shop_url(SHOP)}/admin/apps/{CLIENT_ID}/session-token").json()[
         "session_token"
     ]
