@@ -151,7 +151,8 @@
   component("s-thumbnail", '<img alt="">', function (el, root) {
     var img = root.querySelector("img"), size = (THUMB[el.getAttribute("size")] || 48) + "px";
     img.style.cssText = "width:" + size + ";height:" + size + ";object-fit:cover;border-radius:8px;background:#f1f1f1;border:1px solid #e3e3e3";
-    img.src = text(el.getAttribute("src"));
+    // without a src Polaris draws an empty placeholder tile, not a broken image
+    if (el.getAttribute("src")) { img.src = el.getAttribute("src"); } else { img.removeAttribute("src"); }
     img.alt = text(el.getAttribute("alt"));
   }, false, { setup: function (el) {
     var img = el.shadowRoot.querySelector("img");

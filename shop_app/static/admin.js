@@ -223,7 +223,7 @@
   }
   function rowHtml(p) {
     var photo = p.images[0];
-    var thumb = '<s-thumbnail size="small" src="' + esc(photo ? photo.url : "") + '" alt="' + esc(photo ? photo.alt || p.title : "No photo") + '"></s-thumbnail>';
+    var thumb = '<s-thumbnail size="small"' + (photo ? ' src="' + esc(photo.url) + '"' : "") + ' alt="' + esc(photo ? photo.alt || p.title : "No photo") + '"></s-thumbnail>';
     var seen = {};
     var stateBadges = productState(p).filter(function (s) { if (seen[s[0]]) { return false; } seen[s[0]] = 1; return true; })
       .map(function (s) { return badge(s[0], s[1], "state"); }).join(" ");
