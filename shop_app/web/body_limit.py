@@ -115,7 +115,7 @@ class BodyLimitMiddleware:
                 declared = value.decode("latin-1").strip()
             elif name == b"transfer-encoding":
                 chunked = True
-        if declared is None and not chunked:
+        if declared in (None, "0") and not chunked:
             # No body framing, so no body (HTTP/1.1): nothing to limit. A poll skips the rule lookup and the
             # wrapped receive and send.
             await self.app(scope, receive, send)
