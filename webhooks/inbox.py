@@ -3,7 +3,8 @@
 Why record-then-process: a delivery's handler is ~30 statements (product mirror, image rows, queued jobs); run
 inside the request, 10 concurrent deliveries queued behind SQLite's one writer for seconds, past Shopify's 5 s
 timeout. The acknowledgement is now one INSERT … ON CONFLICT DO NOTHING: a repeat (same event id) or a replay
-of the same signed body (same hash) inserts nothing and is answered as a duplicate.
+of the same signed body (same hash) inserts nothing and is answered as a duplicate. On SQLite the web
+process writes the acknowledgements that wait at the same moment in one transaction (`group_commit`).
 
 Who processes: the scheduler (`nu3d scheduler`, exactly one per deployment). It already owns the Shopify mirror
 (scans, reconciliation); the workers are GPU processes that only need the database and the store. The claim is
@@ -21,16 +22,18 @@ Guarantees:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_
+from sqlalchemy import bindparam, delete, exists, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -42,6 +45,7 @@ from shop_app.errors import ValidationError
 from shop_app.models.base import utcnow
 from shop_app.models.shopify import WebhookEvent
 from webhooks.delivery import WebhookDelivery
+from webhooks.group_commit import GroupCommit
 from webhooks.handling import find_shop
 from webhooks.topics import TOPICS
 
@@ -56,43 +60,87 @@ RETRY_BASE_S, RETRY_CAP_S = 2.0, 300.0
 RETENTION = timedelta(days=7)
 KEEP_FOREVER_TOPICS = ("shop/redact",)  # the audit trail of a redaction
 SQLITE_PAUSE_CAP_S = 0.05
+ACK_LOCK_POLL_S = 2.0  # SQLite: how long an acknowledgement looks for the write lock itself (shop_app.db)
 
 
 def body_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+RECORD_FIELDS = (
+    "shop_domain",
+    "event_id",
+    "webhook_id",
+    "topic",
+    "api_version",
+    "triggered_at",
+    "outcome",
+    "received_at",
+    "status",
+    "order_key",
+    "body",
+    "body_sha256",
+    "attempts",
+)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING id`, built once (its bind names are `v_<column>`)."""
+    table = WebhookEvent.__table__  # type: ignore[attr-defined]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in RECORD_FIELDS}
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy extends with RETURNING.
+    return insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+
+
 def record(engine: Engine, delivery: WebhookDelivery, *, order_key: str) -> bool:
     """Store the delivery for processing; False when it is a duplicate (nothing stored)."""
     values = {
-        "shop_domain": delivery.shop_domain,
-        "event_id": delivery.event_id,
-        "webhook_id": delivery.webhook_id,
-        "topic": delivery.topic,
-        "api_version": delivery.api_version,
-        "triggered_at": delivery.triggered_at,
-        "outcome": "",
-        "received_at": utcnow(),
-        "status": PENDING,
-        "order_key": order_key,
-        "body": delivery.raw.decode("utf-8"),
-        "body_sha256": body_hash(delivery.raw),
-        "attempts": 0,
+        "v_shop_domain": delivery.shop_domain,
+        "v_event_id": delivery.event_id,
+        "v_webhook_id": delivery.webhook_id,
+        "v_topic": delivery.topic,
+        "v_api_version": delivery.api_version,
+        "v_triggered_at": delivery.triggered_at,
+        "v_outcome": "",
+        "v_received_at": utcnow(),
+        "v_status": PENDING,
+        "v_order_key": order_key,
+        "v_body": delivery.raw.decode("utf-8"),
+        "v_body_sha256": body_hash(delivery.raw),
+        "v_attempts": 0,
     }
-    postgres = engine.dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT that SQLAlchemy extends with RETURNING.
-    statement = insert(WebhookEvent).values(**values).on_conflict_do_nothing().returning(col(WebhookEvent.id))
-    if postgres:
+    if engine.dialect.name == "postgresql":
         # One statement, committed on its own (autocommit): one round trip. The table's trigger NOTIFYs the
         # listening processor (migration 0009_job_claim_order_index).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(statement).first() is not None
-    # SQLite: BEGIN IMMEDIATE, so this process's writers queue on its write lock (shop_app.db), not in the
-    # busy handler.
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
-        inserted = conn.execute(statement).first() is not None
-    return inserted
+            return conn.execute(_record_statement("postgresql"), values).first() is not None
+    return _ack_group(engine).submit((engine, values))
+
+
+_AckItem = tuple[Engine, dict[str, Any]]
+_ACK_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit[_AckItem, bool]] = weakref.WeakKeyDictionary()
+_ACK_GROUPS_LOCK = threading.Lock()
+
+
+def _ack_group(engine: Engine) -> GroupCommit[_AckItem, bool]:
+    with _ACK_GROUPS_LOCK:
+        group = _ACK_GROUPS.get(engine)
+        if group is None:
+            group = _ACK_GROUPS[engine] = GroupCommit(_insert_sqlite, lambda item: _insert_sqlite([item])[0])
+        return group
+
+
+def _insert_sqlite(items: Sequence[_AckItem]) -> list[bool]:
+    """SQLite: the deliveries in one BEGIN IMMEDIATE transaction (`group_commit`), each its own INSERT. The
+    transaction looks for the write lock every 0.5 ms while the scheduler holds it (`sqlite_lock_poll_s`),
+    so it gets in as soon as a delivery's processing commits."""
+    engine = items[0][0]
+    options = {"sqlite_begin": "IMMEDIATE", "sqlite_lock_poll_s": ACK_LOCK_POLL_S}
+    statement = _record_statement("sqlite")
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        return [conn.execute(statement, values).first() is not None for _, values in items]
 
 
 def backlog(engine: Engine) -> dict[str, int]:

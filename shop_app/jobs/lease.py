@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,8 @@ from shop_app.jobs.errors import LeaseLost
 from shop_app.jobs.lease_statements import (
     GENERATION,
     JOB,
+    ClaimedJob,
+    CompletedJob,
     claim_statement,
     complete_from_stored_statement,
     complete_storing_statement,
@@ -42,6 +44,8 @@ from shop_app.models.jobs import QUEUED, RUNNING, SUCCEEDED, Job
 
 logger = logging.getLogger(__name__)
 
+COMPLETED_WIDTH = len(fields(CompletedJob))  # a PostgreSQL completion's row adds `stats_written` after them
+
 
 def claim_job(
     engine: Engine,
@@ -50,12 +54,12 @@ def claim_job(
     lease_s: float,
     kinds: Sequence[str] | None = None,
     now: datetime | None = None,
-) -> Job | None:
+) -> ClaimedJob | None:
     """Take the next runnable job (highest priority, then oldest) and lease it to `worker_id`, or None.
 
     One statement (`lease_statements.claim_statement`): `UPDATE … WHERE id = (SELECT id … ORDER BY priority
-    DESC, created_at, id LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING *` with the log line appended in SQL;
-    on PostgreSQL it runs in autocommit (one round trip)."""
+    DESC, created_at, id LIMIT 1 [FOR UPDATE SKIP LOCKED]) RETURNING …` with the log line appended in SQL;
+    on PostgreSQL it runs in autocommit (one round trip). Returns what the worker needs, not the whole row."""
     now = now or utcnow()
     with statement_scope(engine) as conn:
         statement = claim_statement(conn.dialect.name, bool(kinds))
@@ -68,8 +72,8 @@ def claim_job(
         }
         if kinds:
             binds["kinds"] = list(kinds)
-        row = conn.execute(statement, binds).mappings().first()
-    return None if row is None else Job(**row)
+        row = conn.execute(statement, binds).first()
+    return None if row is None else ClaimedJob(*row)
 
 
 @dataclass
@@ -141,7 +145,7 @@ def complete_job(
     artifacts: ArtifactRecord | None = None,
     input_hash: str | None = None,
     now: datetime | None = None,
-) -> Job:
+) -> CompletedJob:
     """Mark the job succeeded (fenced). With `artifacts`, store the generation (the first writer for an input
     hash wins; a later one reuses it); without, the job completes from the existing generation for
     `input_hash` and is marked cached. Raises LeaseLost when this worker no longer holds the job, and
@@ -155,28 +159,27 @@ def complete_job(
     postgres = engine.dialect.name == "postgresql"
     if artifacts is None:
         with statement_scope(engine) as conn:
-            row = conn.execute(complete_from_stored_statement(conn.dialect.name), binds).mappings().first()
+            row = conn.execute(complete_from_stored_statement(conn.dialect.name), binds).first()
             if row is None:
                 _raise_unless_leased(conn, job_id, worker_id)
                 raise LookupError(f"no stored generation for input {key}")
     elif postgres:
         binds.update(generation_binds(_generation_fields(artifacts)))
         with statement_scope(engine) as conn:
-            row = conn.execute(complete_storing_statement(), binds).mappings().first()
+            row = conn.execute(complete_storing_statement(), binds).first()
         if row is None:  # lease lost, or the race the statement documents: a second, fenced try settles it
             row = _complete_with_stored(engine, binds, artifacts)
     else:
         row = _complete_with_stored(engine, binds, artifacts)
-    stats_written = bool(row.get("stats_written", False))
-    job = Job(**{k: v for k, v in row.items() if k != "stats_written"})
+    job = CompletedJob(*row[:COMPLETED_WIDTH])
+    stats_written = len(row) > COMPLETED_WIDTH and bool(row[COMPLETED_WIDTH])
     if job.cached or job.duration_s is None:
         return job
+    if stats_written and not has_kept_samples(engine, job.kind):
+        return job  # the common case on PostgreSQL: the sample went in with the completion
     try:
         with statement_scope(engine) as conn:
-            if not stats_written:
-                record_duration(conn, kind=job.kind, seconds=job.duration_s)
-            elif has_kept_samples(conn, job.kind):
-                record_duration(conn, kind=job.kind, seconds=None)
+            record_duration(conn, kind=job.kind, seconds=None if stats_written else job.duration_s)
     except SQLAlchemyError as err:  # the job is complete; a lost sample only makes the ETA staler
         logger.warning("could not record the run time of %s: %s", job.id, str(err).splitlines()[0])
     return job
@@ -189,8 +192,7 @@ def _complete_with_stored(engine: Engine, binds: dict[str, Any], artifacts: Arti
         _raise_unless_leased(conn, binds["job_id"], binds["worker_id"], lock=True)
         generation_id, cached = _insert_or_find_generation(conn, artifacts, binds["now"])
         statement = complete_with_generation_statement(dialect)
-        row = conn.execute(statement, {**binds, "generation_id": generation_id, "cached": cached}).mappings()
-        return row.one()
+        return conn.execute(statement, {**binds, "generation_id": generation_id, "cached": cached}).one()
 
 
 def _raise_unless_leased(conn: Connection, job_id: str, worker_id: str, *, lock: bool = False) -> None:

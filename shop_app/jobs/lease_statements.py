@@ -10,11 +10,17 @@ Every statement here keeps the guarantees of the row-at-a-time code it replaced:
 priority, then oldest, runnable row and skips rows other claimers hold (SKIP LOCKED); a completion only lands
 while the row is `running` and leased to the completing worker (the fence is the UPDATE's WHERE, re-checked by
 PostgreSQL under the row lock); the first writer of an input hash stores its generation, later ones reuse it.
+
+The statements return only what their callers read (`ClaimedJob`, `CompletedJob`), not the 36-column row: the
+result processing of the wide row and building a `Job` entity from it cost the worker more CPU than the
+statement's round trip (profiled: ~160 µs per `Job`, twice a cycle).
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +53,43 @@ from shop_app.models.jobs import QUEUED, RUNNING, SUCCEEDED, Generation, Job, Ki
 JOB: Table = Job.__table__  # type: ignore[attr-defined]
 GENERATION: Table = Generation.__table__  # type: ignore[attr-defined]
 KIND_STATS: Table = KindStats.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job as its claim leased it: what a worker needs to run it (the claim's RETURNING list)."""
+
+    id: str
+    kind: str
+    inputs: dict[str, Any]
+    params: dict[str, Any]
+    user_id: str | None
+    input_hash: str | None
+    attempt: int
+    max_attempts: int
+    version: int
+    started_at: datetime
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedJob:
+    """A job as its completion left it (the completion's RETURNING list)."""
+
+    id: str
+    kind: str
+    status: str
+    attempt: int
+    cached: bool
+    duration_s: float | None
+    generation_id: int | None
+    input_hash: str | None
+    version: int
+    finished_at: datetime
+
+
+CLAIMED_COLUMNS = tuple(JOB.c[f.name] for f in fields(ClaimedJob))
+COMPLETED_COLUMNS = tuple(JOB.c[f.name] for f in fields(CompletedJob))
 
 # The bind parameters the statements share.
 NOW = bindparam("now", type_=UTCDateTime())
@@ -111,7 +154,7 @@ def claim_statement(dialect: str, with_kinds: bool) -> Update:
             updated_at=NOW,
             logs=appended_log(dialect, line),
         )
-        .returning(*JOB.c)
+        .returning(*CLAIMED_COLUMNS)
     )
 
 
@@ -198,7 +241,7 @@ def complete_with_generation_statement(dialect: str) -> Update:
     `generation_id`, `cached`, `log_clock`."""
     values = _succeeded_values(dialect, bindparam("cached", type_=JOB.c.cached.type))
     values["generation_id"] = bindparam("generation_id", type_=JOB.c.generation_id.type)
-    return update(JOB).where(_fence()).values(**values).returning(*JOB.c)
+    return update(JOB).where(_fence()).values(**values).returning(*COMPLETED_COLUMNS)
 
 
 @functools.cache
@@ -209,13 +252,13 @@ def complete_from_stored_statement(dialect: str) -> Update:
     values = _succeeded_values(dialect, True)
     values["generation_id"] = stored
     found = exists().where(GENERATION.c.input_hash == INPUT_HASH)
-    return update(JOB).where(_fence(), found).values(**values).returning(*JOB.c)
+    return update(JOB).where(_fence(), found).values(**values).returning(*COMPLETED_COLUMNS)
 
 
 @functools.cache
 def complete_storing_statement() -> Select[Any]:
     """PostgreSQL: store the generation, complete the job and fold its run time into `kind_stats`, in one
-    statement. Returns the job's row plus `stats_written`.
+    statement. Returns the `CompletedJob` columns plus `stats_written`.
 
     - The insert runs only for a row that passes the fence (it selects from the locked `fenced` row), so a
       worker that lost its lease stores nothing.
@@ -243,7 +286,7 @@ def complete_storing_statement() -> Select[Any]:
         update(JOB)
         .where(JOB.c.id == fenced.c.id, generation_id.is_not(None))
         .values(**values)
-        .returning(*JOB.c)
+        .returning(*COMPLETED_COLUMNS)
         .cte("done")
     )
     row = KIND_STATS.alias("kind_row")

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, false, true
 from sqlmodel import col
 
 from shop_app.models.jobs import Job
+
+if TYPE_CHECKING:
+    from shop_app.jobs.views import JobView
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class ShopOwner:
 Owner = ApiKeyOwner | PrincipalOwner | ShopOwner
 
 
-def owns(owner: Owner, job: Job) -> bool:
+def owns(owner: Owner, job: Job | JobView) -> bool:
     """May `owner` see and change `job`? The only ownership rule; `owner_clause` is the same rule in SQL."""
     match owner:
         case ApiKeyOwner(admin=True):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from shop_app.models.jobs import SUCCEEDED, Generation, Job
+
+if TYPE_CHECKING:
+    from shop_app.jobs.views import JobView
 
 
 @dataclass
@@ -28,7 +31,7 @@ def find_generation(session: Session, input_hash: str) -> Generation | None:
     return session.exec(select(Generation).where(col(Generation.input_hash) == input_hash)).first()
 
 
-def generation_of(session: Session, job: Job) -> Generation | None:
+def generation_of(session: Session, job: Job | JobView) -> Generation | None:
     """The generation a succeeded job reads its files from, else None."""
     if job.status != SUCCEEDED or job.generation_id is None:
         return None

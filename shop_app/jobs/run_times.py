@@ -69,9 +69,10 @@ class _Durations:
 _DURATIONS = _Durations()
 
 
-def has_kept_samples(conn: Connection, kind: str) -> bool:
-    """Whether this process holds samples of `kind` that a completion could not write yet."""
-    return _DURATIONS.has_pending(str(conn.engine.url), kind)
+def has_kept_samples(engine: Engine, kind: str) -> bool:
+    """Whether this process holds samples of `kind` that a completion could not write yet (no connection:
+    the completion asks after every job)."""
+    return _DURATIONS.has_pending(str(engine.url), kind)
 
 
 def _fold(samples: list[float]) -> tuple[float, float, float]:

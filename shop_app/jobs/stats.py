@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, func, select
@@ -26,6 +26,9 @@ from shop_app.models.jobs import (
     Job,
     KindStats,
 )
+
+if TYPE_CHECKING:
+    from shop_app.jobs.views import JobView
 
 T = TypeVar("T")
 
@@ -74,7 +77,7 @@ _RANKS_SQL = text("SELECT id FROM job WHERE status = 'queued' ORDER BY priority 
 _ranks = _QueueRanks()
 
 
-def queue_position(session: Session, job: Job, *, fresh: bool = False) -> int | None:
+def queue_position(session: Session, job: Job | JobView, *, fresh: bool = False) -> int | None:
     """How many queued jobs the claim would take before this one (0 = next); None unless queued.
     From the shared ranked snapshot unless `fresh` (or the job is newer than the snapshot)."""
     if job.status != QUEUED:
@@ -118,7 +121,7 @@ class QueueEstimate:
 
 
 def estimate(
-    session: Session, job: Job, *, now: datetime | None = None, fresh: bool = False
+    session: Session, job: Job | JobView, *, now: datetime | None = None, fresh: bool = False
 ) -> QueueEstimate:
     """Position and ETA. Position, live workers and the average come from 1 s caches unless `fresh` (or a
     `now` is given)."""

@@ -69,14 +69,15 @@ class EmbeddedHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        policy = frame_ancestors(query.get("shop"), self.admin_base).encode()
 
         async def send_with_csp(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 if content_type.startswith(b"text/html"):
+                    # Computed only for a document: most responses are JSON (polls) and never carry it.
+                    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+                    policy = frame_ancestors(query.get("shop"), self.admin_base).encode()
                     headers = [(k, v) for k, v in headers if k.lower() != b"content-security-policy"]
                     headers.append((b"content-security-policy", policy))
                     message = {**message, "headers": headers}

@@ -108,12 +108,19 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rule, render = self._rule_for(scope)
         declared = None
+        chunked = False
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 declared = value.decode("latin-1").strip()
-                break
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared in (None, "0") and not chunked:
+            # No body framing, so no body (HTTP/1.1): nothing to limit. A poll skips the rule lookup and the
+            # wrapped receive and send.
+            await self.app(scope, receive, send)
+            return
+        rule, render = self._rule_for(scope)
         if declared is not None and declared.isdigit() and int(declared) > rule.max_bytes:
             await self._refuse(scope, send, rule, render, f"the request body is {_megabytes(int(declared))}")
             return

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from shop_app.db import session_scope
 from shop_app.jobs.lease import store_generation
+from shop_app.jobs.lease_statements import ClaimedJob
 from shop_app.jobs.renders import RenderedImage, complete_platform_render
-from shop_app.models.jobs import Generation, Job
+from shop_app.models.jobs import Generation
 
 if TYPE_CHECKING:
     from shop_app.worker.lease_keeper import LeaseKeeper
@@ -33,7 +34,7 @@ class SourceModelMissing(Exception):
         self.message = message
 
 
-def run_platform_render(runner: SlotRunner, job: Job, keeper: LeaseKeeper) -> None:
+def run_platform_render(runner: SlotRunner, job: ClaimedJob, keeper: LeaseKeeper) -> None:
     from generation.platform_render import RenderConfig, render_platforms  # torch loads in the worker only
 
     started = time.monotonic()

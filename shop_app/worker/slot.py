@@ -32,12 +32,12 @@ from shop_app.jobs.lease import (
     finish_canceled,
     release_job,
 )
+from shop_app.jobs.lease_statements import ClaimedJob
 from shop_app.jobs.params import input_hash_for_images
 from shop_app.jobs.renders import PLATFORM_RENDER_KIND
 from shop_app.jobs.results import find_generation
 from shop_app.jobs.retries import RetryPolicy
 from shop_app.jobs.workers import register_worker, unregister_worker
-from shop_app.models.jobs import Job
 from shop_app.settings import Settings
 from shop_app.storage import ObjectNotFound, Storage, StorageError
 from shop_app.worker.engines import RETRYABLE_ENGINE_CODES, LoadedEngine
@@ -191,7 +191,7 @@ class SlotRunner:
 
     # ------------------------------------------------------------------------------------------- one job
 
-    def process(self, job: Job) -> None:
+    def process(self, job: ClaimedJob) -> None:
         keeper = LeaseKeeper(
             self.db,
             job_id=job.id,
@@ -222,7 +222,7 @@ class SlotRunner:
         if keeper.should_stop():
             raise _Stop
 
-    def _run(self, job: Job, keeper: LeaseKeeper) -> None:
+    def _run(self, job: ClaimedJob, keeper: LeaseKeeper) -> None:
         started = time.monotonic()
         digest, record = self.make_model(job, keeper, band=(5, 95))
         if record is None:
@@ -242,7 +242,7 @@ class SlotRunner:
         logger.info("job %s succeeded in %.1f s", job.id, time.monotonic() - started)
 
     def make_model(
-        self, job: Job, keeper: LeaseKeeper, *, band: tuple[int, int]
+        self, job: ClaimedJob, keeper: LeaseKeeper, *, band: tuple[int, int]
     ) -> tuple[str, ArtifactRecord | None]:
         """Fetch (or draw) the job's photos and run the engine, its progress mapped into `band` percent.
 
@@ -284,7 +284,7 @@ class SlotRunner:
         )
         return digest, record
 
-    def _load_inputs(self, job: Job, keeper: LeaseKeeper) -> tuple[list[bytes], list[str]]:
+    def _load_inputs(self, job: ClaimedJob, keeper: LeaseKeeper) -> tuple[list[bytes], list[str]]:
         images: list[bytes] = []
         keys: list[str] = []
         if "text_prompt" in job.inputs:
@@ -308,7 +308,7 @@ class SlotRunner:
             keys.append(self.storage.put(data, suffix=info.suffix))
         return images, keys
 
-    def _stopped(self, job: Job, keeper: LeaseKeeper) -> None:
+    def _stopped(self, job: ClaimedJob, keeper: LeaseKeeper) -> None:
         wid = self.config.worker_id
         if keeper.lost:
             logger.warning("job %s: lease lost; nothing written", job.id)
@@ -321,7 +321,7 @@ class SlotRunner:
             self.retry_db(lambda: release_job(self.db, job_id=job.id, worker_id=wid))
             logger.info("job %s released back to the queue (worker stopping)", job.id)
 
-    def _record_failure(self, job: Job, err: Exception) -> None:
+    def _record_failure(self, job: ClaimedJob, err: Exception) -> None:
         code, retryable = _classify(err)
         message = getattr(err, "message", None) or str(err) or type(err).__name__
         if code == "internal_error":

@@ -168,6 +168,29 @@ def test_cancel_retry_rename_delete(client, auth, drain) -> None:  # noqa: ANN00
     assert client.get(glb_url).status_code == 404
 
 
+def test_a_poll_answers_the_same_resource_as_the_list(client, auth, drain, db) -> None:  # noqa: ANN001
+    # The single read renders from a Core row, the list from the ORM entity: a client must not be able to
+    # tell them apart, in any state, byte for byte.
+    import json
+
+    from shop_app.jobs.lease import claim_job, fail_job
+
+    done = create(client, auth, 1)["id"]
+    assert drain() == 1
+    failed, running = create(client, auth, 2)["id"], create(client, auth, 3)["id"]
+    queued = create(client, auth, 4, name="Lamp", user_id="u7", steps="9")["id"]
+    assert claim_job(db, worker_id="w", lease_s=30).id == failed
+    fail_job(db, job_id=failed, worker_id="w", code="bad_image", message="not a photo", retryable=False)
+    assert claim_job(db, worker_id="w", lease_s=30).id == running
+    listed = {j["id"]: j for j in client.get("/api/v1/jobs", headers=auth).json()["jobs"]}
+    for job_id, status in ((done, "succeeded"), (failed, "failed"), (running, "running"), (queued, "queued")):
+        resp = client.get(f"/api/v1/jobs/{job_id}", headers=auth)
+        assert resp.json()["status"] == status
+        rendered = json.dumps(listed[job_id], ensure_ascii=False, separators=(",", ":")).encode()
+        assert resp.content == rendered
+    assert client.get(f"/api/v1/jobs/{done}", headers=auth).json()["result"]["glb_url"]
+
+
 def test_cancel_of_a_running_job_is_requested(client, auth, db) -> None:  # noqa: ANN001
     from shop_app.jobs.lease import claim_job
 

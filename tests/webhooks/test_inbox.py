@@ -175,3 +175,46 @@ def test_old_processed_deliveries_are_pruned_but_redactions_kept(processor: inbo
     with session_scope(processor.engine) as session:
         left = sorted(r.event_id for r in session.exec(select(WebhookEvent)).all())
     assert left == ["new", "redact"]
+
+
+def test_concurrent_acknowledgements_record_each_event_once(processor: inbox.InboxProcessor) -> None:
+    # Twenty deliveries at once (ten events, each delivered twice) while another writer holds the database:
+    # on SQLite they are written in groups once it lets go; each event is accepted exactly once either way.
+    import threading
+
+    from shop_app.db import make_engine
+    from shop_app.settings import DatabaseSettings
+
+    db = processor.engine
+    sqlite = db.dialect.name == "sqlite"
+    other = make_engine(DatabaseSettings(database_url=str(db.url))) if sqlite else None
+    holder = other.connect().execution_options(sqlite_begin="IMMEDIATE") if other else None
+    if holder is not None:
+        holder.begin()  # the scheduler processing a delivery, as far as the web process can tell
+    start = threading.Barrier(21)
+    answers: list[bool] = []
+    lock = threading.Lock()
+
+    def deliver(n: int) -> None:
+        payload = _product(100 + n % 10, f"product {n % 10}")
+        start.wait()
+        accepted = inbox.record(db, _delivery(f"evt-{n % 10}", payload), order_key=f"p{n % 10}")
+        with lock:
+            answers.append(accepted)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    start.wait()
+    if holder is not None and other is not None:
+        holder.rollback()
+        holder.close()
+        other.dispose()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [False] * 10 + [True] * 10
+    assert processor.drain() == 10
+    with session_scope(db) as session:
+        rows = session.exec(select(WebhookEvent)).all()
+        assert sorted(r.event_id for r in rows) == [f"evt-{i}" for i in range(10)]
+        assert {r.status for r in rows} == {"done"}

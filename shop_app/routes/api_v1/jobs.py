@@ -21,6 +21,7 @@ from shop_app.jobs.queries import Cursor, JobFilter
 from shop_app.jobs.queries import list_jobs as query_jobs
 from shop_app.jobs.results import job_result
 from shop_app.jobs.submit import Images, Labels, SubmitRequest, find_for_owner_by_key, submit
+from shop_app.jobs.views import JobView
 from shop_app.models.jobs import CANCELED, FAILED, Job
 from shop_app.routes.api_v1.common import (
     FAMILY,
@@ -36,6 +37,7 @@ from shop_app.routes.api_v1.common import (
     run,
     snapshot,
     store_uploads,
+    viewed_job,
 )
 from shop_app.web.auth import check_active_cap
 from shop_app.web.db import in_db, notify
@@ -256,8 +258,8 @@ async def get_job(request: Request) -> Response:
     """
     job_id = request.path_params["job_id"]
 
-    def work(session: Session) -> tuple[dict[str, Any] | None, Job]:
-        job = owned_job(session, owner(session, request), job_id)
+    def work(session: Session) -> tuple[dict[str, Any] | None, JobView]:
+        job = viewed_job(session, owner(session, request), job_id)
         if request.headers.get("if-none-match") == f'"{job.version}"':
             return None, job
         return snapshot(request, session, job), job
