@@ -105,3 +105,18 @@ def test_a_sheet_thin_solid_is_refused_even_when_its_outline_fits():
         "cuboid", np.array([0, 0, -0.2, 0.2, 0.036, 0.096, 1.54]), 12.0, 1.18, [1.18], np.zeros(2), rig
     )
     assert choose([disc, box], max_error_px=1.25, prefer=None) is box
+
+
+def test_each_job_is_fitted_to_its_own_silhouettes():
+    # jobs run one after another in a worker: a later job's views must never be judged against an earlier
+    # job's silhouettes (Python reuses the ids of freed objects)
+    from generation.solids import _stacked_sdf, _View
+
+    first = np.zeros((32, 32), bool)
+    first[4:12, 4:12] = True
+    second = np.zeros((32, 32), bool)
+    second[10:30, 8:28] = True
+    for _ in range(20):
+        _stacked_sdf([_View(first)])
+        view = _View(second)
+        assert np.array_equal(_stacked_sdf([view])[0], view.sdf)
