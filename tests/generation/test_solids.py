@@ -120,3 +120,12 @@ def test_each_job_is_fitted_to_its_own_silhouettes():
         _stacked_sdf([_View(first)])
         view = _View(second)
         assert np.array_equal(_stacked_sdf([view])[0], view.sdf)
+
+
+def test_one_photo_of_a_cushion_stays_a_thin_soft_shape(engine):
+    # a single face-on photo of a sack is a rectangle any box explains; the title breaks that tie
+    ims = render_views(make_product("soft"), n_views=1, size=192, supersample=1)
+    res = engine.generate([png_bytes(ims[0])], prompt="Knitted cushion 40 cm", params=SMALL)
+    assert res.stats["shape_prior"] == "soft" and res.stats["shape_model"] == "carved"
+    width, _, depth = res.stats["size_m"]
+    assert depth < 0.6 * width  # thin like a cushion, not the round blob of a plush toy
