@@ -165,6 +165,9 @@ class WeightFreeBackend:
                 segs[0].soft,
                 Rig.turntable(1, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh),
             )
+            if prior_name == "revolve" and measured is not None and measured < 0.25:
+                # the title says round, the base's front edge is straight (a rectangular tin): the photo wins
+                prior_name = None
             if prior_name is not None:
                 depth_ratio = _PRIORS[prior_name][0]
             elif measured is not None and measured >= 0.25:

@@ -129,3 +129,11 @@ def test_one_photo_of_a_cushion_stays_a_thin_soft_shape(engine):
     assert res.stats["shape_prior"] == "soft" and res.stats["shape_model"] == "carved"
     width, _, depth = res.stats["size_m"]
     assert depth < 0.6 * width  # thin like a cushion, not the round blob of a plush toy
+
+
+def test_one_photo_titled_a_tin_takes_its_depth_from_the_base_edge(engine, box_photos, can_photos):
+    # "tin" names round and rectangular cans alike: a straight front edge of the base outvotes the title
+    box = engine.generate(box_photos[:1], prompt="Oliva olive oil tin", params=SMALL)
+    assert box.stats["shape_prior"] is None and box.stats["depth_ratio"] < 0.8
+    can = engine.generate(can_photos[:1], prompt="Oliva olive oil tin", params=SMALL)
+    assert can.stats["shape_prior"] == "revolve" and can.stats["depth_ratio"] == 1.0
