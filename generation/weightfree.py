@@ -165,8 +165,10 @@ class WeightFreeBackend:
                 segs[0].soft,
                 Rig.turntable(1, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh),
             )
-            if prior_name == "revolve" and measured is not None and measured < 0.25:
-                # the title says round, the base's front edge is straight (a rectangular tin): the photo wins
+            if prior_name == "revolve" and measured is not None and measured < 0.05:
+                # the title says round, the base's front edge is straight (a rectangular tin): the photo wins.
+                # Only a straight edge: a box turned on the floor shows a corner (~0.2) and reads as a round
+                # base's depth better than as a package's
                 prior_name = None
             if prior_name is not None:
                 depth_ratio = _PRIORS[prior_name][0]
