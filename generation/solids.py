@@ -153,16 +153,22 @@ def _errors(rig: Rig, views: list[_View], params: np.ndarray, p: float) -> list[
     return [float(x) for x in 0.5 * (e1 + e2)]
 
 
-_SDF_STACKS: dict[tuple[int, ...], np.ndarray] = {}
+_SDF_STACK: list = []  # [(views, stack)]: the last fit's views, held so their ids cannot be reused
 
 
 def _stacked_sdf(views: list[_View]) -> np.ndarray:
-    """The views' signed distance images as one (V, H, W) array (kept while the views are alive)."""
-    key = tuple(id(v) for v in views)
-    if key not in _SDF_STACKS:
-        _SDF_STACKS.clear()
-        _SDF_STACKS[key] = np.stack([v.sdf for v in views])
-    return _SDF_STACKS[key]
+    """The views' signed distance images as one (V, H, W) array (cached for the views of the current fit).
+
+    The cache holds the views themselves and compares by identity: an id() key alone can be reused by a later
+    job's views once the earlier ones are freed, and would hand that job another product's silhouettes.
+    """
+    if _SDF_STACK and len(_SDF_STACK[0][0]) == len(views):
+        held, stack = _SDF_STACK[0]
+        if all(a is b for a, b in zip(held, views, strict=True)):
+            return stack
+    stack = np.stack([v.sdf for v in views])
+    _SDF_STACK[:] = [(list(views), stack)]
+    return stack
 
 
 def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np.ndarray]:

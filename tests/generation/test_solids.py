@@ -105,3 +105,35 @@ def test_a_sheet_thin_solid_is_refused_even_when_its_outline_fits():
         "cuboid", np.array([0, 0, -0.2, 0.2, 0.036, 0.096, 1.54]), 12.0, 1.18, [1.18], np.zeros(2), rig
     )
     assert choose([disc, box], max_error_px=1.25, prefer=None) is box
+
+
+def test_each_job_is_fitted_to_its_own_silhouettes():
+    # jobs run one after another in a worker: a later job's views must never be judged against an earlier
+    # job's silhouettes (Python reuses the ids of freed objects)
+    from generation.solids import _stacked_sdf, _View
+
+    first = np.zeros((32, 32), bool)
+    first[4:12, 4:12] = True
+    second = np.zeros((32, 32), bool)
+    second[10:30, 8:28] = True
+    for _ in range(20):
+        _stacked_sdf([_View(first)])
+        view = _View(second)
+        assert np.array_equal(_stacked_sdf([view])[0], view.sdf)
+
+
+def test_one_photo_of_a_cushion_stays_a_thin_soft_shape(engine):
+    # a single face-on photo of a sack is a rectangle any box explains; the title breaks that tie
+    ims = render_views(make_product("soft"), n_views=1, size=192, supersample=1)
+    res = engine.generate([png_bytes(ims[0])], prompt="Knitted cushion 40 cm", params=SMALL)
+    assert res.stats["shape_prior"] == "soft" and res.stats["shape_model"] == "carved"
+    width, _, depth = res.stats["size_m"]
+    assert depth < 0.6 * width  # thin like a cushion, not the round blob of a plush toy
+
+
+def test_one_photo_titled_a_tin_takes_its_depth_from_the_base_edge(engine, box_photos, can_photos):
+    # "tin" names round and rectangular cans alike: a straight front edge of the base outvotes the title
+    box = engine.generate(box_photos[:1], prompt="Oliva olive oil tin", params=SMALL)
+    assert box.stats["shape_prior"] is None and box.stats["depth_ratio"] < 0.8
+    can = engine.generate(can_photos[:1], prompt="Oliva olive oil tin", params=SMALL)
+    assert can.stats["shape_prior"] == "revolve" and can.stats["depth_ratio"] == 1.0
