@@ -107,6 +107,29 @@ def test_a_sheet_thin_solid_is_refused_even_when_its_outline_fits():
     assert choose([disc, box], max_error_px=1.25, prefer=None) is box
 
 
+def test_a_box_that_barely_beats_a_cylinder_leaves_the_carved_hull():
+    # a lidded jar from four side views: the box face-on and the cylinder cast nearly the same outlines
+    from generation.cameras import Rig
+    from generation.solids import SolidFit, choose
+
+    rig = Rig.turntable(4, elevation_deg=10.0, fov_deg=30.0, width=64, height=64)
+    box = SolidFit(
+        "cuboid", np.array([0, 0, -0.1, 0.1, 0.07, 0.07, 8.0]), 8.0, 1.2, [1.2] * 4, np.zeros(2), rig
+    )
+    can = SolidFit(
+        "cylinder", np.array([0, 0, -0.1, 0.1, 0.07, 0.07, 2.0]), 2.0, 1.5, [1.5] * 4, np.zeros(2), rig
+    )
+    assert choose([box, can], max_error_px=1.25, prefer=None) is None
+    titled = SolidFit("cylinder", can.params, 2.0, 1.3, [1.3] * 4, np.zeros(2), rig)
+    assert choose([box, titled], max_error_px=1.6, prefer="cylinder") is titled  # the title names the kind
+    # the other way round a near-tie stays with the cylinder: only a box has to show its corners
+    round_can = SolidFit("cylinder", can.params, 2.0, 1.05, [1.05] * 4, np.zeros(2), rig)
+    assert choose([round_can, box], max_error_px=1.25, prefer=None) is round_can
+    # a real box: the cylinder explains its views clearly worse, so the box is exact
+    worse = SolidFit("cylinder", can.params, 2.0, 3.9, [3.9] * 4, np.zeros(2), rig)
+    assert choose([box, worse], max_error_px=1.25, prefer=None) is box
+
+
 def test_each_job_is_fitted_to_its_own_silhouettes():
     # jobs run one after another in a worker: a later job's views must never be judged against an earlier
     # job's silhouettes (Python reuses the ids of freed objects)
