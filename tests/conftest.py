@@ -117,9 +117,12 @@ def truncate_all(engine: Engine) -> None:
 
 @pytest.fixture
 def db(db_engine: Engine) -> Iterator[Engine]:
-    """The session database, emptied after each test that uses it."""
+    """The session database, emptied after each test that uses it (and the queue caches that describe it)."""
+    from shop_app.jobs.stats import clear_caches
+
     yield db_engine
     truncate_all(db_engine)
+    clear_caches()
 
 
 @pytest.fixture

@@ -96,6 +96,14 @@ _SHARED_TTL_S = 1.0
 _shared_cache: dict[tuple[str, str], tuple[float, object]] = {}
 
 
+def clear_caches() -> None:
+    """Forget the shared 1 s caches and the ranked snapshot (a database emptied under a running process, as
+    the test suite does between tests, would otherwise be described by the old one for up to a second)."""
+    _shared_cache.clear()
+    with _ranks._lock:
+        _ranks._snapshots.clear()
+
+
 def _cached(session: Session, name: str, compute: Callable[[], T]) -> T:
     key = (str(session.get_bind().engine.url), name)
     hit = _shared_cache.get(key)
