@@ -41,12 +41,14 @@ from shop_app.settings import Settings
 from shop_app.shopify.services import make_shopify_services
 from shop_app.storage import Storage, make_storage
 from shop_app.web.body_limit import BodyLimitMiddleware, BodyRule
+from shop_app.web.db import db_thread_limiter
 from shop_app.web.errors import EXCEPTION_HANDLERS, unhandled_error_response
 from shop_app.web.family import ApiFamily, path_owner
 from shop_app.web.methods import AllowHeaderMiddleware
 from shop_app.web.previews import PreviewQueue
 from shop_app.web.readiness import CHECKS
 from shop_app.web.request_id import RequestIdMiddleware
+from shop_app.web.routing import IndexedRouter
 from shop_app.web.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                 log_buffer=log_buffer,
                 image_provider=OpenAIImages.from_settings(settings),
                 previews=PreviewQueue(settings.image_api_concurrency),
+                db_threads=db_thread_limiter(db),
             )
             for family in FAMILIES:
                 state.readiness_checks.update(family.readiness)
@@ -133,12 +136,10 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             owner_of=path_owner(FAMILIES, settings),
         ),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
+    app = Starlette(middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+    # Starlette builds its own Router; ours is the same router, with an index of which routes a path can
+    # match (shop_app/web/routing.py). Set before the first request builds the middleware stack around it.
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.openapi_document = openapi.build_document(
         routes,
         owner_of=path_owner(FAMILIES, settings),

@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Table, bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from sqlalchemy.sql.selectable import Select
 from sqlmodel import Session
 
 from shop_app.jobs.errors import JobNotFound
 from shop_app.jobs.owners import Owner, owns
 from shop_app.models.jobs import Job
+from shop_app.row_reads import read_row
 
 JOB: Table = Job.__table__  # type: ignore[attr-defined]
 
@@ -75,10 +76,12 @@ def get_owned_view(session: Session, owner: Owner, job_id: str, *, family: str |
     """The job as a `JobView` if `owner` may see it (and, with `family`, it came through that family);
     otherwise JobNotFound, the same as for a missing id (the rule of `queries.get_owned`)."""
     bind = session.get_bind()
-    # A read scope's session is bound to its connection: reading on it directly skips the session's
-    # transaction bookkeeping (about a fifth of a poll's CPU). A session on the engine lends its own.
-    conn = bind if isinstance(bind, Connection) else session.connection()
-    row = conn.execute(_view_query(), {"job_id": job_id}).first()
+    if session.info.get("read") and not session.in_transaction() and isinstance(bind, Engine):
+        # A read scope that has not touched the database yet: the row on a bare DB-API cursor (the
+        # poll's hottest statement; see shop_app/row_reads.py).
+        row = read_row(bind, _view_query(), {"job_id": job_id})
+    else:
+        row = session.connection().execute(_view_query(), {"job_id": job_id}).first()
     if row is None:
         raise JobNotFound(job_id)
     job = JobView(*row)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import httpx
+from anyio import CapacityLimiter
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
@@ -45,6 +46,8 @@ class AppState:
     log_buffer: LogBuffer = field(default_factory=LogBuffer)  # this process's recent log lines
     # GET /api/nu3d answers without anything in flight, for a second (shop_app.web.page_memo).
     feed_pages: PageMemo = field(default_factory=lambda: PageMemo(ttl_s=1.0))
+    # Threads running database work (`web.db.in_db`), bounded by the pool's size (None: anyio's default).
+    db_threads: CapacityLimiter | None = None
 
     def scope_state(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"app_state": self}
