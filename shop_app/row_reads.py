@@ -13,9 +13,8 @@ still runs, it is a pool event). Use it only for reads that need no transaction.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -28,20 +27,18 @@ class _Prepared:
     names: Sequence[str] | None  # positional parameter order (SQLite's "?"), None for named parameters
     binds: dict[str, Callable[[Any], Any]]  # bind processors by parameter name (only the ones that exist)
     columns: list[Any]  # the selected columns' types
-    processors: list[Callable[[Any], Any] | None] | None = None  # built from the first cursor description
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Built from the first cursor description. Two threads racing here build the same list; either may win.
+    processors: list[Callable[[Any], Any] | None] | None = None
 
 
+# By the query's id and the dialect; the entry keeps the query alive, so its id cannot be reused by another.
 _prepared: dict[tuple[int, str], tuple[Select[Any], _Prepared]] = {}
-_prepared_lock = threading.Lock()
 
 
 def _prepare(engine: Engine, query: Select[Any]) -> _Prepared:
     key = (id(query), engine.dialect.name)
     hit = _prepared.get(key)
-    if (
-        hit is not None and hit[0] is query
-    ):  # the query object is kept alive in the entry: ids cannot be reused
+    if hit is not None and hit[0] is query:
         return hit[1]
     dialect = engine.dialect
     compiled = query.compile(dialect=dialect)
@@ -56,8 +53,7 @@ def _prepare(engine: Engine, query: Select[Any]) -> _Prepared:
         binds=binds,
         columns=[column.type for column in query.selected_columns],
     )
-    with _prepared_lock:
-        _prepared[key] = (query, prepared)
+    _prepared[key] = (query, prepared)
     return prepared
 
 
@@ -107,8 +103,7 @@ def read_row(engine: Engine, query: Select[Any], params: Mapping[str, Any]) -> t
         return None
     processors = prepared.processors
     if processors is None:
-        with prepared.lock:
-            processors = prepared.processors = _processors(engine, prepared, description)
+        processors = prepared.processors = _processors(engine, prepared, description)
     return tuple(
         value if p is None or value is None else p(value) for p, value in zip(processors, row, strict=True)
     )
