@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shop_app.models.base import UTCDateTime, created_at_field, optional_time_field, utcnow
@@ -77,7 +77,14 @@ class WebhookEvent(SQLModel, table=True):
         UniqueConstraint("shop_domain", "event_id", name="uq_webhook_event_shop_event"),
         UniqueConstraint("shop_domain", "topic", "body_sha256", name="uq_webhook_event_shop_body"),
         Index("ix_webhook_event_status_id", "status", "id"),
-        Index("ix_webhook_event_order_key_id", "order_key", "id"),
+        # The claim walks the pending rows in id order (webhooks.inbox): only they are in this index, so the
+        # walk never steps over processed rows, whatever the planner's statistics say.
+        Index(
+            "ix_webhook_event_pending",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
