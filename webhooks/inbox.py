@@ -43,6 +43,7 @@ from shop_app.db import Listener, write_scope
 from shop_app.errors import ValidationError
 from shop_app.models.base import utcnow
 from shop_app.models.shopify import WebhookEvent
+from shop_app.row_writes import write_returning
 from webhooks.delivery import WebhookDelivery
 from webhooks.group_commit import GroupCommit
 from webhooks.handling import find_shop
@@ -111,10 +112,10 @@ def record(engine: Engine, delivery: WebhookDelivery, *, order_key: str) -> bool
         "v_attempts": 0,
     }
     if engine.dialect.name == "postgresql":
-        # One statement, committed on its own (autocommit): one round trip. The table's trigger NOTIFYs the
-        # listening processor (migration 0009_job_claim_order_index).
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(_record_statement("postgresql"), values).first() is not None
+        # One statement, committed on its own (autocommit): one round trip, on a bare cursor
+        # (shop_app/row_writes.py). The table's trigger NOTIFYs the listening processor (migration
+        # 0009_job_claim_order_index).
+        return write_returning(engine, _record_statement("postgresql"), [values])[0] is not None
     return _ack_group(engine).submit((engine, values))
 
 
@@ -136,10 +137,13 @@ def _insert_sqlite(items: Sequence[_AckItem]) -> list[bool]:
     transaction looks for the write lock every 0.5 ms while the scheduler holds it (`sqlite_lock_poll_s`),
     so it gets in as soon as a delivery's processing commits."""
     engine = items[0][0]
-    options = {"sqlite_begin": "IMMEDIATE", "sqlite_lock_poll_s": ACK_LOCK_POLL_S}
-    statement = _record_statement("sqlite")
-    with engine.connect().execution_options(**options) as conn, conn.begin():
-        return [conn.execute(statement, values).first() is not None for _, values in items]
+    rows = write_returning(
+        engine,
+        _record_statement("sqlite"),
+        [values for _, values in items],
+        sqlite_lock_poll_s=ACK_LOCK_POLL_S,
+    )
+    return [row is not None for row in rows]
 
 
 def backlog(engine: Engine) -> dict[str, int]:
