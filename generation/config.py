@@ -45,10 +45,14 @@ class ShapeConfig:
         fit_solids: try exact prisms (cylinder, rounded tin, cuboid) before falling back to the carved hull.
         max_error_px: a prism is used when its silhouettes stay this close (mean, at ``work_size``) to the
             photos' silhouettes (and within twice that in every view).
+        single_view_box_camera: with one photo (or a front and back pair), a chosen box refits its depth
+            together with the camera's elevation and focal length (``solids.refine_single_view_box``): the top
+            face's foreshortening ties the hidden depth to the elevation, which the calibration guesses there.
     """
 
     mesh_cells: int = 160
     fit_solids: bool = True
+    single_view_box_camera: bool = True
     max_error_px: float = 1.25  # about one pixel of segmentation noise plus a quarter
 
 

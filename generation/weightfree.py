@@ -30,7 +30,7 @@ from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .meshing import decimate, largest_component, weld_normals
 from .segment import Segmentation, segment
-from .solids import choose, fit_solids, initial_params, prism_mesh
+from .solids import choose, fit_solids, initial_params, prism_mesh, refine_single_view_box
 from .texture import bake, vertex_normals
 
 # Shape classes a product title can select: (depth / width ratio for single photos, cross-section exponent)
@@ -223,7 +223,22 @@ class WeightFreeBackend:
                 else []
             )
             solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
-            if solid is not None and cfg.camera.estimate and not single:  # its refined camera textures it
+            refit = (
+                solid is not None
+                and single
+                and solid.kind == "cuboid"
+                and cfg.camera.estimate
+                and cfg.shape.single_view_box_camera
+            )
+            if refit:
+                # one photo's box: its hidden depth and the camera from the outline together (the top face's
+                # foreshortening ties them); the kind was decided above, this only sharpens the box
+                refined = refine_single_view_box(fit_rig, masks[:real], solid)
+                if refined is not solid:
+                    solid = refined
+                    rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
+                    est.cues.append("cuboid_fit")
+            elif solid is not None and cfg.camera.estimate and not single:  # its refined camera textures it
                 rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
                 est.cues.append(f"{solid.kind}_fit")
 

@@ -160,3 +160,44 @@ def test_one_photo_titled_a_tin_takes_its_depth_from_the_base_edge(engine, box_p
     assert box.stats["shape_prior"] is None and box.stats["depth_ratio"] < 0.8
     can = engine.generate(can_photos[:1], prompt="Oliva olive oil tin", params=SMALL)
     assert can.stats["shape_prior"] == "revolve" and can.stats["depth_ratio"] == 1.0
+
+
+def _single_view_box_case(p_true: float):
+    from generation.cameras import Rig
+    from generation.solids import EXPONENTS, fit_solids
+
+    # a shoe box standing on its end, photographed once from 20 deg with a long lens (25 deg field of view)
+    truth = Rig.turntable(1, elevation_deg=20.0, fov_deg=25.0, width=256, height=256)
+    params = np.array([0.0, 0.0, -0.12, 0.12, 0.05, 0.065, 0.0])  # depth / width 1.3
+    masks = _prism_masks(truth, params, p_true)
+    # the calibration's prior-bound guess, and a thin start (what a squeezed single-photo carve gives)
+    k = np.tan(np.radians(17.5)) / np.tan(np.radians(12.5))  # the same size in the photo at the guessed lens
+    guess = Rig.turntable(1, elevation_deg=12.0, fov_deg=35.0, width=256, height=256)
+    start = params * [1, 1, k, k, k, 0.45 * k, 1]
+    fit = fit_solids(guess, masks, [start], first="cuboid")
+    return guess, masks, next(f for f in fit if f.kind == "cuboid"), EXPONENTS["cuboid"]
+
+
+def test_one_photo_of_a_box_pins_its_depth_together_with_the_camera():
+    from generation.solids import refine_single_view_box
+
+    guess, masks, fit, _ = _single_view_box_case(12.0)
+    refined = refine_single_view_box(guess, masks, fit)
+    assert refined is not fit and refined.error_px < fit.error_px
+
+    def depth_ratio(f):
+        depth, width = f.params[5], f.params[4]
+        if abs(np.sin(f.params[6])) > abs(np.cos(f.params[6])):
+            depth, width = width, depth
+        return depth / width
+
+    # the guessed camera's fit is too thin (about 0.9 at 256 px); the joint fit comes closer to the true 1.3
+    assert abs(depth_ratio(refined) - 1.3) < abs(depth_ratio(fit) - 1.3) - 0.1
+    assert abs(np.degrees(refined.rig.elevation) - 20.0) < 4.0
+
+
+def test_a_rounded_tin_from_one_photo_keeps_its_calibrated_fit():
+    from generation.solids import refine_single_view_box
+
+    guess, masks, fit, _ = _single_view_box_case(5.0)
+    assert refine_single_view_box(guess, masks, fit) is fit
