@@ -189,6 +189,15 @@ def test_a_poll_answers_the_same_resource_as_the_list(client, auth, drain, db, m
 
     stats.clear_caches()
     monkeypatch.setattr(stats, "_SHARED_TTL_S", 3600.0)
+    # a finished job's signed URLs expire a fixed time after the clock reading that signs them: one reading
+    # for the list and every poll (a second boundary between them changed `expires=` and the signature)
+    import time
+    import types
+
+    import shop_app.storage
+
+    signed_at = time.time()
+    monkeypatch.setattr(shop_app.storage, "time", types.SimpleNamespace(time=lambda: signed_at))
     listed = {j["id"]: j for j in client.get("/api/v1/jobs", headers=auth).json()["jobs"]}
     for job_id, status in ((done, "succeeded"), (failed, "failed"), (running, "running"), (queued, "queued")):
         resp = client.get(f"/api/v1/jobs/{job_id}", headers=auth)
