@@ -46,7 +46,7 @@ class ShapeConfig:
         max_error_px: a prism is used when its silhouettes stay this close (mean, at ``work_size``) to the
             photos' silhouettes (and within twice that in every view).
         single_view_box_camera: with one photo (or a front and back pair), a chosen box refits its depth
-            together with the camera's elevation and focal length (``solids.refine_single_view_box``): the top
+            together with the camera's elevation and focal length (``exact_shape.refine_single_view_box``): the top
             face's foreshortening ties the hidden depth to the elevation, which the calibration guesses there.
     """
 

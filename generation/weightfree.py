@@ -13,7 +13,6 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -26,11 +25,12 @@ from .calibrate import estimate_camera
 from .cameras import Rig, base_depth_ratio
 from .config import EngineConfig, GenerationParams
 from .errors import InconsistentViews
+from .exact_shape import choose_exact_shape
 from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .meshing import decimate, largest_component, weld_normals
 from .segment import Segmentation, segment
-from .solids import choose, fit_solids, initial_params, prism_mesh, refine_single_view_box
+from .solids import prism_mesh
 from .texture import bake, vertex_normals
 
 # Shape classes a product title can select: (depth / width ratio for single photos, cross-section exponent)
@@ -201,46 +201,11 @@ class WeightFreeBackend:
         )
 
         st.start("solids", 40)
-        solid, fits = None, []
-        # one photo of a sack's face is a rectangle that any box explains face-on: the title breaks that tie
-        if cfg.shape.fit_solids and not (single and prior_name == "soft"):
-            occ = (vol.field < 0).cpu().numpy()
-            starts = initial_params(occ, np.asarray(vol.origin), vol.voxel)
-            # only the real photos judge a solid (a single photo's companions are guesses)
-            real = n if not single else (1 if n == 1 else 2)
-            az = rig.azimuths if not single else ((0.0,) if n == 1 else (0.0, math.pi))
-            fit_rig = Rig(real, rig.elevation, rig.focal, rig.cx, rig.cy, rig.width, rig.height, tuple(az))
-            prefer = {"box": "cuboid", "revolve": "cylinder"}.get(prior_name or "")
-            fits = (
-                fit_solids(
-                    fit_rig,
-                    masks[:real],
-                    starts,
-                    first=prefer or "cuboid",
-                    refine_camera=cfg.camera.estimate and not single,
-                )
-                if starts
-                else []
-            )
-            solid = choose(fits, max_error_px=cfg.shape.max_error_px, prefer=prefer)
-            refit = (
-                solid is not None
-                and single
-                and solid.kind == "cuboid"
-                and cfg.camera.estimate
-                and cfg.shape.single_view_box_camera
-            )
-            if refit:
-                # one photo's box: its hidden depth and the camera from the outline together (the top face's
-                # foreshortening ties them); the kind was decided above, this only sharpens the box
-                refined = refine_single_view_box(fit_rig, masks[:real], solid)
-                if refined is not solid:
-                    solid = refined
-                    rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
-                    est.cues.append("cuboid_fit")
-            elif solid is not None and cfg.camera.estimate and not single:  # its refined camera textures it
-                rig = replace(rig, elevation=solid.rig.elevation, focal=solid.rig.focal)
-                est.cues.append(f"{solid.kind}_fit")
+        shape = choose_exact_shape(
+            vol=vol, rig=rig, masks=masks, n=n, single=single, prior_name=prior_name, config=cfg
+        )
+        solid, fits, rig = shape.solid, shape.fits, shape.rig
+        est.cues.extend(shape.cues)
 
         st.start("mesh", 45)
         if solid is not None:

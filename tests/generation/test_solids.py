@@ -179,7 +179,7 @@ def _single_view_box_case(p_true: float):
 
 
 def test_one_photo_of_a_box_pins_its_depth_together_with_the_camera():
-    from generation.solids import refine_single_view_box
+    from generation.exact_shape import refine_single_view_box
 
     guess, masks, fit, _ = _single_view_box_case(12.0)
     refined = refine_single_view_box(guess, masks, fit)
@@ -197,7 +197,7 @@ def test_one_photo_of_a_box_pins_its_depth_together_with_the_camera():
 
 
 def test_a_rounded_tin_from_one_photo_keeps_its_calibrated_fit():
-    from generation.solids import refine_single_view_box
+    from generation.exact_shape import refine_single_view_box
 
     guess, masks, fit, _ = _single_view_box_case(5.0)
     assert refine_single_view_box(guess, masks, fit) is fit
