@@ -31,9 +31,9 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import bindparam, delete, func, literal_column
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -47,11 +47,12 @@ from shop_app.row_writes import write_returning
 from webhooks.delivery import WebhookDelivery
 from webhooks.group_commit import GroupCommit
 from webhooks.handling import find_shop
+from webhooks.inbox_claim import PENDING, first_runnable, locked_row
 from webhooks.topics import TOPICS
 
 logger = logging.getLogger(__name__)
 
-PENDING, DONE, FAILED = "pending", "done", "failed"
+DONE, FAILED = "done", "failed"  # and PENDING (webhooks.inbox_claim)
 CHANNEL = "nu3d_webhooks"  # PostgreSQL NOTIFY channel (a trigger on webhook_event): a delivery was recorded
 MAX_ATTEMPTS = 8
 RETRY_BASE_S, RETRY_CAP_S = 2.0, 300.0
@@ -164,77 +165,6 @@ class Processed:
     orphaned_keys: list[str] = field(default_factory=list)
 
 
-CLAIM_PAGE = 64  # pending rows read per round trip while looking for one that may run
-
-
-@functools.cache
-def _pending_page(*, skip_keys: bool) -> Any:
-    """The next pending rows in id order: `(id, order_key, next_attempt_at)` after `:after`, leaving out the
-    keys already known to wait (`:blocked`). Read from the partial index of the pending rows
-    (`ix_webhook_event_pending`, or the (status, id) range on a planner's whim): never a step over processed
-    rows, whatever the table's statistics say. The earlier single statement, a NOT EXISTS anti-join on older
-    pending rows of the key, was planned as a hash anti-join over the whole table on an unanalysed PostgreSQL
-    table after a burst: 1.3 s per claim."""
-    query = (
-        select(col(WebhookEvent.id), col(WebhookEvent.order_key), col(WebhookEvent.next_attempt_at))
-        # The status as a literal, not a bound parameter: only then may either database read the partial index
-        # (a plan must hold for every value of a parameter).
-        .where(
-            col(WebhookEvent.status) == literal_column(f"'{PENDING}'"),
-            col(WebhookEvent.id) > bindparam("after"),
-        )
-        .order_by(col(WebhookEvent.id))
-        .limit(CLAIM_PAGE)
-    )
-    if skip_keys:
-        query = query.where(col(WebhookEvent.order_key).not_in(bindparam("blocked", expanding=True)))
-    return query
-
-
-_T = TypeVar("_T")
-
-
-def _first_runnable(conn: Any, now: datetime, take: Callable[[int], _T | None]) -> _T | None:
-    """Walk the pending rows in id order and `take` the first that may run now; None when none may.
-
-    The first pending row of a key met in id order is the oldest pending row of that key, so it may run
-    unless it waits for its retry; then every later row of its key waits too (in order per key). `take`
-    returns None when it cannot have the row (PostgreSQL: another processor holds it, or processed it since
-    the page was read): that key waits as well, and the next call looks again."""
-    blocked: set[str] = set()
-    after = 0
-    while True:
-        params: dict[str, Any] = {"after": after}
-        if blocked:
-            params["blocked"] = sorted(blocked)
-        rows = conn.execute(_pending_page(skip_keys=bool(blocked)), params).all()
-        for event_id, key, next_attempt_at in rows:
-            if key in blocked:
-                continue
-            if next_attempt_at is None or next_attempt_at <= now:
-                taken = take(int(event_id))
-                if taken is not None:
-                    return taken
-            blocked.add(key)
-        if len(rows) < CLAIM_PAGE:
-            return None
-        after = int(rows[-1][0])
-
-
-def _locked_row(session: Any, *, skip_locked: bool) -> Callable[[int], WebhookEvent | None]:
-    """`take` for `_first_runnable`: the row by id, still pending, locked for this transaction."""
-
-    def take(event_id: int) -> WebhookEvent | None:
-        query = select(WebhookEvent).where(
-            col(WebhookEvent.id) == event_id, col(WebhookEvent.status) == PENDING
-        )
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        return session.exec(query).first()
-
-    return take
-
-
 def _delivery(row: WebhookEvent) -> WebhookDelivery:
     import json
 
@@ -278,10 +208,10 @@ class InboxProcessor:
             # other connection's read-then-write transaction fail at once ("database is locked": SQLite does
             # not wait when a reader upgrades while another connection holds the lock).
             with self.engine.connect() as conn:
-                if _first_runnable(conn, now, lambda event_id: event_id) is None:
+                if first_runnable(conn, now, lambda event_id: event_id) is None:
                     return None
         with write_scope(self.engine) as session:
-            row = _first_runnable(session.connection(), now, _locked_row(session, skip_locked=postgres))
+            row = first_runnable(session.connection(), now, locked_row(session, skip_locked=postgres))
             if row is None:
                 return None
             topic = TOPICS.get(row.topic)

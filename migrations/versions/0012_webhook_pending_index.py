@@ -3,7 +3,7 @@
 The claim used to be one statement with a NOT EXISTS anti-join on older pending rows of the same key, served by
 `ix_webhook_event_order_key_id`; on an unanalysed PostgreSQL table after a burst of deliveries it was planned
 as a hash anti-join over the whole table (1.3 s per claim, a 760 s drain). It now walks the pending rows in
-id order (`webhooks.inbox._first_runnable`), which only this partial index serves exactly; the (order_key, id)
+id order (`webhooks.inbox_claim.first_runnable`), which only this partial index serves exactly; the (order_key, id)
 index has no reader left and only cost every acknowledgement an index write.
 
 Revision ID: 0012_webhook_pending_index

@@ -77,7 +77,7 @@ class WebhookEvent(SQLModel, table=True):
         UniqueConstraint("shop_domain", "event_id", name="uq_webhook_event_shop_event"),
         UniqueConstraint("shop_domain", "topic", "body_sha256", name="uq_webhook_event_shop_body"),
         Index("ix_webhook_event_status_id", "status", "id"),
-        # The claim walks the pending rows in id order (webhooks.inbox): only they are in this index, so the
+        # The claim walks the pending rows in id order (webhooks.inbox_claim): only they are in this index, so the
         # walk never steps over processed rows, whatever the planner's statistics say.
         Index(
             "ix_webhook_event_pending",

@@ -20,7 +20,7 @@ from shop_app.db import session_scope
 from shop_app.models.base import utcnow
 from shop_app.models.core import Shop
 from shop_app.models.shopify import WebhookEvent
-from webhooks import inbox
+from webhooks import inbox, inbox_claim
 
 SHOP = "acme.myshopify.com"
 
@@ -77,7 +77,7 @@ def test_a_product_waiting_for_its_retry_does_not_hold_up_deliveries_behind_its_
     processor: inbox.InboxProcessor,
 ) -> None:
     db = processor.engine
-    backlog = 3 * inbox.CLAIM_PAGE  # more than one page of rows that must wait
+    backlog = 3 * inbox_claim.CLAIM_PAGE  # more than one page of rows that must wait
     _insert(
         db, _rows(0, 1, key="product/1", retry_in_s=60)
     )  # the head failed once; its retry is a minute off
@@ -121,7 +121,7 @@ def test_a_delivery_another_processor_holds_makes_its_product_wait(
 
 
 def _plan(db: Engine) -> str:
-    statement = inbox._pending_page(skip_keys=True).params(after=0, blocked=["product/9", "shop"])
+    statement = inbox_claim.pending_page(skip_keys=True).params(after=0, blocked=["product/9", "shop"])
     sql = str(statement.compile(db, compile_kwargs={"literal_binds": True}))
     prefix = "EXPLAIN " if db.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     with db.connect() as conn:
