@@ -11,7 +11,6 @@ the 413 is rendered by the family's own error renderer.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable
@@ -61,14 +60,9 @@ class BodyRule:
     what: str = ""
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.methods is None or method in self.methods) and _compiled(self.pattern).fullmatch(
-            path
+        return (self.methods is None or method in self.methods) and re.fullmatch(
+            self.pattern, path
         ) is not None
-
-
-@functools.cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 class _TooLarge(Exception):
