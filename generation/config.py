@@ -57,6 +57,33 @@ class ShapeConfig:
 
 
 @dataclass(frozen=True)
+class OpeningConfig:
+    """Open containers (generation/opening.py): find a cup's opening in the photos and hollow the hull.
+
+    Parameters:
+        detect: look for an opening at all.
+        min_elevation_deg: below this the photos barely see the top; no opening is looked for.
+        min_contrast: the interior must be this much darker than the rim band (a fraction of the rim's
+            luminance) in every photo that shows the top.
+        min_contrast_titled: the same when the title names a container (mug, cup, bowl, ...): the title
+            breaks a near-tie, it never decides alone.
+        max_scale_spread: the photos must agree on the inner edge's scale within this.
+        floor_fraction: where the floor is not seen, it sits this fraction of the height above the base (a
+            prior: from above, only 2 r tan(elevation) of the inner wall shows).
+        min_floor_step: a colour step this large (RGB distance, 0-1 per channel) down the view into the
+            opening is its floor or a liquid's surface.
+    """
+
+    detect: bool = True
+    min_elevation_deg: float = 12.0
+    min_contrast: float = 0.2
+    min_contrast_titled: float = 0.08
+    max_scale_spread: float = 0.06
+    floor_fraction: float = 0.1
+    min_floor_step: float = 0.15
+
+
+@dataclass(frozen=True)
 class TextureConfig:
     """Texture baking.
 
@@ -99,7 +126,7 @@ class EngineConfig:
         backend: name of the registered backend that runs the pipeline (see ``generation.backends``).
         seed: seeds the ``torch.Generator`` (and NumPy generator) each job gets; the same inputs and seed give
             the same outputs.
-        segment, camera, shape, texture, export: the stages' settings.
+        segment, camera, shape, opening, texture, export: the stages' settings.
     """
 
     backend: str = "weightfree"
@@ -107,6 +134,7 @@ class EngineConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     shape: ShapeConfig = field(default_factory=ShapeConfig)
+    opening: OpeningConfig = field(default_factory=OpeningConfig)
     texture: TextureConfig = field(default_factory=TextureConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
 

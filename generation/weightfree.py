@@ -2,7 +2,8 @@
 
 Stages (each reports progress and can be canceled before it starts): load, segment (generation/segment.py),
 cameras (generation/calibrate.py; one photo gets mirrored and depth-squeezed companion silhouettes), carve and
-priors (generation/geometry.py), solids (generation/solids.py), mesh (marching cubes, Taubin smoothing,
+priors (generation/geometry.py), solids (generation/exact_shape.py, generation/solids.py), a cup's opening
+(generation/opening.py), mesh (marching cubes, Taubin smoothing,
 decimation: generation/meshing.py), texture
 (generation/texture.py), export (generation/export.py). Needs no learned weights and no network.
 """
@@ -29,61 +30,11 @@ from .exact_shape import choose_exact_shape
 from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .meshing import decimate, largest_component, weld_normals
+from .opening import carved_top, find_opening, hollow, open_prism_mesh, solid_top
 from .segment import Segmentation, segment
 from .solids import prism_mesh
 from .texture import bake, vertex_normals
-
-# Shape classes a product title can select: (depth / width ratio for single photos, cross-section exponent)
-_PRIORS: dict[str, tuple[float, float | None]] = {
-    "revolve": (1.0, 2.0),
-    "box": (0.45, math.inf),
-    "flat": (0.4, None),
-    "soft": (0.45, 2.5),  # an inflated square sack: thin, and flatter than an ellipse towards its seams
-    "blob": (0.75, 2.0),
-}
-_KEYWORDS = {
-    "revolve": r"bottle|can\b|cans\b|jar|mug|cup|vase|candle|tin\b|glass|tumbler|canister|flask|pot\b|soda|beer|wine",
-    "box": r"box|carton|book|package|pack\b|case\b|crate|kit\b|cereal",
-    "flat": r"pouch|bag\b|sachet|envelope|wallet|tube\b",
-    "soft": r"pillow|cushion|duvet|quilt",
-    "blob": r"plush|toy|ball\b|fruit|shoe|teddy",
-}
-_SIZES_M = {
-    "mug": 0.1,
-    "cup": 0.1,
-    "can": 0.122,
-    "bottle": 0.26,
-    "jar": 0.12,
-    "vase": 0.25,
-    "box": 0.25,
-    "carton": 0.24,
-    "candle": 0.1,
-    "tube": 0.17,
-    "pouch": 0.2,
-    "plush": 0.15,
-    "pillow": 0.15,
-    "shoe": 0.12,
-}
-
-
-def prompt_prior(prompt: str | None) -> str | None:
-    if not prompt:
-        return None
-    text = prompt.lower()
-    for name, pattern in _KEYWORDS.items():
-        if re.search(pattern, text):
-            return name
-    return None
-
-
-def prompt_height(prompt: str | None) -> float | None:
-    if not prompt:
-        return None
-    text = prompt.lower()
-    for word, h in _SIZES_M.items():
-        if re.search(rf"\b{word}", text):
-            return h
-    return None
+from .titles import PRIORS, names_container, prompt_height, prompt_prior
 
 
 def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
@@ -136,10 +87,12 @@ class WeightFreeBackend:
 
         st.start("segment", 5)
         segs: list[Segmentation] = []
+        work_rgb: list[np.ndarray] = []
         for i, p in enumerate(photos):
             rgb = resize(p.rgb, (ww, wh), resample=_box_filter())
             alpha = resize(p.alpha, (ww, wh), resample=_box_filter()) if p.alpha is not None else None
             segs.append(segment(rgb, alpha, view=i))
+            work_rgb.append(rgb)
         masks = [s.mask for s in segs]
         confidence = float(min(s.confidence for s in segs))
 
@@ -171,7 +124,7 @@ class WeightFreeBackend:
                 # base's depth better than as a package's
                 prior_name = None
             if prior_name is not None:
-                depth_ratio = _PRIORS[prior_name][0]
+                depth_ratio = PRIORS[prior_name][0]
             elif measured is not None and measured >= 0.25:
                 # within the estimate's noise of round: a surface of revolution
                 depth_ratio = 1.0 if measured >= 0.8 else float(np.clip(measured, 0.35, 1.0))
@@ -181,7 +134,7 @@ class WeightFreeBackend:
                 aspect = (rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1)
                 depth_ratio = float(np.clip(0.3 * aspect, 0.35, 1.0))
             elif fill >= 0.93:
-                depth_ratio = _PRIORS["box"][0]
+                depth_ratio = PRIORS["box"][0]
             else:
                 depth_ratio = 1.0 if sym >= 0.95 else 0.75
             side = _squeeze(m0, cxb, depth_ratio)
@@ -195,7 +148,7 @@ class WeightFreeBackend:
         vol = carve(rig, carve_masks, resolution=params.resolution, device=dev)
         p_override = None
         if prior_name is not None:
-            p_override = _PRIORS[prior_name][1]
+            p_override = PRIORS[prior_name][1]
         info = apply_priors(
             vol, rig.elevation, p_override=p_override, p_fallback=_round_fallback(carve_masks)
         )
@@ -207,8 +160,24 @@ class WeightFreeBackend:
         solid, fits, rig = shape.solid, shape.fits, shape.rig
         est.cues.extend(shape.cues)
 
+        # a cup's opening: the photos show what the silhouettes cannot (generation/opening.py)
+        opening = find_opening(
+            solid_top(solid) if solid is not None else carved_top(vol),
+            rig,
+            work_rgb,
+            masks,
+            views=1 if single else n,
+            title_says_container=names_container(prompt),
+            config=cfg.opening,
+        )
+        if opening is not None and solid is None:
+            hollow(vol, opening)
+
         st.start("mesh", 45)
-        if solid is not None:
+        if solid is not None and opening is not None:
+            verts, faces = open_prism_mesh(solid, opening, face_limit=params.face_limit)
+            mesh = trimesh.Trimesh(verts, faces, process=False)
+        elif solid is not None:
             verts, faces = prism_mesh(solid, face_limit=params.face_limit)
             mesh = trimesh.Trimesh(verts, faces, process=False)
         else:
@@ -322,6 +291,9 @@ class WeightFreeBackend:
             "floor_cut_voxels": info.floor_cut,
             "top_cut_voxels": info.top_cut,
             "depth_ratio": depth_ratio,
+            "opening": None
+            if opening is None
+            else {"inner_scale": opening.inner_scale, "contrast": opening.contrast, "views": opening.views},
             "size_m": [round(float(x), 5) for x in ext],
             "size_source": size_source,
             "params": params.as_dict(),
