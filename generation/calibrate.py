@@ -11,7 +11,9 @@ Three cues, each measured per photo and combined in one least-squares search ove
    rho, rho the section's depth / width (1 for round; from the neighbouring views' widths when there are 4).
    e_r = e + atan((y - cy) / f) is the ray's angle at that row, so base and lid together give both e and f
    (the base, lower in the image, looks more open than the lid). Straight rims (boxes) carry no information
-   and are skipped.
+   and are skipped. Rims are read only off products with straight vertical sides; where no side converges
+   measurably but one is a line (a mug: its handle breaks one side), the lid or rim arc alone is read (the
+   base arc is not: the contact shadow flattens it), and rho comes from the widths at the arc's own row.
 3. **Box tops.** With views 90 deg apart, a box's silhouette height is h cos e + (its depth) sin e in each
    view, so the height difference between neighbouring views is (d - w) sin e.
 
@@ -104,8 +106,9 @@ def _convergence(
     return -g / w_c, se, 0.5 / (n * w_c)
 
 
-def _rim(mask: np.ndarray, soft: np.ndarray, which: str) -> tuple[float, float, float, float] | None:
-    """(2 kappa a, a, row, standard error) for the base ('bottom') or lid ('top') arc; None when straight."""
+def _rim_row(mask: np.ndarray, which: str) -> tuple[int, int, int, np.ndarray] | None:
+    """(top, bottom, reference row, covered columns there) of the base ('bottom') or lid ('top') arc: the row
+    a tenth of the height inside the arc, where its half-width is measured."""
     rows = np.nonzero(mask.any(1))[0]
     if len(rows) < 24:
         return None
@@ -113,8 +116,16 @@ def _rim(mask: np.ndarray, soft: np.ndarray, which: str) -> tuple[float, float, 
     span = bot - top + 1
     ref = bot - max(2, int(0.1 * span)) if which == "bottom" else top + max(2, int(0.1 * span))
     cols = np.nonzero(mask[ref])[0]
-    if len(cols) < 12:
+    return (top, bot, ref, cols) if len(cols) >= 12 else None
+
+
+def _rim(mask: np.ndarray, soft: np.ndarray, which: str) -> tuple[float, float, float, float] | None:
+    """(2 kappa a, a, row, standard error) for the base ('bottom') or lid ('top') arc; None when straight."""
+    found = _rim_row(mask, which)
+    if found is None:
         return None
+    top, bot, _, cols = found
+    span = bot - top + 1
     uc, a = (cols[0] + cols[-1] + 1) / 2, (cols[-1] + 1 - cols[0]) / 2
     u = np.arange(int(np.ceil(uc - 0.6 * a)), int(np.floor(uc + 0.6 * a)) + 1)
     if len(u) < 8:
@@ -142,6 +153,29 @@ def _rim(mask: np.ndarray, soft: np.ndarray, which: str) -> tuple[float, float, 
     return s, a, float(np.polyval(coef, 0.0)), 2 * se_k * a
 
 
+def _row_width(mask: np.ndarray, which: str) -> float | None:
+    """The silhouette's width at the row `_rim` measures its arc's half-width on."""
+    found = _rim_row(mask, which)
+    return None if found is None else float(found[3][-1] + 1 - found[3][0])
+
+
+def _one_straight_side(mask: np.ndarray, soft: np.ndarray) -> bool:
+    """True when the left or the right side over the middle half of the height is a line within 0.5 px."""
+    rows = np.nonzero(mask.any(1))[0]
+    if len(rows) < 24:
+        return False
+    top, bot = int(rows[0]), int(rows[-1])
+    span = bot - top + 1
+    ys = np.arange(top + span // 4, top + 3 * span // 4)
+    cols = np.nonzero(mask[ys].any(0))[0]
+    centre = (cols[0] + cols[-1] + 1) / 2
+    ys = ys[mask[ys][:, int(centre)]]
+    if len(ys) < 10:
+        return False
+    left, right = _edges(soft, ys, centre)
+    return min(_robust_line(ys.astype(float), left)[2], _robust_line(ys.astype(float), right)[2]) <= 0.5
+
+
 def estimate_camera(
     masks: list[np.ndarray],
     softs: list[np.ndarray],
@@ -161,6 +195,7 @@ def estimate_camera(
     cues: list[str] = []
     n = len(masks)
     widths = [float(m.any(0).sum()) for m in masks]
+    rim_widths = {w: [_row_width(m, w) for m in masks] for w in ("bottom", "top")}
     for k, (m, s) in enumerate(zip(masks, softs, strict=True)):
         lower = _convergence(m, s, cy, (0.5, 0.82))
         if lower is not None:  # the lower sides of a product standing on the floor are vertical
@@ -179,13 +214,27 @@ def estimate_camera(
         rho = 1.0
         if n == 4:
             rho = 0.5 * (widths[(k + 1) % 4] + widths[(k + 3) % 4]) / max(widths[k], 1.0)
-        for which in ("bottom", "top") if lower is not None else ():
+        if lower is not None:
+            rims = ("bottom", "top")
+        elif _one_straight_side(m, s):
+            # a mug: the handle breaks one side and a pale label on a pale background wobbles the other by
+            # a fraction of a pixel, too little to measure convergence by but enough to show a wall, not a
+            # blob; its lid or rim arc is still clean (the base arc is not: the contact shadow flattens it)
+            rims = ("top",)
+        else:
+            rims = ()
+        for which in rims:
             # rims only of products with straight vertical sides (cans, jars, tins): a blob's rounded
             # bottom is no ellipse
             rim = _rim(m, s, which)
             if rim is None:
                 continue
             sv, a, row, se = rim
+            own = rim_widths[which]
+            if n == 4 and own[k] is not None:
+                nb = [own[j] for j in ((k + 1) % 4, (k + 3) % 4) if own[j] is not None]
+                if nb:  # widths at the rim's own row: a handle away from it does not count as depth
+                    rho = float(np.mean(nb)) / own[k]
             er = e + np.arctan((row - cy) / f)
             cost += ((np.abs(np.sin(er)) * rho - sv) / (se + 0.03 * rho)) ** 2
             cues.append(f"view{k + 1}:{which}_rim")

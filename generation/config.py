@@ -77,7 +77,7 @@ class OpeningConfig:
     detect: bool = True
     min_elevation_deg: float = 12.0
     min_contrast: float = 0.2
-    min_contrast_titled: float = 0.08
+    min_contrast_titled: float = 0.04
     max_scale_spread: float = 0.06
     floor_fraction: float = 0.1
     min_floor_step: float = 0.15

@@ -62,14 +62,23 @@ def decimate(mesh: trimesh.Trimesh, face_limit: int) -> trimesh.Trimesh:
 
 
 def weld_normals(v: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """One normal per position: vertices duplicated along UV seams share their averaged normal."""
+    """One normal per position: vertices duplicated along UV seams share their averaged normal.
+
+    Where the normals at one position disagree (the two faces of a thin wall, a cup's rim), the average
+    cancels: those vertices keep their own. A vertex of degenerate faces only (no normal of its own) points up,
+    so every normal is of unit length (glTF requires it)."""
     key = np.round(v / (np.abs(v).max() + 1e-12) * 1e6).astype(np.int64)
     _, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     acc = np.zeros((inv.max() + 1, 3))
     np.add.at(acc, inv, n)
-    acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
-    return acc[inv]
+    count = np.bincount(inv).astype(np.float64)
+    length = np.linalg.norm(acc, axis=1)
+    agree = length >= 0.5 * count
+    acc /= np.maximum(length, 1e-12)[:, None]
+    out = np.where(agree[inv][:, None], acc[inv], n)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.where(norm > 1e-6, out / np.maximum(norm, 1e-12), np.array([0.0, 1.0, 0.0]))
 
 
 __all__ = ["decimate", "largest_component", "weld_normals"]

@@ -7,7 +7,7 @@ colour drops sharply (the inner edge of the rim) and a darker interior (the insi
 
 `find_opening` projects concentric rings of the carved hull's top section (scale s of its outline, at the rim's
 height) into every real photo and measures the median luminance on each ring. An opening is a sharp drop at one
-scale s_in (the inner radius over the outer), the same in every photo that shows the top, with an interior at
+scale s_in (the inner radius over the outer), the same in at least half the photos, with an interior at
 least `OpeningConfig.min_contrast` darker than the rim band. A lid instead reads as one level, or as printed
 rings that disagree between photos. The product's title (a mug, a cup, a bowl) may lower the contrast needed,
 never replace the measurement. `hollow` then subtracts the interior from the field: an elliptic cylinder of
@@ -164,13 +164,15 @@ def find_opening(
     if top is None or not config.detect or math.degrees(rig.elevation) < config.min_elevation_deg:
         return None
     profiles = ring_profiles(top, rig, photos, masks, views)
-    seen = [p for p in profiles if not math.isnan(p.inner_scale)]
-    if not seen:
-        return None
     need = config.min_contrast_titled if title_says_container else config.min_contrast
+    seen = [p for p in profiles if not math.isnan(p.inner_scale) and p.contrast >= need]
+    # at least half the photos: a light behind the camera in one view can brighten the inside to the rim's
+    # level there
+    if not seen or 2 * len(seen) < len(profiles):
+        return None
     scales = np.array([p.inner_scale for p in seen])
     weakest = min(p.contrast for p in seen)
-    if weakest < need or scales.max() - scales.min() > config.max_scale_spread:
+    if scales.max() - scales.min() > config.max_scale_spread:
         return None
     s_in = float(np.median(scales))
     depths = [
@@ -179,7 +181,8 @@ def find_opening(
         if (d := _visible_depth(top, s_in, rig, photos[p.view], p.view, config.min_floor_step)) is not None
     ]
     deepest = (1 - config.floor_fraction) * (top.rim_y - top.bottom_y)
-    depth = min(float(np.median(depths)), deepest) if depths else deepest
+    # a floor (or a liquid) seen by most of the photos; one photo's step is a print or a reflection
+    depth = min(float(np.median(depths)), deepest) if 2 * len(depths) > len(seen) else deepest
     return Opening(
         top=top,
         inner_scale=s_in,
@@ -203,7 +206,7 @@ def _visible_depth(
     toward = np.array([math.sin(a), 0.0, math.cos(a)])
     (cx, cz), (rx, rz) = top.centre, top.radii
     r = s_in * 0.5 * (rx + rz)
-    t = np.linspace(0.04, 0.96, 47)
+    t = np.linspace(0.04, 0.8, 39)  # short of the near rim: its band would read as a floor
     centre = np.array([cx, top.rim_y, cz])
     pts = centre[None] + (2 * t[:, None] - 1) * r * toward[None]  # far (t=0) to near (t=1)
     x, y, _ = rig.project(torch.as_tensor(pts, dtype=torch.float64), k)
@@ -221,23 +224,57 @@ def _visible_depth(
     return float(t[at] * 2 * r * math.tan(e))
 
 
+def _inner_reach(occ: np.ndarray, ci: int, ck: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per height row: voxels from the axis (ci, ck) to the slice's nearest empty voxel along x and along z."""
+    rx = np.zeros(occ.shape[1])
+    rz = np.zeros(occ.shape[1])
+    for line, c, out in ((occ[:, :, ck], ci, rx), (occ[ci, :, :].T, ck, rz)):
+        for j in range(occ.shape[1]):
+            col = line[:, j]
+            if not col[c]:
+                continue
+            empty = np.nonzero(~col)[0]
+            lo = empty[empty < c]
+            hi = empty[empty > c]
+            out[j] = min(c - (lo.max() if len(lo) else -1), (hi.min() if len(hi) else len(col)) - c)
+    return rx, rz
+
+
 def hollow(vol: Volume, opening: Opening, *, min_wall_voxels: float = 1.5) -> None:
-    """Subtract the opening's interior (open upwards) from the field, in place."""
+    """Subtract the opening's interior (open upwards) from the field, in place. At every height the interior
+    stays a wall's thickness inside the hull (a carve narrower below its rim is not cut through)."""
     f = vol.field
     o = np.asarray(vol.origin, dtype=np.float64)
     v = vol.voxel
     dev, dt = f.device, f.dtype
     top = opening.top
     wall = max(min(top.radii) * (1 - opening.inner_scale), min_wall_voxels * v)
-    ax, az = top.radii[0] - wall, top.radii[1] - wall
-    if min(ax, az) <= v:
-        return
-    x = torch.as_tensor(o[0] + np.arange(f.shape[0]) * v, device=dev, dtype=dt).view(-1, 1, 1)
-    y = torch.as_tensor(o[1] + np.arange(f.shape[1]) * v, device=dev, dtype=dt).view(1, -1, 1)
-    z = torch.as_tensor(o[2] + np.arange(f.shape[2]) * v, device=dev, dtype=dt).view(1, 1, -1)
     cx, cz = top.centre
-    radial = (torch.sqrt(((x - cx) / ax) ** 2 + ((z - cz) / az) ** 2) - 1) * min(ax, az)
-    inside = torch.maximum(radial, opening.floor_y - y)  # < 0 inside the interior
+    ci = int(np.clip(round((cx - o[0]) / v), 0, f.shape[0] - 1))
+    ck = int(np.clip(round((cz - o[2]) / v), 0, f.shape[2] - 1))
+    reach_x, reach_z = _inner_reach((f < 0).cpu().numpy(), ci, ck)
+    ax = np.minimum(top.radii[0] - wall, reach_x * v - wall)
+    az = np.minimum(top.radii[1] - wall, reach_z * v - wall)
+    ys = o[1] + np.arange(f.shape[1]) * v
+    open_rows = (ax > v) & (az > v) & (ys >= opening.floor_y)
+    if not open_rows.any():
+        return
+    # the interior must reach the rim: rows from the floor up without a gap
+    first = int(np.nonzero(open_rows)[0].min())
+    for j in range(first, len(open_rows)):
+        if reach_x[j] == 0 and reach_z[j] == 0:
+            break
+        if not open_rows[j]:
+            open_rows[first:j] = False  # a neck between the floor and the rim: nothing to hollow below it
+            first = j + 1
+    t = lambda a: torch.as_tensor(a, device=dev, dtype=dt).view(1, -1, 1)  # noqa: E731
+    x = torch.as_tensor(o[0] + np.arange(f.shape[0]) * v, device=dev, dtype=dt).view(-1, 1, 1)
+    z = torch.as_tensor(o[2] + np.arange(f.shape[2]) * v, device=dev, dtype=dt).view(1, 1, -1)
+    a_t, b_t = t(np.maximum(ax, v)), t(np.maximum(az, v))
+    radial = (torch.sqrt(((x - cx) / a_t) ** 2 + ((z - cz) / b_t) ** 2) - 1) * torch.minimum(a_t, b_t)
+    floor = t(ys) - float(opening.floor_y)
+    rows = torch.as_tensor(open_rows, device=dev).view(1, -1, 1)
+    inside = torch.where(rows, torch.maximum(radial, -floor), torch.full_like(radial, v))
     f.copy_(torch.maximum(f, -inside))
 
 

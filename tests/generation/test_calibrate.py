@@ -65,3 +65,11 @@ def test_tilted_photos_change_the_reconstruction_camera(engine):
     ims = render_views(make_product("can"), n_views=4, size=192, supersample=1, elevation_deg=30, fov_deg=50)
     pose = engine.generate([png_bytes(im) for im in ims], params=SMALL).metadata["camera_pose"]
     assert abs(pose["elevation_deg"] - 30) <= 6
+
+
+@pytest.mark.parametrize(("elevation", "fov", "views"), [(30, 30, 4), (35, 25, 4), (30, 30, 1)])
+def test_a_mug_gives_its_elevation_from_its_rim_although_its_handle_breaks_a_side(elevation, fov, views):
+    # the handle bends one side's outline, so there is no vertical-edge cue: the rim arc alone must do
+    est = _estimate("mug", elevation, fov, views=views)
+    assert abs(est.elevation_deg - elevation) <= 5, est
+    assert any(c.endswith("top_rim") for c in est.cues), est

@@ -9,7 +9,7 @@ import pytest
 import trimesh
 
 from devstore.studio import make_product, render_views
-from devstore.studio.shapes import StudioProduct, _finish, _revolve
+from devstore.studio.shapes import StudioProduct, _finish, _revolve, _sweep_tube
 from generation import CameraConfig, Engine, EngineConfig, ExportConfig, SegmentConfig, TextureConfig
 
 from .conftest import SMALL, png_bytes
@@ -17,11 +17,16 @@ from .conftest import SMALL, png_bytes
 ELEVATION = 30.0
 
 
-def _cup(*, liquid_below_rim: float | None) -> StudioProduct:
-    """A straight-walled cup without a handle, 9 cm tall: empty (a floor 1 cm up) or filled with coffee."""
+def _cup(*, liquid_below_rim: float | None, handle: bool = False) -> StudioProduct:
+    """A straight-walled cup 9 cm tall: empty (a floor 1 cm up) or filled with coffee; a handle on +x makes
+    it a mug no prism explains (the carved hull is hollowed instead of a fitted cylinder)."""
     r, h, wall = 0.04, 0.09, 0.004
     inside = h - liquid_below_rim if liquid_below_rim is not None else 0.01
     body = _revolve([(0, 0), (r, 0), (r, h), (r - wall, h), (r - wall, inside), (0, inside)], sections=96)
+    if handle:
+        a = np.linspace(-np.pi / 2, np.pi / 2, 40)
+        path = np.stack([r - 0.004 + 0.03 * np.cos(a), 0.045 + 0.028 * np.sin(a), np.zeros_like(a)], 1)
+        body = trimesh.util.concatenate([body, _sweep_tube(path, 0.0065, 0.0052)])
     glaze, coffee = np.array([225.0, 120.0, 60.0]), np.array([60.0, 40.0, 25.0])
 
     def colour(p, _n):
@@ -91,6 +96,21 @@ def test_an_empty_cup_keeps_its_opening_and_a_deep_interior():
     # the axis is empty from just under the rim to half-way down; the base is still solid
     probes = np.array([[centre[0], lo[1] + f * height, centre[2]] for f in (0.9, 0.7, 0.5, 0.03)])
     assert _inside(mesh, probes) == [False, False, False, True]
+
+
+def test_a_mug_with_a_handle_is_carved_and_hollowed_and_keeps_its_handle():
+    res = _generate(_cup(liquid_below_rim=None, handle=True), ELEVATION, "Terracotta Mug")
+    assert res.stats["shape_model"] == "carved"
+    assert res.stats["opening"] is not None
+    mesh = _mesh(res.glb)
+    lo, hi = mesh.bounds
+    body_x = lo[0] + (hi[2] - lo[2]) / 2  # the body's axis: the model is as deep as the body is wide
+    height = hi[1] - lo[1]
+    probes = np.array([[body_x, lo[1] + f * height, (lo[2] + hi[2]) / 2] for f in (0.9, 0.6, 0.03)])
+    assert _inside(mesh, probes) == [False, False, True]
+    assert hi[0] - lo[0] > 1.2 * (hi[2] - lo[2])  # the handle sticks out on +x
+    normals = np.asarray(mesh.vertex_normals)
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-3)
 
 
 def test_a_filled_cup_is_hollowed_only_down_to_the_liquid():
