@@ -70,10 +70,11 @@ def _bends(y: np.ndarray, x: np.ndarray) -> bool:
     return abs(float(c2)) > 0.35
 
 
-def _convergence(
-    mask: np.ndarray, soft: np.ndarray, cy: float, part: tuple[float, float]
-) -> tuple[float, float, float] | None:
-    """(-g / w_c, its standard error, its dead zone) of the straight sides within ``part`` of the height."""
+def _side_edges(
+    mask: np.ndarray, soft: np.ndarray, part: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(rows, left edges, right edges) of the silhouette's sides within ``part`` of its height, on the rows
+    its centre column covers (a handle's or a neck's gap is left out); None when too few rows."""
     rows = np.nonzero(mask.any(1))[0]
     if len(rows) < 24:
         return None
@@ -84,11 +85,21 @@ def _convergence(
         return None
     cols = np.nonzero(mask[ys].any(0))[0]
     centre = (cols[0] + cols[-1] + 1) / 2
-    full = mask[ys][:, int(centre)]
-    ys = ys[full]
+    ys = ys[mask[ys][:, int(centre)]]
     if len(ys) < 10:
         return None
     left, right = _edges(soft, ys, centre)
+    return ys, left, right
+
+
+def _convergence(
+    mask: np.ndarray, soft: np.ndarray, cy: float, part: tuple[float, float]
+) -> tuple[float, float, float] | None:
+    """(-g / w_c, its standard error, its dead zone) of the straight sides within ``part`` of the height."""
+    sides = _side_edges(mask, soft, part)
+    if sides is None:
+        return None
+    ys, left, right = sides
     bl, al, rl = _robust_line(ys.astype(float), left)
     br, ar, rr = _robust_line(ys.astype(float), right)
     if max(rl, rr) > 0.5 or _bends(ys, left) or _bends(ys, right):  # a vase, a plush: not straight lines
@@ -161,18 +172,10 @@ def _row_width(mask: np.ndarray, which: str) -> float | None:
 
 def _one_straight_side(mask: np.ndarray, soft: np.ndarray) -> bool:
     """True when the left or the right side over the middle half of the height is a line within 0.5 px."""
-    rows = np.nonzero(mask.any(1))[0]
-    if len(rows) < 24:
+    sides = _side_edges(mask, soft, (0.25, 0.75))
+    if sides is None:
         return False
-    top, bot = int(rows[0]), int(rows[-1])
-    span = bot - top + 1
-    ys = np.arange(top + span // 4, top + 3 * span // 4)
-    cols = np.nonzero(mask[ys].any(0))[0]
-    centre = (cols[0] + cols[-1] + 1) / 2
-    ys = ys[mask[ys][:, int(centre)]]
-    if len(ys) < 10:
-        return False
-    left, right = _edges(soft, ys, centre)
+    ys, left, right = sides
     return min(_robust_line(ys.astype(float), left)[2], _robust_line(ys.astype(float), right)[2]) <= 0.5
 
 
@@ -211,9 +214,11 @@ def estimate_camera(
             ) ** 2
             cost += np.minimum(vertical, receding)
             cues.append(f"view{k + 1}:upper_edges")
-        rho = 1.0
+        # the section's depth / width: from the neighbours' whole widths, or (per rim, below) their widths
+        # at the rim's own row
+        view_rho = 1.0
         if n == 4:
-            rho = 0.5 * (widths[(k + 1) % 4] + widths[(k + 3) % 4]) / max(widths[k], 1.0)
+            view_rho = 0.5 * (widths[(k + 1) % 4] + widths[(k + 3) % 4]) / max(widths[k], 1.0)
         if lower is not None:
             rims = ("bottom", "top")
         elif _one_straight_side(m, s):
@@ -231,6 +236,7 @@ def estimate_camera(
                 continue
             sv, a, row, se = rim
             own = rim_widths[which]
+            rho = view_rho
             if n == 4 and own[k] is not None:
                 nb = [own[j] for j in ((k + 1) % 4, (k + 3) % 4) if own[j] is not None]
                 if nb:  # widths at the rim's own row: a handle away from it does not count as depth

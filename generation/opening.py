@@ -22,12 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import trimesh
 
 from .cameras import Rig
 from .config import OpeningConfig
 from .geometry import Volume
-from .solids import SolidFit, _section
+from .solids import SolidFit, _section, loft
 
 _SCALES = np.round(np.arange(0.40, 1.0001, 0.02), 4)
 _ANGLES = np.linspace(0.0, 2 * math.pi, 96, endpoint=False)
@@ -259,14 +258,14 @@ def hollow(vol: Volume, opening: Opening, *, min_wall_voxels: float = 1.5) -> No
     open_rows = (ax > v) & (az > v) & (ys >= opening.floor_y)
     if not open_rows.any():
         return
-    # the interior must reach the rim: rows from the floor up without a gap
+    # the interior must reach the rim (the carve's last row above the floor): below a neck, a closed row
+    # between the floor and the rim, nothing is hollowed
     first = int(np.nonzero(open_rows)[0].min())
-    for j in range(first, len(open_rows)):
-        if reach_x[j] == 0 and reach_z[j] == 0:
-            break
-        if not open_rows[j]:
-            open_rows[first:j] = False  # a neck between the floor and the rim: nothing to hollow below it
-            first = j + 1
+    ends = np.nonzero((np.arange(len(open_rows)) > first) & (reach_x == 0) & (reach_z == 0))[0]
+    rim = int(ends[0]) - 1 if len(ends) else len(open_rows) - 1
+    necks = np.nonzero(~open_rows[first : rim + 1])[0]
+    if len(necks):
+        open_rows[: first + int(necks[-1]) + 1] = False
     t = lambda a: torch.as_tensor(a, device=dev, dtype=dt).view(1, -1, 1)  # noqa: E731
     x = torch.as_tensor(o[0] + np.arange(f.shape[0]) * v, device=dev, dtype=dt).view(-1, 1, 1)
     z = torch.as_tensor(o[2] + np.arange(f.shape[2]) * v, device=dev, dtype=dt).view(1, 1, -1)
@@ -288,23 +287,10 @@ def open_prism_mesh(fit: SolidFit, opening: Opening, *, face_limit: int) -> tupl
     inner = centre + opening.inner_scale * (outer - centre)
     y0, y1, yf = float(fit.params[2]), float(fit.params[3]), opening.floor_y
     yf = min(max(yf, y0 + 0.02 * (y1 - y0)), y1 - 0.02 * (y1 - y0))
-    loops = [(outer, y) for y in np.linspace(y0, y1, rings + 1)]
-    loops += [(inner, y) for y in np.linspace(y1, yf, rings + 1)]
-    verts = [np.stack([sec[:, 0], np.full(segs, y), sec[:, 1]], 1) for sec, y in loops]
-    verts += [np.array([[centre[0], y0, centre[1]], [centre[0], yf, centre[1]]])]
-    v = np.concatenate(verts)
-    j = np.arange(segs)
-    jn = (j + 1) % segs
-    faces = []
-    for r in range(len(loops) - 1):  # outer wall up, the rim across, the inner wall down
-        a, b = r * segs + j, r * segs + jn
-        c, d = (r + 1) * segs + jn, (r + 1) * segs + j
-        faces += [np.stack([a, b, c], 1), np.stack([a, c, d], 1)]
-    nb, nf = len(loops) * segs, len(loops) * segs + 1
-    faces.append(np.stack([np.full(segs, nb), jn, j], 1))  # the base
-    last = (len(loops) - 1) * segs
-    faces.append(np.stack([np.full(segs, nf), last + j, last + jn], 1))  # the floor
-    mesh = trimesh.Trimesh(v, np.concatenate(faces).astype(np.int64), process=False)
-    mesh.merge_vertices()  # the rim's outer and inner loops at y1 are shared rows: joins the walls
-    trimesh.repair.fix_normals(mesh)
-    return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
+    loops = [(outer, y) for y in np.linspace(y0, y1, rings + 1)]  # outer wall up, the rim across
+    loops += [(inner, y) for y in np.linspace(y1, yf, rings + 1)]  # the inner wall down to the floor
+    return loft(
+        loops,
+        first_cap=np.array([centre[0], y0, centre[1]]),  # the base
+        last_cap=np.array([centre[0], yf, centre[1]]),  # the floor
+    )
