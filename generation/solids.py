@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import trimesh
@@ -43,12 +44,21 @@ class SolidFit:
     rig: Rig  # the rig the fit was judged with (the calibrated one, or refined with ``camera``)
 
 
-def _section(params: np.ndarray, p: float, n: int = SECTION_POINTS) -> np.ndarray:
-    cx, cz, _, _, a, b, yaw = params
+@lru_cache(maxsize=32)
+def _unit_section(p: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The unit superellipse |x|^p + |z|^p = 1 at n angles (cached: a fit evaluates one p thousands of times)."""
     t = np.linspace(0, 2 * math.pi, n, endpoint=False)
     c, s = np.cos(t), np.sin(t)
-    x = a * np.sign(c) * np.abs(c) ** (2 / p)
-    z = b * np.sign(s) * np.abs(s) ** (2 / p)
+    x = np.sign(c) * np.abs(c) ** (2 / p)
+    z = np.sign(s) * np.abs(s) ** (2 / p)
+    x.flags.writeable = z.flags.writeable = False
+    return x, z
+
+
+def _section(params: np.ndarray, p: float, n: int = SECTION_POINTS) -> np.ndarray:
+    cx, cz, _, _, a, b, yaw = params
+    ux, uz = _unit_section(float(p), n)
+    x, z = a * ux, b * uz
     cy, sy = math.cos(yaw), math.sin(yaw)
     return np.stack([cx + cy * x + sy * z, cz - sy * x + cy * z], 1)
 
@@ -92,15 +102,19 @@ def _prism_points(params: np.ndarray, p: float) -> np.ndarray:
 
 
 def _poses(rig: Rig) -> tuple[np.ndarray, np.ndarray]:
-    """All views' (R, C) of ``Rig.pose`` at once (the fit calls this for every candidate camera)."""
-    a = np.asarray(rig.azimuths)
+    """All views' (R, C) of ``Rig.pose`` at once (the fit calls this for every candidate camera).
+
+    In closed form: the camera at unit distance looks at the origin, right = (cos a, 0, -sin a) and
+    up = right x forward = (-sin e sin a, cos e, -sin e cos a).
+    """
+    a = np.asarray(rig.azimuths, dtype=np.float64)
     ce, se = math.cos(rig.elevation), math.sin(rig.elevation)
-    centre = np.stack([ce * np.sin(a), np.full_like(a, se), ce * np.cos(a)], 1)
-    fwd = -centre  # |centre| = 1
-    right = np.stack([-fwd[:, 2], np.zeros_like(a), fwd[:, 0]], 1)  # fwd x (0, 1, 0)
-    right /= np.linalg.norm(right, axis=1, keepdims=True)
-    up = np.cross(right, fwd)
-    return np.stack([right, up, fwd], 1), centre
+    sa, ca = np.sin(a), np.cos(a)
+    centre = np.stack([ce * sa, np.full_like(a, se), ce * ca], 1)
+    zero = np.zeros_like(a)
+    right = np.stack([ca, zero, -sa], 1)
+    up = np.stack([-se * sa, np.full_like(a, ce), -se * ca], 1)
+    return np.stack([right, up, -centre], 1), centre
 
 
 def _silhouettes(rig: Rig, params: np.ndarray, p: float) -> list[np.ndarray | None]:

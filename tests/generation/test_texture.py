@@ -1,7 +1,11 @@
-"""Texture blending: photos taken at different exposures agree after gain matching."""
+"""Texture blending: photos taken at different exposures agree after gain matching; unseen texels take a
+nearby seen colour."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from generation.texture import exposure_gains
@@ -26,3 +30,22 @@ def test_photos_without_shared_texels_keep_their_colours():
     wts[0, :50] = 1.0
     wts[1, 50:] = 1.0
     assert torch.equal(exposure_gains(cols, wts), torch.ones((2, 3)))
+
+
+def test_unseen_points_take_a_seen_neighbour_within_one_cell_of_the_nearest():
+    from scipy.spatial import cKDTree
+
+    from generation.texture import _nearest_per_cell
+
+    rng = np.random.default_rng(3)
+    seen = rng.uniform(-1, 1, (500, 3))
+    unseen = rng.uniform(-1, 1, (4000, 3))
+    tree = cKDTree(seen)
+    exact_d, exact = tree.query(unseen, k=1)
+    cell = 0.05
+    got = _nearest_per_cell(tree, unseen, cell)
+    got_d = np.linalg.norm(seen[got] - unseen, axis=1)
+    # a cube's points share its first point's neighbour: at most one cube diagonal (twice) farther
+    assert np.all(got_d <= exact_d + 2 * math.sqrt(3) * cell + 1e-12)
+    assert np.mean(got == exact) > 0.8
+    assert np.array_equal(_nearest_per_cell(tree, unseen, 0.0), exact)  # no cell: one query per point
