@@ -26,7 +26,7 @@ import torch
 from .cameras import Rig
 from .config import OpeningConfig
 from .geometry import Volume
-from .solids import SolidFit, _section, loft
+from .solids import SolidFit
 
 _SCALES = np.round(np.arange(0.40, 1.0001, 0.02), 4)
 _ANGLES = np.linspace(0.0, 2 * math.pi, 96, endpoint=False)
@@ -275,22 +275,3 @@ def hollow(vol: Volume, opening: Opening, *, min_wall_voxels: float = 1.5) -> No
     rows = torch.as_tensor(open_rows, device=dev).view(1, -1, 1)
     inside = torch.where(rows, torch.maximum(radial, -floor), torch.full_like(radial, v))
     f.copy_(torch.maximum(f, -inside))
-
-
-def open_prism_mesh(fit: SolidFit, opening: Opening, *, face_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fitted prism with the opening cut in: outer wall, base, the rim's flat top, the inner wall down to
-    the floor and the floor; watertight, within ``face_limit`` faces."""
-    rings = 8
-    segs = int(max(16, min(160, face_limit // (4 * rings + 6))))
-    outer = _section(fit.params, fit.p, segs)
-    centre = outer.mean(0)
-    inner = centre + opening.inner_scale * (outer - centre)
-    y0, y1, yf = float(fit.params[2]), float(fit.params[3]), opening.floor_y
-    yf = min(max(yf, y0 + 0.02 * (y1 - y0)), y1 - 0.02 * (y1 - y0))
-    loops = [(outer, y) for y in np.linspace(y0, y1, rings + 1)]  # outer wall up, the rim across
-    loops += [(inner, y) for y in np.linspace(y1, yf, rings + 1)]  # the inner wall down to the floor
-    return loft(
-        loops,
-        first_cap=np.array([centre[0], y0, centre[1]]),  # the base
-        last_cap=np.array([centre[0], yf, centre[1]]),  # the floor
-    )

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-import trimesh
 from scipy import ndimage
 from scipy.optimize import minimize
 from scipy.spatial import ConvexHull, QhullError
@@ -378,43 +377,3 @@ def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> 
     if best.kind == "cuboid" and cylinders and min(cylinders) <= AMBIGUOUS_RATIO * best.error_px:
         return None
     return best
-
-
-def loft(
-    loops: list[tuple[np.ndarray, float]], *, first_cap: np.ndarray, last_cap: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """A watertight surface through horizontal loops (each an (n, 2) x/z section at its height, all with the
-    same n), stitched in order, closed by a fan from ``first_cap`` to the first loop and from ``last_cap`` to
-    the last, with consistent outward winding."""
-    segs = len(loops[0][0])
-    verts = [np.stack([sec[:, 0], np.full(segs, y), sec[:, 1]], 1) for sec, y in loops]
-    verts.append(np.array([first_cap, last_cap], dtype=np.float64))
-    v = np.concatenate(verts)
-    j = np.arange(segs)
-    jn = (j + 1) % segs
-    faces = []
-    for r in range(len(loops) - 1):
-        a, b = r * segs + j, r * segs + jn
-        c, d = (r + 1) * segs + jn, (r + 1) * segs + j
-        faces += [np.stack([a, b, c], 1), np.stack([a, c, d], 1)]
-    nf, nl = len(loops) * segs, len(loops) * segs + 1
-    last = (len(loops) - 1) * segs
-    faces.append(np.stack([np.full(segs, nf), jn, j], 1))
-    faces.append(np.stack([np.full(segs, nl), last + j, last + jn], 1))
-    mesh = trimesh.Trimesh(v, np.concatenate(faces).astype(np.int64), process=False)
-    trimesh.repair.fix_normals(mesh)
-    return np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces, dtype=np.int64)
-
-
-def prism_mesh(fit: SolidFit, *, face_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """A watertight prism: side rings plus capped ends (centre fans), within ``face_limit`` faces."""
-    rings = 12
-    segs = int(max(16, min(160, face_limit // (2 * rings + 4))))
-    sec = _section(fit.params, fit.p, segs)
-    y0, y1 = float(fit.params[2]), float(fit.params[3])
-    centre = sec.mean(0)
-    return loft(
-        [(sec, y) for y in np.linspace(y0, y1, rings + 1)],
-        first_cap=np.array([centre[0], y0, centre[1]]),
-        last_cap=np.array([centre[0], y1, centre[1]]),
-    )

@@ -30,9 +30,9 @@ from .exact_shape import choose_exact_shape
 from .geometry import apply_priors, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .meshing import decimate, largest_component, weld_normals
-from .opening import carved_top, find_opening, hollow, open_prism_mesh, solid_top
+from .opening import carved_top, find_opening, hollow, solid_top
+from .prism_meshes import open_prism_mesh, prism_mesh
 from .segment import Segmentation, segment
-from .solids import prism_mesh
 from .texture import bake, vertex_normals
 from .titles import PRIORS, names_container, prompt_height, prompt_prior
 
