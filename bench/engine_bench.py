@@ -47,21 +47,29 @@ def render_all(kinds: list[str], size: int) -> dict[str, list[Path]]:
 
 
 def child(job_file: str) -> None:
-    """Run engine jobs listed in a JSON file; write results next to it. Runs in its own process."""
+    """Run engine jobs listed in a JSON file; write results next to it. Runs in its own process.
+
+    Paths in the job file may be relative to the repository root, so one prepared job file runs on another
+    machine's checkout (bench/real_bench.py --prepare, then this on a GPU machine, then --score-only here).
+    BENCH_DEVICE picks the engine's device (cpu, cuda, auto); BENCH_THREADS the torch CPU threads.
+    """
     import torch
 
-    from generation import Engine, GenerationParams
+    from generation import Engine, GenerationParams, resolve_device
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    device = resolve_device(os.environ.get("BENCH_DEVICE", "cpu"))
+    if device.type == "cuda":  # the context's start (a second or more) is not any one model's time
+        torch.zeros(1, device=device).sum().item()
     jobs = json.loads(Path(job_file).read_text())
     engine = Engine()
     results = []
     for job in jobs:
-        images = [Path(p).read_bytes() for p in job["images"]]
+        images = [(ROOT / p).read_bytes() for p in job["images"]]
         t, c = time.perf_counter(), time.process_time()
-        res = engine.generate(images, prompt=job.get("prompt"), params=GenerationParams(), device="cpu")
+        res = engine.generate(images, prompt=job.get("prompt"), params=GenerationParams(), device=device)
         dt, dc = time.perf_counter() - t, time.process_time() - c
-        out = Path(job["out"])
+        out = ROOT / job["out"]
         out.write_bytes(res.glb)
         results.append(
             {
@@ -76,9 +84,11 @@ def child(job_file: str) -> None:
             }
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(job_file).with_suffix(".out.json").write_text(
-        json.dumps({"results": results, "peak_rss_mb": peak_mb})
-    )
+    summary = {"results": results, "peak_rss_mb": peak_mb, "device": str(device)}
+    if device.type == "cuda":
+        summary["gpu"] = torch.cuda.get_device_name(device)
+        summary["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    Path(job_file).with_suffix(".out.json").write_text(json.dumps(summary))
 
 
 def main(argv: list[str] | None = None) -> int:

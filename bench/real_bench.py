@@ -3,6 +3,11 @@
     python bench/real_bench.py                     # 12 products x 1, 2, 4, 8 views, 768 px photos
     python bench/real_bench.py --quick             # 6 products x 1 and 4 views, 512 px (about 3 min)
     python bench/real_bench.py --products mug,rect_tin --views 4
+    python bench/real_bench.py --views 1,4 --size 512 --device cuda   # the engine on the GPU
+
+On a GPU machine that lacks the scorer's setup: ``--prepare`` renders the photos and writes the job files (paths
+relative to the repository), ``BENCH_DEVICE=cuda python bench/engine_bench.py --child bench/out/real/jobs_4v.json``
+runs them there, and ``--score-only`` with the same options scores the returned models here.
 
 For each product of bench/real_products.py: renders 8 studio photos at its own camera (elevation 0-35 deg, field
 of view 20-60 deg; the engine is not told either), runs the engine (child process, 2 torch threads, the
@@ -108,6 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="6 products, 1 and 4 views, 512 px")
     ap.add_argument("--json", default=str(OUT / "real_bench.json"))
     ap.add_argument("--tag", default="", help="suffix for job and model files (two runs side by side)")
+    ap.add_argument("--device", default="cpu", help="the engine's device: cpu, cuda or auto")
+    stage = ap.add_mutually_exclusive_group()
+    stage.add_argument(
+        "--prepare", action="store_true", help="render the photos and write the job files, run nothing"
+    )
+    stage.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the models of an earlier run (e.g. one on a GPU machine)",
+    )
     args = ap.parse_args(argv)
     names = args.products.split(",") if args.products else list(QUICK if args.quick else PRODUCTS)
     views = [int(v) for v in (args.views or ("1,4" if args.quick else "1,2,4,8")).split(",")]
@@ -122,18 +137,26 @@ def main(argv: list[str] | None = None) -> int:
                 "kind": n,
                 "views": nv,
                 "prompt": PRODUCTS[n][0],
-                "images": [str(p) for p in view_files(files[n], nv)],
-                "out": str(OUT / f"{n}_{nv}v{args.tag}.glb"),
+                "images": [str(p.relative_to(ROOT)) for p in view_files(files[n], nv)],
+                "out": str((OUT / f"{n}_{nv}v{args.tag}.glb").relative_to(ROOT)),
             }
             for n in names
         ]
         job_file = OUT / f"jobs_{nv}v{args.tag}.json"
-        job_file.write_text(json.dumps(jobs))
-        load.append(os.getloadavg()[0])
-        subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "engine_bench.py"), "--child", str(job_file)], check=True
-        )
-        load.append(os.getloadavg()[0])
+        if args.prepare:
+            job_file.write_text(json.dumps(jobs))
+            print(f"wrote {job_file.relative_to(ROOT)}")
+            continue
+        if not args.score_only:
+            job_file.write_text(json.dumps(jobs))
+            load.append(os.getloadavg()[0])
+            env = {**os.environ, "BENCH_DEVICE": args.device}
+            subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "engine_bench.py"), "--child", str(job_file)],
+                check=True,
+                env=env,
+            )
+            load.append(os.getloadavg()[0])
         res = json.loads(job_file.with_suffix(".out.json").read_text())
         rows = []
         for r in res["results"]:
@@ -163,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"shape {row['shape']} val {row['validator_issues']}",
                 flush=True,
             )
-        table[nv] = {"rows": rows, "peak_rss_mb": res["peak_rss_mb"]}
+        table[nv] = {"rows": rows, "peak_rss_mb": res["peak_rss_mb"], "device": res.get("device", "cpu")}
+        for key in ("gpu", "peak_gpu_mb"):
+            if key in res:
+                table[nv][key] = res[key]
+    if args.prepare:
+        return 0
     summary = {}
     for nv, t in table.items():
         summary[nv] = summarize(
@@ -173,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"== {nv} view(s): median {s['median_s']:.2f} s (cpu {s['median_cpu_s']:.2f}), peak {s['peak_rss_mb']:.0f} MB, "
             f"CD {s['chamfer_l1']:.4f}, F@.02 {s['f@0.02']:.3f} (min {s['min_f@0.02']:.3f}), "
-            f"F@.05 {s['f@0.05']:.3f} (min {s['min_f@0.05']:.3f}), PSNR {s['psnr']:.2f}, SSIM {s['ssim']:.3f}"
+            f"F@.05 {s['f@0.05']:.3f} (min {s['min_f@0.05']:.3f}), PSNR {s['psnr']:.2f}, SSIM {s['ssim']:.3f}, "
+            f"on {table[nv]['device']}"
+            + (
+                f" ({table[nv]['gpu']}, peak {table[nv]['peak_gpu_mb']:.0f} MB on the GPU)"
+                if "gpu" in table[nv]
+                else ""
+            )
         )
     print(f"load average (1 min) during the run: {min(load):.1f} - {max(load):.1f} on {os.cpu_count()} CPUs")
     Path(args.json).write_text(

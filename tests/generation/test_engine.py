@@ -238,3 +238,37 @@ def test_cuda_runs_the_same_pipeline(engine, can_photos):
     assert res.stats["device"].startswith("cuda")
     mesh = _mesh(res.glb)
     assert mesh.extents[1] == pytest.approx(0.2, rel=1e-3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+# an exact cylinder (the prism fit on the host), a carved soft product (the torch path throughout)
+@pytest.mark.parametrize("kind", ["can", "soft"])
+def test_cuda_and_cpu_make_the_same_model(engine, kind):
+    from scipy.spatial import cKDTree
+
+    from devstore.studio import render_views
+
+    from .conftest import png_bytes
+
+    photos = [png_bytes(im) for im in render_views(make_product(kind), n_views=4, size=192, supersample=1)]
+    cpu = engine.generate(photos, params=SMALL, device="cpu")
+    gpu = engine.generate(photos, params=SMALL, device="cuda")
+    assert gpu.stats["device"].startswith("cuda")
+    assert gpu.stats["shape_model"] == cpu.stats["shape_model"]
+    for key in ("elevation_deg", "fov_deg", "azimuths_deg"):
+        assert gpu.metadata["camera_pose"][key] == pytest.approx(cpu.metadata["camera_pose"][key], abs=0.5)
+    assert gpu.stats["size_m"] == pytest.approx(cpu.stats["size_m"], rel=0.01)
+    a, b = _mesh(cpu.glb), _mesh(gpu.glb)
+    assert b.extents == pytest.approx(a.extents, rel=0.015)
+    assert b.area == pytest.approx(a.area, rel=0.01)
+    assert b.volume == pytest.approx(a.volume, rel=0.02)
+    # The surfaces coincide, not only their boxes: points sampled on the CUDA model lie as close to the CPU
+    # model's samples as a second sampling of the CPU model does (the sampling's own spacing is the floor).
+    pa, pa2, pb = a.sample(4000, seed=1), a.sample(4000, seed=2), b.sample(4000, seed=2)
+    floor = cKDTree(pa).query(pa2)[0].mean()
+    assert cKDTree(pa).query(pb)[0].mean() < 1.25 * floor + 0.001 * float(a.extents.max())
+    # And so do the textures (mean colour over the atlas) and the splats' sizes.
+    tex = [np.asarray(m.visual.material.baseColorTexture.convert("RGB"), dtype=np.float64) for m in (a, b)]
+    assert np.abs(tex[0].mean(axis=(0, 1)) - tex[1].mean(axis=(0, 1))).max() < 3.0
+    assert len(gpu.splat_ply) == pytest.approx(len(cpu.splat_ply), rel=0.02)
