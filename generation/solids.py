@@ -350,10 +350,16 @@ MIN_SECTION_ASPECT = 0.15  # a section thinner than this (depth / width) is a sh
 
 # a cylinder's silhouette error within this factor of the best box's: the views do not show a box
 AMBIGUOUS_RATIO = 1.3
+# A box with rounded edges (a folded sweater, a stack of towels) misses a sharp box's outline by a pixel or two
+# along its edges; it is taken for a box up to this multiple of the error limit when every cylinder explains the
+# photos at least ROUNDED_BOX_MARGIN times worse (a jar's lid or a can's rim come nowhere near that).
+ROUNDED_BOX_SCALE = 1.5
+ROUNDED_BOX_MARGIN = 2.5
 
 
 def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> SolidFit | None:
-    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %).
+    """The best fit if it explains every view; the title's kind wins a near-tie (within 15 %). A rounded box
+    passes on a looser limit when nothing round comes close (ROUNDED_BOX_SCALE, ROUNDED_BOX_MARGIN).
 
     A fit whose section is a sheet is refused: one photo does not constrain the depth, and the simplex can
     flatten an elliptic cylinder until its outline matches a box face-on (a shoe box became a 2 cm disc).
@@ -362,6 +368,17 @@ def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> 
         f for f in fits if min(f.params[4], f.params[5]) >= MIN_SECTION_ASPECT * max(f.params[4], f.params[5])
     ]
     ok = [f for f in solid if f.error_px <= max_error_px and max(f.per_view_px) <= 2 * max_error_px]
+    cylinders = [f.error_px for f in solid if f.kind == "cylinder"]
+    if not ok and cylinders:
+        loose = ROUNDED_BOX_SCALE * max_error_px
+        ok = [
+            f
+            for f in solid
+            if f.kind == "cuboid"
+            and f.error_px <= loose
+            and max(f.per_view_px) <= 2 * loose
+            and min(cylinders) >= ROUNDED_BOX_MARGIN * f.error_px
+        ]
     if not ok:
         return None
     best = ok[0]
@@ -373,7 +390,6 @@ def choose(fits: list[SolidFit], *, max_error_px: float, prefer: str | None) -> 
     # top edges tell them apart, and a round product with a lid or shoulders fits neither exactly, so a
     # near-tie went to the box and put corners where a lidded jar has none (F@0.02 0.19). The carved hull
     # stays then, unless the title named the kind (decided above).
-    cylinders = [f.error_px for f in solid if f.kind == "cylinder"]
     if best.kind == "cuboid" and cylinders and min(cylinders) <= AMBIGUOUS_RATIO * best.error_px:
         return None
     return best

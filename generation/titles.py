@@ -13,13 +13,17 @@ PRIORS: dict[str, tuple[float, float | None]] = {
     "flat": (0.4, None),
     "soft": (0.45, 2.5),  # an inflated square sack: thin, and flatter than an ellipse towards its seams
     "blob": (0.75, 2.0),
+    # shoes are photographed from the side; an adult shoe is about 0.35-0.4 as wide as it is long
+    "footwear": (0.38, 2.0),
 }
+# checked in this order: a "shoe box" is a box
 _KEYWORDS = {
     "revolve": r"bottle|can\b|cans\b|jar|mug|cup|vase|candle|tin\b|glass|tumbler|canister|flask|pot\b|soda|beer|wine",
     "box": r"box|carton|book|package|pack\b|case\b|crate|kit\b|cereal",
+    "footwear": r"\bshoes?\b|sneaker|trainer|\bboots?\b|sandal|loafer|slipper|\bclogs?\b|espadrille|moccasin",
     "flat": r"pouch|bag\b|sachet|envelope|wallet|tube\b",
     "soft": r"pillow|cushion|duvet|quilt",
-    "blob": r"plush|toy|ball\b|fruit|shoe|teddy",
+    "blob": r"plush|toy|ball\b|fruit|teddy",
 }
 CONTAINER = re.compile(r"\b(mug|cup|bowl|tumbler|beaker|planter|bucket|pail)s?\b")
 _SIZES_M = {
@@ -37,6 +41,8 @@ _SIZES_M = {
     "plush": 0.15,
     "pillow": 0.15,
     "shoe": 0.12,
+    "sneaker": 0.12,
+    "boot": 0.2,
 }
 
 

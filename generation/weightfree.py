@@ -46,6 +46,24 @@ def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
     return out
 
 
+def _symmetry_axis(mask: np.ndarray, cx: float, *, reach: float = 0.25) -> float:
+    """The column (to half a pixel, within ``reach`` of the silhouette's width of ``cx``) about which the
+    silhouette best matches its mirror image: a mug's body axis, where its box centre leans to the handle."""
+    rows = np.nonzero(mask.any(1))[0]
+    cols = np.nonzero(mask.any(0))[0]
+    m = mask[rows[0] : rows[-1] + 1]
+    span = reach * (cols[-1] - cols[0] + 1)
+
+    def iou(c: float) -> float:
+        mirrored = _mirror(m, c)
+        return float((m & mirrored).sum() / max(1, (m | mirrored).sum()))
+
+    # every 2 px, then every half pixel around the best (a candidate's cost is one mirrored copy)
+    coarse = np.arange(round(cx - span), cx + span + 1.0, 2.0)
+    best = float(max(coarse, key=iou))
+    return float(max(np.arange(best - 1.5, best + 1.75, 0.5), key=iou))
+
+
 def _squeeze(mask: np.ndarray, cx: float, k: float) -> np.ndarray:
     """The silhouette narrowed horizontally by factor k about column cx (a guessed side view)."""
     h, w = mask.shape
@@ -123,6 +141,8 @@ class WeightFreeBackend:
                 # Only a straight edge: a box turned on the floor shows a corner (~0.2) and reads as a round
                 # base's depth better than as a package's
                 prior_name = None
+            if prior_name == "footwear" and (cols[-1] - cols[0] + 1) < 1.6 * (rows[-1] - rows[0] + 1):
+                prior_name = "blob"  # a shoe seen toe-on or from above: the side-on proportion does not apply
             if prior_name is not None:
                 depth_ratio = PRIORS[prior_name][0]
             elif measured is not None and measured >= 0.25:
@@ -137,7 +157,14 @@ class WeightFreeBackend:
                 depth_ratio = PRIORS["box"][0]
             else:
                 depth_ratio = 1.0 if sym >= 0.95 else 0.75
-            side = _squeeze(m0, cxb, depth_ratio)
+            body = m0
+            if prior_name == "revolve":
+                # a handle (or a spout) pulls the photo's box centre to its side: mirror and squeeze about the
+                # body's own axis, and give the guessed side view the body's width, not the handle's
+                cxb = _symmetry_axis(m0, cxb)
+                body = m0 & _mirror(m0, cxb)
+                back = _mirror(m0, cxb)
+            side = _squeeze(body, cxb, depth_ratio)
             back_mask = masks[1] if n == 2 else back
             carve_masks = [m0, side, back_mask, _mirror(side, cxb)]
             rig = Rig.turntable(4, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh, cx=cxb)

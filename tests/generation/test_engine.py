@@ -213,6 +213,32 @@ def test_prompt_selects_size_and_prior(engine, box_photos):
     assert res.stats["size_source"] == "prompt"
 
 
+def test_symmetry_axis_is_the_body_not_the_box_with_its_handle():
+    from generation.weightfree import _symmetry_axis
+
+    yy, xx = np.mgrid[0:120, 0:200]
+    body = (np.abs(xx + 0.5 - 80) <= 40) & (yy >= 20) & (yy < 110)  # columns 40..119: axis 80
+    loop = (xx >= 120) & (xx < 146) & (yy >= 40) & (yy < 90)  # a handle 6 px thick on the right
+    hole = (xx >= 120) & (xx < 140) & (yy >= 46) & (yy < 84)
+    assert _symmetry_axis(body | (loop & ~hole), 93.0) == 80.0  # 93: the box centre, handle included
+    assert _symmetry_axis(body, 80.0) == 80.0
+
+
+def test_single_photo_of_a_mug_gets_the_depth_of_its_body_not_of_its_handle(engine):
+    """A round product's hidden depth is its body's width: one photo of a mug from the handle's side used to
+    come out as deep as it is wide with the handle (z/x 1.00 against the mug's 0.73)."""
+    from devstore.studio import render_views
+
+    from .conftest import png_bytes
+
+    mug = make_product("mug")
+    photo = png_bytes(render_views(mug, n_views=4, size=192, supersample=1)[0])
+    res = engine.generate([photo], prompt="Stoneware coffee mug", params=SMALL)
+    model = _mesh(res.glb)
+    true_ratio = mug.mesh.extents[2] / mug.mesh.extents[0]
+    assert model.extents[2] / model.extents[0] == pytest.approx(true_ratio, rel=0.1)
+
+
 def test_alpha_channel_is_used(engine):
     from devstore.studio import render_views
 

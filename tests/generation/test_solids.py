@@ -130,6 +130,33 @@ def test_a_box_that_barely_beats_a_cylinder_leaves_the_carved_hull():
     assert choose([box, worse], max_error_px=1.25, prefer=None) is box
 
 
+def test_a_rounded_box_is_a_box_when_nothing_round_comes_close():
+    # a folded sweater: a sharp box misses its rounded edges by 1.5 px, a cylinder by 6 px
+    from generation.cameras import Rig
+    from generation.solids import SolidFit, choose
+
+    rig = Rig.turntable(4, elevation_deg=28.0, fov_deg=40.0, width=64, height=64)
+
+    def fit(kind, err, per_view=None):
+        params = np.array([0, 0, 0.0, 0.07, 0.15, 0.12, 0.0])
+        return SolidFit(
+            kind, params, 2.0 if kind == "cylinder" else np.inf, err, per_view or [err] * 4, np.zeros(2), rig
+        )
+
+    box = fit("cuboid", 1.54)
+    assert choose([box, fit("cylinder", 6.3)], max_error_px=1.25, prefer=None) is box
+    # a lidded jar whose box fit is as loose: the cylinder is close behind, so neither is exact
+    assert choose([box, fit("cylinder", 1.9)], max_error_px=1.25, prefer=None) is None
+    # looser than 1.5 x the limit, or one view far off: still the carved hull
+    assert choose([fit("cuboid", 1.95), fit("cylinder", 9.0)], max_error_px=1.25, prefer=None) is None
+    assert (
+        choose(
+            [fit("cuboid", 1.5, [1.0, 1.0, 1.0, 4.0]), fit("cylinder", 9.0)], max_error_px=1.25, prefer=None
+        )
+        is None
+    )
+
+
 def test_each_job_is_fitted_to_its_own_silhouettes():
     # jobs run one after another in a worker: a later job's views must never be judged against an earlier
     # job's silhouettes (Python reuses the ids of freed objects)
