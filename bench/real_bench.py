@@ -143,12 +143,12 @@ def main(argv: list[str] | None = None) -> int:
             for n in names
         ]
         job_file = OUT / f"jobs_{nv}v{args.tag}.json"
-        if args.prepare:
+        if not args.score_only:
             job_file.write_text(json.dumps(jobs))
+        if args.prepare:
             print(f"wrote {job_file.relative_to(ROOT)}")
             continue
         if not args.score_only:
-            job_file.write_text(json.dumps(jobs))
             load.append(os.getloadavg()[0])
             env = {**os.environ, "BENCH_DEVICE": args.device}
             subprocess.run(

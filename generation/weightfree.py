@@ -46,6 +46,12 @@ def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
     return out
 
 
+def _mirror_iou(mask: np.ndarray, cx: float) -> float:
+    """How well the silhouette matches its mirror image about column cx (intersection over union)."""
+    mirrored = _mirror(mask, cx)
+    return float((mask & mirrored).sum() / max(1, (mask | mirrored).sum()))
+
+
 def _symmetry_axis(mask: np.ndarray, cx: float, *, reach: float = 0.25) -> float:
     """The column (to half a pixel, within ``reach`` of the silhouette's width of ``cx``) about which the
     silhouette best matches its mirror image: a mug's body axis, where its box centre leans to the handle."""
@@ -55,8 +61,7 @@ def _symmetry_axis(mask: np.ndarray, cx: float, *, reach: float = 0.25) -> float
     span = reach * (cols[-1] - cols[0] + 1)
 
     def iou(c: float) -> float:
-        mirrored = _mirror(m, c)
-        return float((m & mirrored).sum() / max(1, (m | mirrored).sum()))
+        return _mirror_iou(m, float(c))
 
     # every 2 px, then every half pixel around the best (a candidate's cost is one mirrored copy)
     coarse = np.arange(round(cx - span), cx + span + 1.0, 2.0)
@@ -162,8 +167,8 @@ class WeightFreeBackend:
                 # a handle (or a spout) pulls the photo's box centre to its side: mirror and squeeze about the
                 # body's own axis, and give the guessed side view the body's width, not the handle's
                 cxb = _symmetry_axis(m0, cxb)
-                body = m0 & _mirror(m0, cxb)
                 back = _mirror(m0, cxb)
+                body = m0 & back
             side = _squeeze(body, cxb, depth_ratio)
             back_mask = masks[1] if n == 2 else back
             carve_masks = [m0, side, back_mask, _mirror(side, cxb)]
@@ -360,7 +365,7 @@ def _round_fallback(masks: list[np.ndarray]) -> float | None:
         if len(cols) < 4:
             return None
         cx = (cols[0] + cols[-1] + 1) / 2
-        if float((m & _mirror(m, cx)).sum() / max(1, (m | _mirror(m, cx)).sum())) < 0.95:
+        if _mirror_iou(m, cx) < 0.95:
             return None
         widths.append(m.sum(1).astype(np.float64))
     ref = widths[0]
