@@ -20,6 +20,7 @@ from .solids import (
     SolidFit,
     _errors,
     _fit,
+    _fit_each,
     _refocused,
     _View,
     _with_camera,
@@ -120,7 +121,7 @@ def refine_single_view_box(
     base = fit.params
     # the half-axis closer to the viewing direction (z at azimuth 0) is the hidden depth
     depth_i, width_i = (4, 5) if abs(math.sin(base[6])) > abs(math.cos(base[6])) else (5, 4)
-    cands = []
+    starts = []
     for de in elevation_shifts_deg:
         for ls in log_focal_scales:
             for ratio in depth_ratios:
@@ -130,15 +131,11 @@ def refine_single_view_box(
                 x, cam = _refocused(x0, cam0, ls)
                 if abs(cam[0]) > 0.2 or abs(cam[1]) > 0.7:  # outside _fit's bounds
                     continue
-                cands.append(_fit(rig, views, [(x, cam)], p, screen_evals, 0.1, True))
-    cands.sort(key=lambda c: c[0])
-    best = None
-    for _, par, cam in cands[:keep]:
-        err, par, cam = _fit(rig, views, [(par, cam)], p, max_evals, 0.06, True)
-        if best is None or err < best[0]:
-            best = (err, par, cam)
-    if best is None:
+                starts.append((x, cam))
+    if not starts:
         return fit
+    cands = sorted(_fit_each(rig, views, starts, p, screen_evals, 0.1, True), key=lambda c: c[0])
+    best = _fit(rig, views, [(par, cam) for _, par, cam in cands[:keep]], p, max_evals, 0.06, True)
     err, par, cam = _fit(rig, views, [(best[1], best[2])], p, max_evals // 2, 0.03, True)
     if err >= fit.error_px:
         return fit

@@ -22,10 +22,10 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import minimize
 from scipy.spatial import ConvexHull, QhullError
 
 from .cameras import Rig
+from .simplex import minimize_many
 
 EXPONENTS = {"cylinder": 2.0, "cuboid": 12.0}
 SECTION_POINTS = 48
@@ -68,120 +68,133 @@ class _View:
     def __init__(self, mask: np.ndarray) -> None:
         inside = ndimage.distance_transform_edt(mask)
         outside = ndimage.distance_transform_edt(~mask)
-        self.sdf = np.where(mask, -(inside - 0.5), outside - 0.5).astype(np.float32)
+        self.sdf = np.where(mask, -(inside - 0.5), outside - 0.5)
+        self.height, self.width = mask.shape
+        self._flat = self.sdf.ravel()
         edge = mask & ~ndimage.binary_erosion(mask)
         ys, xs = np.nonzero(edge)
         step = max(1, len(xs) // 200)
         self.outline = np.stack([xs[::step] + 0.5, ys[::step] + 0.5], 1)
 
-    def error(self, poly: np.ndarray) -> float:
-        # hull outline sampled every ~1.5 px -> |mask sdf|
-        nxt = np.roll(poly, -1, 0)
-        pts = (poly[:, None] + (nxt - poly)[:, None] * _EDGE_T[None, :, None]).reshape(-1, 2)
-        d1 = ndimage.map_coordinates(self.sdf, [pts[:, 1] - 0.5, pts[:, 0] - 0.5], order=1, mode="nearest")
-        # mask outline -> signed distance to the convex polygon (max over its edges' half-planes)
-        edge = nxt - poly
+    def sample(self, pts: np.ndarray) -> np.ndarray:
+        """The signed distance at (M, 2) pixel points: bilinear, clamped at the border (scipy's
+        map_coordinates(order=1, mode="nearest") without its per-call overhead)."""
+        h, w = self.height, self.width
+        r = np.clip(pts[:, 1] - 0.5, 0.0, h - 1.0)
+        c = np.clip(pts[:, 0] - 0.5, 0.0, w - 1.0)
+        r0 = np.minimum(r.astype(np.intp), h - 2)
+        c0 = np.minimum(c.astype(np.intp), w - 2)
+        fr, fc = r - r0, c - c0
+        i = r0 * w + c0
+        a = self._flat
+        top = a[i] + fc * (a[i + 1] - a[i])
+        bottom = a[i + w] + fc * (a[i + w + 1] - a[i + w])
+        return top + fr * (bottom - top)
+
+    def errors(self, polys: list[np.ndarray | None]) -> np.ndarray:
+        """The two-sided boundary distance of each counter-clockwise convex polygon (1e3 for None): its outline
+        sampled every ~1.5 px -> |signed distance|, and this mask's outline -> signed distance to the polygon
+        (the max over its edges' half-planes), averaged. All polygons in one batch."""
+        out = np.full(len(polys), 1e3)
+        good = [k for k, q in enumerate(polys) if q is not None]
+        if not good:
+            return out
+        sizes = np.array([len(polys[k]) for k in good])  # type: ignore[arg-type]
+        first = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        verts = np.concatenate([polys[k] for k in good])  # type: ignore[misc]
+        nxt = np.arange(1, len(verts) + 1)
+        nxt[first + sizes - 1] = first
+        edge = verts[nxt] - verts
+        pts = (verts[:, None, :] + edge[:, None, :] * _EDGE_T[None, :, None]).reshape(-1, 2)
+        per_edge = np.abs(self.sample(pts)).reshape(len(verts), len(_EDGE_T)).sum(1)
+        e1 = np.add.reduceat(per_edge, first) / (sizes * len(_EDGE_T))
+        # outward normals: Qhull lists a 2-D hull's vertices counter-clockwise
         normal = np.stack([edge[:, 1], -edge[:, 0]], 1)
-        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
-        if np.mean(((self.outline.mean(0) - poly) * normal).sum(1)) > 0:
-            normal = -normal  # outward normals whatever the vertex order
-        d2 = ((self.outline[:, None, :] - poly[None]) * normal[None]).sum(-1).max(1)
-        return 0.5 * (float(np.abs(d1).mean()) + float(np.abs(d2).mean()))
+        normal /= np.maximum(np.sqrt((normal * normal).sum(1)), 1e-9)[:, None]
+        dist = self.outline @ normal.T - (verts * normal).sum(1)
+        e2 = np.abs(np.maximum.reduceat(dist, first, axis=1)).mean(0)
+        out[good] = 0.5 * (e1 + e2)
+        return out
 
 
 def _prism_points(params: np.ndarray, p: float) -> np.ndarray:
     """The bottom and top sections of a prism as (2 * SECTION_POINTS, 3) world points."""
-    sec = _section(params, p)
-    n = len(sec)
-    pts = np.empty((2 * n, 3))
-    pts[:n, 0] = pts[n:, 0] = sec[:, 0]
-    pts[:n, 2] = pts[n:, 2] = sec[:, 1]
-    pts[:n, 1], pts[n:, 1] = params[2], params[3]
+    return _prisms_points(params[None], p)[0]
+
+
+def _prisms_points(params: np.ndarray, p: float) -> np.ndarray:
+    """The bottom and top sections of K prisms ((K, 7) parameters) as (K, 2 * SECTION_POINTS, 3) points."""
+    ux, uz = _unit_section(float(p), SECTION_POINTS)
+    cx, cz, y0, y1, a, b, yaw = (params[:, i : i + 1] for i in range(7))
+    x, z = a * ux, b * uz
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    sx, sz = cx + cy * x + sy * z, cz - sy * x + cy * z
+    n = len(ux)
+    pts = np.empty((len(params), 2 * n, 3))
+    pts[:, :n, 0] = pts[:, n:, 0] = sx
+    pts[:, :n, 2] = pts[:, n:, 2] = sz
+    pts[:, :n, 1], pts[:, n:, 1] = y0, y1
     return pts
 
 
-def _poses(rig: Rig) -> tuple[np.ndarray, np.ndarray]:
-    """All views' (R, C) of ``Rig.pose`` at once (the fit calls this for every candidate camera).
+def _poses(elevations: np.ndarray, azimuths: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Every view's (R, C) of ``Rig.pose`` for each of K elevations: (K, V, 3, 3) and (K, V, 3).
 
     In closed form: the camera at unit distance looks at the origin, right = (cos a, 0, -sin a) and
     up = right x forward = (-sin e sin a, cos e, -sin e cos a).
     """
-    a = np.asarray(rig.azimuths, dtype=np.float64)
-    ce, se = math.cos(rig.elevation), math.sin(rig.elevation)
+    a = np.asarray(azimuths, dtype=np.float64)[None]
+    ce, se = np.cos(elevations)[:, None], np.sin(elevations)[:, None]
     sa, ca = np.sin(a), np.cos(a)
-    centre = np.stack([ce * sa, np.full_like(a, se), ce * ca], 1)
-    zero = np.zeros_like(a)
-    right = np.stack([ca, zero, -sa], 1)
-    up = np.stack([-se * sa, np.full_like(a, ce), -se * ca], 1)
-    return np.stack([right, up, -centre], 1), centre
+    k, v = len(elevations), a.shape[1]
+    rot = np.empty((k, v, 3, 3))
+    rot[:, :, 0, 0], rot[:, :, 0, 1], rot[:, :, 0, 2] = ca, 0.0, -sa
+    rot[:, :, 1, 0], rot[:, :, 1, 1], rot[:, :, 1, 2] = -se * sa, ce, -se * ca
+    rot[:, :, 2, 0], rot[:, :, 2, 1], rot[:, :, 2, 2] = -ce * sa, -se, -ce * ca
+    return rot, -rot[:, :, 2]
+
+
+def _outlines(
+    rig: Rig, params: np.ndarray, cams: np.ndarray | None, p: float
+) -> list[list[np.ndarray | None]]:
+    """[view][candidate] silhouette polygons of K prisms, each seen by the rig with its own camera shift
+    (``_with_camera``; None: the rig's own camera): convex hulls of the projected sections, counter-clockwise,
+    None where degenerate."""
+    k = len(params)
+    elev = np.full(k, rig.elevation) if cams is None else rig.elevation + cams[:, 0]
+    focal = np.full(k, rig.focal) if cams is None else rig.focal * np.exp(cams[:, 1])
+    rot, centre = _poses(elev, rig.azimuths)
+    pts = _prisms_points(params, p)
+    cam = (pts[:, None] - centre[:, :, None]) @ rot.transpose(0, 1, 3, 2)  # K, V, 2N, 3
+    z = np.maximum(cam[..., 2], 1e-6)
+    f = focal[:, None, None]
+    xy = np.stack([rig.cx + f * cam[..., 0] / z, rig.cy - f * cam[..., 1] / z], -1)
+    out: list[list[np.ndarray | None]] = [[None] * k for _ in range(xy.shape[1])]
+    for i in range(k):
+        for v in range(xy.shape[1]):
+            try:
+                out[v][i] = xy[i, v][ConvexHull(xy[i, v]).vertices]
+            except QhullError:
+                pass
+    return out
 
 
 def _silhouettes(rig: Rig, params: np.ndarray, p: float) -> list[np.ndarray | None]:
     """Each view's silhouette polygon of the prism (convex hull of its projected sections)."""
-    rot, centre = _poses(rig)
-    cam = (_prism_points(params, p)[None] - centre[:, None]) @ rot.transpose(0, 2, 1)
-    z = np.maximum(cam[..., 2], 1e-6)
-    xy = np.stack([rig.cx + rig.focal * cam[..., 0] / z, rig.cy - rig.focal * cam[..., 1] / z], -1)
-    out: list[np.ndarray | None] = []
-    for v in xy:
-        try:
-            out.append(v[ConvexHull(v).vertices])
-        except QhullError:
-            out.append(None)
-    return out
+    return [polys[0] for polys in _outlines(rig, params[None], None, p)]
+
+
+def _batch_errors(
+    rig: Rig, views: list[_View], params: np.ndarray, cams: np.ndarray | None, p: float
+) -> np.ndarray:
+    """(K, V) two-sided boundary distances (``_View.errors``) of K prisms, each with its own camera shift."""
+    polys = _outlines(rig, params, cams, p)
+    return np.stack([v.errors(per_view) for v, per_view in zip(views, polys, strict=True)], 1)
 
 
 def _errors(rig: Rig, views: list[_View], params: np.ndarray, p: float) -> list[float]:
-    """Each view's two-sided boundary distance (``_View.error``), all views in one padded batch."""
-    polys = _silhouettes(rig, params, p)
-    if any(poly is None for poly in polys):
-        return [1e3 if poly is None else v.error(poly) for v, poly in zip(views, polys, strict=True)]
-    nv, m = len(views), max(len(poly) for poly in polys)  # type: ignore[arg-type]
-    # pad each polygon by repeating its first edge: a duplicate half-plane leaves the max unchanged, and the
-    # duplicate's outline samples get weight 0
-    poly = np.empty((nv, m, 2))
-    nxt = np.empty((nv, m, 2))
-    keep = np.zeros((nv, m))
-    for k, q in enumerate(polys):
-        n = len(q)  # type: ignore[arg-type]
-        poly[k, :n], nxt[k, :n] = q, np.roll(q, -1, 0)
-        poly[k, n:], nxt[k, n:] = q[0], q[1 % n]  # type: ignore[index]
-        keep[k, :n] = 1.0
-    edge = nxt - poly
-    pts = poly[:, :, None] + edge[:, :, None] * _EDGE_T[None, None, :, None]  # V, M, T, 2
-    idx = np.broadcast_to(np.arange(nv, dtype=np.float64)[:, None, None], pts.shape[:3])
-    d1 = ndimage.map_coordinates(
-        _stacked_sdf(views), [idx, pts[..., 1] - 0.5, pts[..., 0] - 0.5], order=1, mode="nearest"
-    )
-    e1 = (np.abs(d1) * keep[..., None]).sum((1, 2)) / (keep.sum(1) * len(_EDGE_T))
-    normal = np.stack([edge[..., 1], -edge[..., 0]], -1)
-    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-9)
-    e2 = np.empty(nv)
-    for k, v in enumerate(views):
-        nk = normal[k]
-        if np.mean(((v.outline.mean(0) - poly[k]) * nk).sum(1)) > 0:
-            nk = -nk  # outward normals whatever the vertex order
-        d2 = (v.outline @ nk.T - (poly[k] * nk).sum(1)[None]).max(1)
-        e2[k] = np.abs(d2).mean()
-    return [float(x) for x in 0.5 * (e1 + e2)]
-
-
-_SDF_STACK: list = []  # [(views, stack)]: the last fit's views, held so their ids cannot be reused
-
-
-def _stacked_sdf(views: list[_View]) -> np.ndarray:
-    """The views' signed distance images as one (V, H, W) array (cached for the views of the current fit).
-
-    The cache holds the views themselves and compares by identity: an id() key alone can be reused by a later
-    job's views once the earlier ones are freed, and would hand that job another product's silhouettes.
-    """
-    if _SDF_STACK and len(_SDF_STACK[0][0]) == len(views):
-        held, stack = _SDF_STACK[0]
-        if all(a is b for a, b in zip(held, views, strict=True)):
-            return stack
-    stack = np.stack([v.sdf for v in views])
-    _SDF_STACK[:] = [(list(views), stack)]
-    return stack
+    """Each view's two-sided boundary distance of one prism."""
+    return [float(e) for e in _batch_errors(rig, views, params[None], None, p)[0]]
 
 
 def initial_params(occ: np.ndarray, origin: np.ndarray, voxel: float) -> list[np.ndarray]:
@@ -225,7 +238,7 @@ def yaw_starts(
     cx, cz, y0, y1, a0, b0, yaw0 = start
     c0, s0 = abs(math.cos(yaw0)), abs(math.sin(yaw0))
     hx, hz = a0 * c0 + b0 * s0, a0 * s0 + b0 * c0  # the start's own bounding rectangle
-    scored = []
+    pars = []
     for yaw in np.radians(np.arange(0.0, 90.0, 7.5)):
         c, s = math.cos(yaw), math.sin(yaw)
         det = c * c - s * s
@@ -234,10 +247,9 @@ def yaw_starts(
         else:
             a, b = (hx * c - hz * s) / det, (hz * c - hx * s) / det
         a, b = max(a, 0.15 * hx), max(b, 0.15 * hz)
-        par = np.array([cx, cz, y0, y1, a, b, yaw])
-        scored.append((float(np.mean(_errors(rig, views, par, p))), par))
-    scored.sort(key=lambda e: e[0])
-    return [par for _, par in scored[:keep]]
+        pars.append(np.array([cx, cz, y0, y1, a, b, yaw]))
+    err = _batch_errors(rig, views, np.stack(pars), None, p).mean(1)
+    return [pars[i] for i in np.argsort(err, kind="stable")[:keep]]
 
 
 def _with_camera(rig: Rig, cam: np.ndarray) -> Rig:
@@ -253,7 +265,7 @@ def _refocused(params: np.ndarray, cam: np.ndarray, log_scale: float) -> tuple[n
     return par, cam + np.array([0.0, log_scale])
 
 
-def _fit(
+def _fit_each(
     rig: Rig,
     views: list[_View],
     starts: list[tuple[np.ndarray, np.ndarray]],
@@ -261,39 +273,42 @@ def _fit(
     max_evals: int,
     step: float,
     refine_camera: bool,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Nelder-Mead from each (prism, camera) start; returns (error, prism, camera) of the best."""
-    best = None
+) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """Nelder-Mead from each (prism, camera) start, all in lock-step; (error, prism, camera) of each run."""
     dims = 9 if refine_camera else 7
-    for x0, cam0 in starts:
-        scale = max(float(x0[4]), float(x0[5]), 1e-3)
-        unit = np.array([scale] * 6 + [1.0])
+    x0 = np.stack([x for x, _ in starts])
+    cam0 = np.stack([c for _, c in starts])
+    unit = np.ones((len(starts), 7))
+    unit[:, :6] = np.maximum(np.maximum(x0[:, 4], x0[:, 5]), 1e-3)[:, None]
 
-        def split(z, x0=x0, cam0=cam0, unit=unit):
-            cam = cam0 + (z[7:] if refine_camera else 0.0)
-            return x0 + z[:7] * unit, cam
+    def split(z: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cam = cam0[runs] + (z[:, 7:] if refine_camera else 0.0)
+        return x0[runs] + z[:, :7] * unit[runs], cam
 
-        def loss(z):
-            par, cam = split(z)
-            if par[4] <= 0 or par[5] <= 0 or par[3] <= par[2] or abs(cam[0]) > 0.2 or abs(cam[1]) > 0.7:
-                return 1e3
-            return float(np.mean(_errors(_with_camera(rig, cam), views, par, p)))
+    def loss(z: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        par, cam = split(z, runs)
+        ok = (par[:, 4] > 0) & (par[:, 5] > 0) & (par[:, 3] > par[:, 2])
+        ok &= (np.abs(cam[:, 0]) <= 0.2) & (np.abs(cam[:, 1]) <= 0.7)
+        out = np.full(len(z), 1e3)
+        if ok.any():
+            out[ok] = _batch_errors(rig, views, par[ok], cam[ok], p).mean(1)
+        return out
 
-        # scipy's default simplex around zeros is ~1e-4 wide: it would never leave the start;
-        # the camera moves by ~2 deg of elevation and ~5 % of focal length per step
-        widths = [0.8, 0.8, 0.8, 0.8, 1.0, 1.0, 1.5, 0.35, 0.5][:dims]
-        simplex = np.vstack([np.zeros(dims), step * np.diag(widths)])
-        res = minimize(
-            loss,
-            np.zeros(dims),
-            method="Nelder-Mead",
-            options={"maxfev": max_evals, "xatol": 1e-3, "fatol": 2e-3, "initial_simplex": simplex},
-        )
-        if best is None or res.fun < best[0]:
-            par, cam = split(res.x)
-            best = (float(res.fun), par, cam)
-    assert best is not None
-    return best
+    # scipy's default simplex around zeros is ~1e-4 wide: it would never leave the start;
+    # the camera moves by ~2 deg of elevation and ~5 % of focal length per step
+    widths = [0.8, 0.8, 0.8, 0.8, 1.0, 1.0, 1.5, 0.35, 0.5][:dims]
+    simplex = np.vstack([np.zeros(dims), step * np.diag(widths)])
+    runs = minimize_many(loss, [simplex] * len(starts), max_evals=max_evals, xatol=1e-3, fatol=2e-3)
+    out = []
+    for i, (z, err) in enumerate(runs):
+        par, cam = split(z[None], np.array([i]))
+        out.append((err, par[0], cam[0]))
+    return out
+
+
+def _fit(*args, **kwargs) -> tuple[float, np.ndarray, np.ndarray]:
+    """The best of ``_fit_each``'s runs, the first of equals (same arguments)."""
+    return min(_fit_each(*args, **kwargs), key=lambda r: r[0])
 
 
 def fit_solids(
@@ -331,7 +346,10 @@ def fit_solids(
                 cands += [
                     _refocused(x, cam, k) for x, cam in cands[:1] + cands[len(own) :][:1] for k in (-0.3, 0.3)
                 ]
-            cands.sort(key=lambda c: float(np.mean(_errors(_with_camera(rig, c[1]), views, c[0], p))))
+            screen = _batch_errors(
+                rig, views, np.stack([x for x, _ in cands]), np.stack([c for _, c in cands]), p
+            )
+            cands = [cands[i] for i in np.argsort(screen.mean(1), kind="stable")]
             err, par, cam = _fit(rig, views, cands[:2], p, max_evals, 0.1, refine_camera)
             if err <= polish_below_px:  # a restart from the best point: the simplex often collapses early
                 err, par, cam = _fit(rig, views, [(par, cam)], p, max_evals // 2, 0.03, refine_camera)

@@ -157,21 +157,6 @@ def test_a_rounded_box_is_a_box_when_nothing_round_comes_close():
     )
 
 
-def test_each_job_is_fitted_to_its_own_silhouettes():
-    # jobs run one after another in a worker: a later job's views must never be judged against an earlier
-    # job's silhouettes (Python reuses the ids of freed objects)
-    from generation.solids import _stacked_sdf, _View
-
-    first = np.zeros((32, 32), bool)
-    first[4:12, 4:12] = True
-    second = np.zeros((32, 32), bool)
-    second[10:30, 8:28] = True
-    for _ in range(20):
-        _stacked_sdf([_View(first)])
-        view = _View(second)
-        assert np.array_equal(_stacked_sdf([view])[0], view.sdf)
-
-
 def test_one_photo_of_a_cushion_stays_a_thin_soft_shape(engine):
     # a single face-on photo of a sack is a rectangle any box explains; the title breaks that tie
     ims = render_views(make_product("soft"), n_views=1, size=192, supersample=1)
@@ -228,3 +213,37 @@ def test_a_rounded_tin_from_one_photo_keeps_its_calibrated_fit():
 
     guess, masks, fit, _ = _single_view_box_case(5.0)
     assert refine_single_view_box(guess, masks, fit) is fit
+
+
+def test_silhouette_sampling_matches_scipys_bilinear_lookup():
+    from scipy import ndimage
+
+    from generation.solids import _View
+
+    mask = np.zeros((40, 56), bool)
+    mask[8:30, 10:44] = True
+    mask[20:26, 4:10] = True  # a handle-like bump
+    view = _View(mask)
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-6, 62, size=(500, 2))  # inside, on the border and off the image on every side
+    want = ndimage.map_coordinates(view.sdf, [pts[:, 1] - 0.5, pts[:, 0] - 0.5], order=1, mode="nearest")
+    assert np.allclose(view.sample(pts), want, atol=1e-9)
+
+
+def test_batched_errors_equal_one_candidate_at_a_time():
+    # the lock-step fits score many (prism, camera) candidates per call; each row must be that candidate's own
+    from generation.cameras import Rig
+    from generation.solids import EXPONENTS, _batch_errors, _errors, _View, _with_camera
+
+    rig = Rig.turntable(4, elevation_deg=20.0, fov_deg=40.0, width=160, height=160)
+    true = np.array([0.0, 0.0, -0.15, 0.15, 0.16, 0.09, np.radians(25.0)])
+    views = [_View(m) for m in _prism_masks(rig, true, EXPONENTS["cuboid"])]
+    rng = np.random.default_rng(2)
+    params = true * (1 + 0.1 * rng.standard_normal((6, 7)))
+    params[:, 4:6] = np.abs(params[:, 4:6])
+    cams = 0.05 * rng.standard_normal((6, 2))
+    batch = _batch_errors(rig, views, params, cams, EXPONENTS["cuboid"])
+    for row, par, cam in zip(batch, params, cams, strict=True):
+        assert np.allclose(row, _errors(_with_camera(rig, cam), views, par, EXPONENTS["cuboid"]), atol=1e-9)
+    exact = _errors(rig, views, true, EXPONENTS["cuboid"])
+    assert max(exact) < 0.6 < batch.mean(1).min()  # the true box explains its own outlines; the others do not
