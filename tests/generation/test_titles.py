@@ -35,6 +35,12 @@ def test_title_gives_a_typical_height():
     assert prompt_height("Veloce running shoe") == pytest.approx(0.12)
     assert prompt_height("Hiking boot") == pytest.approx(0.2)
     assert prompt_height("Gift card") is None
+    assert prompt_height("Set of 4 mugs") == pytest.approx(0.1)
+    assert prompt_height("Storage boxes, pack of 3") == pytest.approx(0.25)
+    # a word that merely starts like a size word is not one
+    assert prompt_height("Beeswax candle") == pytest.approx(0.1)  # not a can's 0.122 m
+    assert prompt_height("Canvas tote") is None
+    assert prompt_height("Cupboard organiser") is None
 
 
 def _shoe(length=0.28, height=0.09, width=0.1) -> StudioProduct:
