@@ -193,9 +193,15 @@ class ShapeInfo:
 
 
 def apply_priors(
-    vol: Volume, elevation: float, *, p_override: float | None = None, p_fallback: float | None = None
+    vol: Volume,
+    elevation: float,
+    *,
+    p_override: float | None = None,
+    p_fallback: float | None = None,
+    appendage_depth: float | None = None,
 ) -> ShapeInfo:
-    """Cut the floor/lid pyramids and intersect slices with the inscribed superellipse (in place)."""
+    """Cut the floor/lid pyramids and intersect slices with the inscribed superellipse (in place); with
+    ``appendage_depth``, thin the parts beside a round body (``thin_appendages``)."""
     f = vol.field
     occ = (f < 0).cpu().numpy()
     st = slice_stats(occ)
@@ -251,7 +257,47 @@ def apply_priors(
         d = (q ** (1 / p) - 1) * torch.minimum(a, b) * vol.voxel
         use = (dx <= a + 0.5) & (dz <= b + 0.5) & sel.view(1, -1, 1)
         f.copy_(torch.where(use, torch.maximum(f, d), f))
+        if appendage_depth is not None:
+            thin_appendages(vol, occ, st, appendage_depth)
     return ShapeInfo(int(nb), int(nt), float(p_base), float(p_top), float(p if p is not None else math.inf))
+
+
+def thin_appendages(vol: Volume, occ: np.ndarray, st: SliceStats, depth: float) -> None:
+    """Thin every part of a slice beside its main (body) part to a slab ``depth`` x the body's depth, centred on
+    the body (in place).
+
+    A mug's handle hides behind its body in the photos taken from the handle's side, so the carve keeps it as
+    deep as the body: a slab of phantom volume around the handle. A handle is a thin loop; the slab keeps it
+    thin across the direction in which it leaves the body (across z for a handle beside the body in x).
+    """
+    f = vol.field
+    xs = torch.arange(f.shape[0], device=f.device, dtype=f.dtype) + 0.5
+    zs = torch.arange(f.shape[2], device=f.device, dtype=f.dtype) + 0.5
+    for j in np.nonzero(st.area >= 4)[0]:
+        s = occ[:, j, :]
+        lab, n = ndimage.label(s)
+        if n < 2:
+            continue
+        sizes = ndimage.sum_labels(s, lab, index=np.arange(1, n + 1))
+        main = 1 + int(np.argmax(sizes))
+        cx, cz = (st.x0[j] + st.x1[j]) / 2, (st.z0[j] + st.z1[j]) / 2
+        a, b = (st.x1[j] - st.x0[j]) / 2, (st.z1[j] - st.z0[j]) / 2
+        for k, box in enumerate(ndimage.find_objects(lab), start=1):
+            if k == main or box is None:
+                continue
+            bx, bz = box
+            beside_x = bx.start >= st.x1[j] or bx.stop <= st.x0[j]
+            beside_z = bz.start >= st.z1[j] or bz.stop <= st.z0[j]
+            if beside_x == beside_z:
+                continue  # diagonal or overlapping: no single direction to thin across
+            part = torch.as_tensor(lab == k, device=f.device)
+            if beside_x:
+                d = ((zs - cz).abs() - depth * b) * vol.voxel
+                slab = d.view(1, -1).expand(f.shape[0], -1)
+            else:
+                d = ((xs - cx).abs() - depth * a) * vol.voxel
+                slab = d.view(-1, 1).expand(-1, f.shape[2])
+            f[:, j, :] = torch.where(part, torch.maximum(f[:, j, :], slab), f[:, j, :])
 
 
 def extract_mesh(vol: Volume, *, factor: int = 1) -> tuple[np.ndarray, np.ndarray]:

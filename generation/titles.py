@@ -61,7 +61,9 @@ def prompt_height(prompt: str | None) -> float | None:
         return None
     text = prompt.lower()
     for word, h in _SIZES_M.items():
-        if re.search(rf"\b{word}(?:e?s)?\b", text):  # "mugs", "boxes"; not "candle" for can, "cupboard" for cup
+        if re.search(
+            rf"\b{word}(?:e?s)?\b", text
+        ):  # "mugs", "boxes"; not "candle" for can, "cupboard" for cup
             return h
     return None
 

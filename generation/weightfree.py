@@ -36,6 +36,8 @@ from .segment import Segmentation, segment
 from .texture import bake, vertex_normals
 from .titles import PRIORS, names_container, prompt_height, prompt_prior
 
+HANDLE_DEPTH = 0.2  # a handle's thickness over its body's depth (half-widths)
+
 
 def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
     w = arr.shape[1]
@@ -182,7 +184,12 @@ class WeightFreeBackend:
         if prior_name is not None:
             p_override = PRIORS[prior_name][1]
         info = apply_priors(
-            vol, rig.elevation, p_override=p_override, p_fallback=_round_fallback(carve_masks)
+            vol,
+            rig.elevation,
+            p_override=p_override,
+            p_fallback=_round_fallback(carve_masks),
+            # a mug's or cup's handle is thin: about a fifth of the body's depth (a 13 mm loop on an 82 mm mug)
+            appendage_depth=HANDLE_DEPTH if prior_name == "revolve" and names_container(prompt) else None,
         )
 
         st.start("solids", 40)
