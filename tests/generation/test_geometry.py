@@ -21,8 +21,8 @@ def _carved_mug() -> Volume:
     return Volume(field, np.zeros(3), 0.01)
 
 
-def _z_extent(vol: Volume, xs: slice) -> int:
-    inside = (vol.field < 0).numpy()[xs, 20:40, :]
+def _z_extent(vol: Volume, xs: slice, ys: slice = slice(20, 40)) -> int:
+    inside = (vol.field < 0).numpy()[xs, ys, :]
     zs = np.nonzero(inside.any((0, 1)))[0]
     return 0 if len(zs) == 0 else int(zs[-1] - zs[0] + 1)
 
@@ -48,3 +48,20 @@ def test_parts_that_overlap_the_body_or_sit_diagonally_are_left_alone():
     before = vol.field[56:62].clone()
     apply_priors(vol, math.radians(12), p_override=2.0, appendage_depth=0.2)
     assert torch.equal(vol.field[56:62], before)
+
+
+def test_where_the_handle_joins_the_body_the_body_keeps_its_own_round_section():
+    # at the attachment heights the slice is one part, as wide as body and handle together: its round section
+    # must still be the body's, not an ellipse spanning the handle too
+    plain, joined = _carved_mug(), _carved_mug()
+    occ = (joined.field < 0).numpy()
+    occ[50:62, 15:20, 10:50] = True  # the lower attachment: body and handle in one block
+    joined.field.copy_(torch.where(torch.as_tensor(occ), -1.0, 1.0) * 0.01)
+    apply_priors(plain, math.radians(12), p_override=2.0, appendage_depth=0.2)
+    apply_priors(joined, math.radians(12), p_override=2.0, appendage_depth=0.2)
+    body = (joined.field < 0).numpy()[:50, 17, :]
+    assert np.array_equal(body, (plain.field < 0).numpy()[:50, 17, :])  # the same round body as elsewhere
+    assert (
+        body[10:14].sum() < body[28:32].sum()
+    )  # rounded: the far side (x 10-14) is narrower than the middle
+    assert 4 <= _z_extent(joined, slice(52, 62), slice(15, 20)) <= 10  # and the joined handle is thin
