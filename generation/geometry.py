@@ -275,28 +275,47 @@ def body_bounds(st: SliceStats) -> SliceStats:
     return SliceStats(st.area.copy(), st.x0.copy(), st.x1.copy(), st.z0.copy(), st.z1.copy(), st.fill.copy())
 
 
+HANDLE_CONCENTRATION = (
+    0.8  # mean resultant length of the parts' directions: one handle, not a handle and a spout
+)
+
+
 def thin_appendages(vol: Volume, occ: np.ndarray, st: SliceStats, depth: float) -> None:
-    """Thin what lies beside the body's box in each slice to a slab ``depth`` x the body's depth, centred on
-    the body (in place).
+    """Thin what lies beside the body's box to a slab ``depth`` x the body's half-width, in the vertical plane
+    from the body's axis through the handle (in place).
 
     A mug's handle hides behind its body in the photos taken from the handle's side, so the carve keeps it as
-    deep as the body: a slab of phantom volume around the handle. A handle is a thin loop; the slab keeps it
-    thin across the direction in which it leaves the body (across z for a handle beside the body in x).
-    Voxels beside the box in both directions (diagonally) are left as they are.
+    deep as the body (or, turned 45 deg to the photos, as a whole corner block): phantom volume around the
+    handle. A handle is a thin loop in one plane through the body's axis; its direction is where the parts
+    beside the body's box lie, seen from the axis. Left alone when they do not lie in one direction
+    (``HANDLE_CONCENTRATION``: a teapot's handle and spout, or noise all round).
     """
     f = vol.field
     t = lambda a: torch.as_tensor(a, dtype=f.dtype, device=f.device).view(1, -1, 1)  # noqa: E731
     x0, x1, z0, z1 = t(st.x0), t(st.x1), t(st.z0), t(st.z1)
     x = torch.arange(f.shape[0], device=f.device, dtype=f.dtype).view(-1, 1, 1) + 0.5
     z = torch.arange(f.shape[2], device=f.device, dtype=f.dtype).view(1, 1, -1) + 0.5
-    out_x = (x < x0) | (x > x1)
-    out_z = (z < z0) | (z > z1)
     valid = t(st.area >= 4) > 0
-    inside = torch.as_tensor(occ, device=f.device) & valid
-    across_z = ((z - (z0 + z1) / 2).abs() - depth * (z1 - z0) / 2) * vol.voxel
-    across_x = ((x - (x0 + x1) / 2).abs() - depth * (x1 - x0) / 2) * vol.voxel
-    f.copy_(torch.where(inside & out_x & ~out_z, torch.maximum(f, across_z), f))
-    f.copy_(torch.where(inside & out_z & ~out_x, torch.maximum(f, across_x), f))
+    # beyond the body's box by a voxel or more: the box's own edge voxels are the body's
+    beside = ((x < x0 - 1) | (x > x1 + 1) | (z < z0 - 1) | (z > z1 + 1)) & valid
+    beside &= torch.as_tensor(occ, device=f.device)
+    if int(beside.sum()) < 8:
+        return
+    dx, dz = x - (x0 + x1) / 2, z - (z0 + z1) / 2
+    r = torch.sqrt(dx * dx + dz * dz).clamp_min(1e-6)
+    ux = float(torch.where(beside, dx / r, 0.0).sum())
+    uz = float(torch.where(beside, dz / r, 0.0).sum())
+    count = float(beside.sum())
+    if math.hypot(ux, uz) < HANDLE_CONCENTRATION * count:
+        return
+    angle = math.atan2(uz, ux)
+    ux, uz = math.cos(angle), math.sin(angle)
+    nx, nz = -uz, ux  # across the handle's plane
+    a, b = ((x1 - x0) / 2).clamp_min(0.5), ((z1 - z0) / 2).clamp_min(0.5)
+    half = depth / torch.sqrt((nx / a) ** 2 + (nz / b) ** 2)  # the body's half-width across that plane
+    slab = ((dx * nx + dz * nz).abs() - half) * vol.voxel
+    part = beside & (dx * ux + dz * uz > 0)  # on the handle's side of the axis
+    f.copy_(torch.where(part, torch.maximum(f, slab), f))
 
 
 def extract_mesh(vol: Volume, *, factor: int = 1) -> tuple[np.ndarray, np.ndarray]:

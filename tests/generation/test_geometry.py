@@ -39,15 +39,35 @@ def test_a_handle_beside_a_round_body_is_thinned_to_a_slab():
     assert torch.equal(plain.field[:55], thinned.field[:55])
 
 
-def test_parts_that_overlap_the_body_or_sit_diagonally_are_left_alone():
+def _with_parts(blocks: list[tuple[slice, slice]]) -> Volume:
+    """The carved mug with its handle replaced by blocks at (x, z), heights 15-45."""
     vol = _carved_mug()
     occ = (vol.field < 0).numpy()
-    occ[56:62] = False
-    occ[56:62, 15:45, 52:58] = True  # beside the body in x *and* z: no one direction to thin across
+    occ[50:] = False
+    for xs, zs in blocks:
+        occ[xs, 15:45, zs] = True
     vol.field.copy_(torch.where(torch.as_tensor(occ), -1.0, 1.0) * 0.01)
-    before = vol.field[56:62].clone()
+    return vol
+
+
+def test_a_handle_turned_45_deg_is_thinned_along_its_own_direction():
+    # four photos 90 deg apart carve a diagonal handle as a whole corner block beyond the body
+    vol = _with_parts([(slice(52, 64), slice(52, 64))])
     apply_priors(vol, math.radians(12), p_override=2.0, appendage_depth=0.2)
-    assert torch.equal(vol.field[56:62], before)
+    kept = np.argwhere((vol.field < 0).numpy()[50:, 30, 50:]) + [50.5, 50.5]
+    assert len(kept) > 0, "the handle itself stays"
+    # every kept voxel near the diagonal through the body's axis (30, 30): 0.2 x the 20-voxel half-width
+    off_diagonal = np.abs((kept[:, 0] - 30) - (kept[:, 1] - 30)) / np.sqrt(2)
+    assert off_diagonal.max() <= 4 + 1
+
+
+def test_parts_on_every_side_are_left_alone():
+    # a handle and a spout (or carve noise all round): no one plane to thin to
+    blocks = [(slice(54, 60), slice(10, 50)), (slice(2, 8), slice(10, 50))]
+    plain, prior = _with_parts(blocks), _with_parts(blocks)
+    apply_priors(plain, math.radians(12), p_override=2.0)
+    apply_priors(prior, math.radians(12), p_override=2.0, appendage_depth=0.2)
+    assert torch.equal(plain.field, prior.field)
 
 
 def test_where_the_handle_joins_the_body_the_body_keeps_its_own_round_section():
