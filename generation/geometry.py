@@ -199,9 +199,13 @@ def apply_priors(
     p_override: float | None = None,
     p_fallback: float | None = None,
     appendage_depth: float | None = None,
+    body: SliceStats | None = None,
+    smooth_body: bool = True,
 ) -> ShapeInfo:
     """Cut the floor/lid pyramids and intersect slices with the inscribed superellipse (in place); with
-    ``appendage_depth``, thin the parts beside a round body (``thin_appendages``)."""
+    ``appendage_depth``, thin the parts beside a round body (``thin_appendages``). ``body``: the slices of the
+    body alone (``body_slices``); the body's boxes are theirs, then (``smooth_body``, and always without
+    ``body``) a running median along the height (``body_bounds``)."""
     f = vol.field
     occ = (f < 0).cpu().numpy()
     st = slice_stats(occ)
@@ -238,7 +242,8 @@ def apply_priors(
         top_j = rows[::-1][nt]
         f.copy_(torch.maximum(f, (y - y[top_j]).view(1, -1, 1) - 0.5 * vol.voxel))
     if p is not None and math.isfinite(p) and p <= 8:
-        body = body_bounds(st) if appendage_depth is not None else None
+        if appendage_depth is not None:
+            body = body_bounds(st, body, median=smooth_body or body is None)
         # voxel-quantised boxes would terrace the surface: smooth them along the height (keeps real steps)
         valid = st.area >= 4
         for arr in (st.x0, st.x1, st.z0, st.z1):
@@ -258,21 +263,41 @@ def apply_priors(
         d = (q ** (1 / p) - 1) * torch.minimum(a, b) * vol.voxel
         use = (dx <= a + 0.5) & (dz <= b + 0.5) & sel.view(1, -1, 1)
         f.copy_(torch.where(use, torch.maximum(f, d), f))
-        if body is not None and appendage_depth is not None:
+        if appendage_depth is not None and body is not None:
             # the body's own boxes: the smoothing above mixes empty slices into the first and last ones
             thin_appendages(vol, occ, body, appendage_depth)
     return ShapeInfo(int(nb), int(nt), float(p_base), float(p_top), float(p if p is not None else math.inf))
 
 
-def body_bounds(st: SliceStats) -> SliceStats:
-    """Each slice's bounding box as a running median over ~30 % of the occupied height (in place, and a copy
-    returned): the body's box, without a handle that widens the slices it joins."""
+def body_bounds(st: SliceStats, body: SliceStats | None = None, *, median: bool = True) -> SliceStats:
+    """Each slice's box made the body's (in place, and a copy returned): the box of the ``body`` slices where
+    they have one, then (``median``) a running median over ~30 % of the occupied height (it keeps a monotone
+    profile and drops the bumps where a handle joins; a handle that joins along most of the height needs
+    ``body``)."""
     rows = np.nonzero(st.area >= 4)[0]
-    if len(rows) >= 5:
+    if body is not None:
+        own = rows[body.area[rows] >= 4]
+        for arr, ref in ((st.x0, body.x0), (st.x1, body.x1), (st.z0, body.z0), (st.z1, body.z1)):
+            arr[own] = ref[own]
+    if median and len(rows) >= 5:
         size = max(3, (int(0.3 * len(rows)) // 2) * 2 + 1)
         for arr in (st.x0, st.x1, st.z0, st.z1):
             arr[rows] = ndimage.median_filter(arr[rows], size=size, mode="nearest")
     return SliceStats(st.area.copy(), st.x0.copy(), st.x1.copy(), st.z0.copy(), st.z1.copy(), st.fill.copy())
+
+
+def body_slices(vol: Volume, rig: Rig, masks: list[np.ndarray]) -> SliceStats:
+    """The slices of the part of ``vol`` that the body masks (each photo's silhouette without its handle)
+    also contain: the body's own boxes, whatever angle a handle makes with the photos."""
+    sdfs = torch.from_numpy(np.stack([signed_distance(m) for m in masks])).to(vol.field.device)
+    idx = (vol.field < 0).nonzero()
+    pts = idx.to(torch.float32) * vol.voxel + torch.as_tensor(
+        vol.origin, dtype=torch.float32, device=idx.device
+    )
+    keep = idx[_eval(pts, rig, sdfs) < 0]
+    occ = torch.zeros(vol.field.shape, dtype=torch.bool, device=idx.device)
+    occ[keep[:, 0], keep[:, 1], keep[:, 2]] = True
+    return slice_stats(occ.cpu().numpy())
 
 
 HANDLE_CONCENTRATION = (

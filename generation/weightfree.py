@@ -27,7 +27,7 @@ from .cameras import Rig, base_depth_ratio
 from .config import EngineConfig, GenerationParams
 from .errors import InconsistentViews
 from .exact_shape import choose_exact_shape
-from .geometry import apply_priors, carve, extract_mesh
+from .geometry import apply_priors, body_slices, carve, extract_mesh
 from .images import ImageInput, load_photos, resize, scaled_size
 from .meshing import decimate, largest_component, weld_normals
 from .opening import carved_top, find_opening, hollow, solid_top
@@ -69,6 +69,14 @@ def _symmetry_axis(mask: np.ndarray, cx: float, *, reach: float = 0.25) -> float
     coarse = np.arange(round(cx - span), cx + span + 1.0, 2.0)
     best = float(max(coarse, key=iou))
     return float(max(np.arange(best - 1.5, best + 1.75, 0.5), key=iou))
+
+
+def _body_mask(mask: np.ndarray) -> np.ndarray:
+    """A round product's silhouette without what its mirror image about the body's axis lacks (a handle)."""
+    cols = np.nonzero(mask.any(0))[0]
+    if len(cols) < 4:
+        return mask
+    return mask & _mirror(mask, _symmetry_axis(mask, (cols[0] + cols[-1] + 1) / 2))
 
 
 def _squeeze(mask: np.ndarray, cx: float, k: float) -> np.ndarray:
@@ -183,13 +191,17 @@ class WeightFreeBackend:
         p_override = None
         if prior_name is not None:
             p_override = PRIORS[prior_name][1]
+        handled = prior_name == "revolve" and names_container(prompt)
         info = apply_priors(
             vol,
             rig.elevation,
             p_override=p_override,
             p_fallback=_round_fallback(carve_masks),
             # a mug's or cup's handle is thin: about a fifth of the body's depth (a 13 mm loop on an 82 mm mug)
-            appendage_depth=HANDLE_DEPTH if prior_name == "revolve" and names_container(prompt) else None,
+            appendage_depth=HANDLE_DEPTH if handled else None,
+            body=body_slices(vol, rig, [_body_mask(m) for m in carve_masks]) if handled else None,
+            # one photo's guessed views cannot show a handle seen end-on: smooth the body's boxes too
+            smooth_body=single,
         )
 
         st.start("solids", 40)

@@ -85,3 +85,39 @@ def test_where_the_handle_joins_the_body_the_body_keeps_its_own_round_section():
         body[10:14].sum() < body[28:32].sum()
     )  # rounded: the far side (x 10-14) is narrower than the middle
     assert 4 <= _z_extent(joined, slice(52, 62), slice(15, 20)) <= 10  # and the joined handle is thin
+
+
+def _outline_masks(rig, shapes) -> list[np.ndarray]:
+    """Each view's silhouette of the union of prisms ((params, exponent) pairs), drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    from generation.solids import _silhouettes
+
+    masks = [np.zeros((rig.height, rig.width), bool) for _ in range(rig.n_views)]
+    for params, p in shapes:
+        for mask, poly in zip(masks, _silhouettes(rig, np.asarray(params, float), p), strict=True):
+            im = Image.new("L", (rig.width, rig.height), 0)
+            ImageDraw.Draw(im).polygon([tuple(v) for v in poly], fill=255)
+            mask |= np.asarray(im) > 127
+    return masks
+
+
+def test_the_body_s_own_slices_leave_out_a_handle_joined_along_its_height():
+    # a handle at 45 deg to four photos never shows its hole: every slice is one part as wide as body and
+    # handle; the body masks (each photo without the handle) give the body's own box at every height
+    from generation.cameras import Rig
+    from generation.geometry import body_slices, carve, slice_stats
+
+    rig = Rig.turntable(4, elevation_deg=15.0, fov_deg=35.0, width=192, height=192)
+    body = ([0.0, 0.0, -0.1, 0.1, 0.08, 0.08, 0.0], 2.0)
+    handle = ([0.075, 0.075, -0.06, 0.06, 0.05, 0.012, -np.pi / 4], 12.0)  # a slab leaving the body at 45 deg
+    vol = carve(rig, _outline_masks(rig, [body, handle]), resolution=64, device=torch.device("cpu"))
+    occ = (vol.field < 0).numpy()
+    whole = slice_stats(occ)
+    own = body_slices(vol, rig, _outline_masks(rig, [body]))
+    mid = int(np.argmax(whole.area))  # a slice at the handle's height
+    assert (whole.x1[mid] - whole.x0[mid]) * vol.voxel > 0.2  # body (0.16) and handle together
+    for j in range(mid - 3, mid + 4):
+        assert own.area[j] > 0
+        assert abs((own.x1[j] - own.x0[j]) * vol.voxel - 0.16) <= 3 * vol.voxel
+        assert abs((own.z1[j] - own.z0[j]) * vol.voxel - 0.16) <= 3 * vol.voxel
