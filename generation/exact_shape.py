@@ -16,13 +16,12 @@ import numpy as np
 from .cameras import Rig
 from .config import EngineConfig
 from .geometry import Volume
+from .prism_outlines import SilhouetteView, errors
 from .solids import (
     SolidFit,
-    _errors,
     _fit,
     _fit_each,
     _refocused,
-    _View,
     _with_camera,
     choose,
     fit_solids,
@@ -116,7 +115,7 @@ def refine_single_view_box(
     shifts and focal lengths; a short screening run per start, the best ``keep`` run to the end and polished.
     The result carries its own rig; the start ``fit`` competes with it (its error is never made worse).
     """
-    views = [_View(m) for m in masks]
+    views = [SilhouetteView(m) for m in masks]
     p = fit.p
     base = fit.params
     # the half-axis closer to the viewing direction (z at azimuth 0) is the hidden depth
@@ -147,4 +146,4 @@ def refine_single_view_box(
     if rounded <= err:
         return fit
     fit_rig = _with_camera(rig, cam)
-    return SolidFit(fit.kind, par, p, err, _errors(fit_rig, views, par, p), cam, fit_rig)
+    return SolidFit(fit.kind, par, p, err, errors(fit_rig, views, par, p), cam, fit_rig)

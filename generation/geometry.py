@@ -288,7 +288,9 @@ def body_bounds(st: SliceStats, body: SliceStats | None = None, *, median: bool 
 
 def body_slices(vol: Volume, rig: Rig, masks: list[np.ndarray]) -> SliceStats:
     """The slices of the part of ``vol`` that the body masks (each photo's silhouette without its handle)
-    also contain: the body's own boxes, whatever angle a handle makes with the photos."""
+    also contain: the body's own boxes, whatever angle a handle makes with the photos. Every carved voxel is
+    tested (~1 s for a 4-view mug on 2 CPU cores): testing every second one across the slices moved the boxes
+    by a voxel or two and cost the bench mug F@0.02 0.772 -> 0.746."""
     sdfs = torch.from_numpy(np.stack([signed_distance(m) for m in masks])).to(vol.field.device)
     idx = (vol.field < 0).nonzero()
     pts = idx.to(torch.float32) * vol.voxel + torch.as_tensor(

@@ -10,7 +10,8 @@ import numpy as np
 import trimesh
 
 from .opening import Opening
-from .solids import SolidFit, _section
+from .prism_outlines import section
+from .solids import SolidFit
 
 
 def loft(
@@ -43,7 +44,7 @@ def prism_mesh(fit: SolidFit, *, face_limit: int) -> tuple[np.ndarray, np.ndarra
     """A watertight prism: side rings plus capped ends (centre fans), within ``face_limit`` faces."""
     rings = 12
     segs = int(max(16, min(160, face_limit // (2 * rings + 4))))
-    sec = _section(fit.params, fit.p, segs)
+    sec = section(fit.params, fit.p, segs)
     y0, y1 = float(fit.params[2]), float(fit.params[3])
     centre = sec.mean(0)
     return loft(
@@ -58,7 +59,7 @@ def open_prism_mesh(fit: SolidFit, opening: Opening, *, face_limit: int) -> tupl
     the floor and the floor; watertight, within ``face_limit`` faces."""
     rings = 8
     segs = int(max(16, min(160, face_limit // (4 * rings + 6))))
-    outer = _section(fit.params, fit.p, segs)
+    outer = section(fit.params, fit.p, segs)
     centre = outer.mean(0)
     inner = centre + opening.inner_scale * (outer - centre)
     y0, y1, yf = float(fit.params[2]), float(fit.params[3]), opening.floor_y

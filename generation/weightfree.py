@@ -33,60 +33,11 @@ from .meshing import decimate, largest_component, weld_normals
 from .opening import carved_top, find_opening, hollow, solid_top
 from .prism_meshes import open_prism_mesh, prism_mesh
 from .segment import Segmentation, segment
+from .symmetry import body_mask, mirror, round_fallback, squeeze, symmetry_axis
 from .texture import bake, vertex_normals
 from .titles import PRIORS, names_container, prompt_height, prompt_prior
 
 HANDLE_DEPTH = 0.2  # a handle's thickness over its body's depth (half-widths)
-
-
-def _mirror(arr: np.ndarray, cx: float) -> np.ndarray:
-    w = arr.shape[1]
-    src = np.rint(2 * cx - np.arange(w) - 1).astype(int)
-    ok = (src >= 0) & (src < w)
-    out = np.zeros_like(arr)
-    out[:, ok] = arr[:, src[ok]]
-    return out
-
-
-def _mirror_iou(mask: np.ndarray, cx: float) -> float:
-    """How well the silhouette matches its mirror image about column cx (intersection over union)."""
-    mirrored = _mirror(mask, cx)
-    return float((mask & mirrored).sum() / max(1, (mask | mirrored).sum()))
-
-
-def _symmetry_axis(mask: np.ndarray, cx: float, *, reach: float = 0.25) -> float:
-    """The column (to half a pixel, within ``reach`` of the silhouette's width of ``cx``) about which the
-    silhouette best matches its mirror image: a mug's body axis, where its box centre leans to the handle."""
-    rows = np.nonzero(mask.any(1))[0]
-    cols = np.nonzero(mask.any(0))[0]
-    m = mask[rows[0] : rows[-1] + 1]
-    span = reach * (cols[-1] - cols[0] + 1)
-
-    def iou(c: float) -> float:
-        return _mirror_iou(m, float(c))
-
-    # every 2 px, then every half pixel around the best (a candidate's cost is one mirrored copy)
-    coarse = np.arange(round(cx - span), cx + span + 1.0, 2.0)
-    best = float(max(coarse, key=iou))
-    return float(max(np.arange(best - 1.5, best + 1.75, 0.5), key=iou))
-
-
-def _body_mask(mask: np.ndarray) -> np.ndarray:
-    """A round product's silhouette without what its mirror image about the body's axis lacks (a handle)."""
-    cols = np.nonzero(mask.any(0))[0]
-    if len(cols) < 4:
-        return mask
-    return mask & _mirror(mask, _symmetry_axis(mask, (cols[0] + cols[-1] + 1) / 2))
-
-
-def _squeeze(mask: np.ndarray, cx: float, k: float) -> np.ndarray:
-    """The silhouette narrowed horizontally by factor k about column cx (a guessed side view)."""
-    h, w = mask.shape
-    u = (np.arange(w) + 0.5 - cx) / k + cx - 0.5
-    rows = np.arange(h)
-    uu, rr = np.meshgrid(u, rows)
-    vals = ndimage.map_coordinates(mask.astype(np.float32), [rr, uu], order=1, cval=0.0)
-    return vals > 0.5
 
 
 class WeightFreeBackend:
@@ -142,7 +93,7 @@ class WeightFreeBackend:
             m0 = masks[0]
             cols = np.nonzero(m0.any(0))[0]
             cxb = (cols[0] + cols[-1] + 1) / 2
-            back = _mirror(m0, cxb)
+            back = mirror(m0, cxb)
             sym = float((m0 & back).sum() / max(1, (m0 | back).sum()))
             rows = np.nonzero(m0.any(1))[0]
             fill = float(m0.sum() / ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)))
@@ -176,12 +127,12 @@ class WeightFreeBackend:
             if prior_name == "revolve":
                 # a handle (or a spout) pulls the photo's box centre to its side: mirror and squeeze about the
                 # body's own axis, and give the guessed side view the body's width, not the handle's
-                cxb = _symmetry_axis(m0, cxb)
-                back = _mirror(m0, cxb)
+                cxb = symmetry_axis(m0, cxb)
+                back = mirror(m0, cxb)
                 body = m0 & back
-            side = _squeeze(body, cxb, depth_ratio)
+            side = squeeze(body, cxb, depth_ratio)
             back_mask = masks[1] if n == 2 else back
-            carve_masks = [m0, side, back_mask, _mirror(side, cxb)]
+            carve_masks = [m0, side, back_mask, mirror(side, cxb)]
             rig = Rig.turntable(4, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh, cx=cxb)
         else:
             rig = Rig.turntable(n, elevation_deg=elevation, fov_deg=fov, width=ww, height=wh)
@@ -196,10 +147,10 @@ class WeightFreeBackend:
             vol,
             rig.elevation,
             p_override=p_override,
-            p_fallback=_round_fallback(carve_masks),
+            p_fallback=round_fallback(carve_masks),
             # a mug's or cup's handle is thin: about a fifth of the body's depth (a 13 mm loop on an 82 mm mug)
             appendage_depth=HANDLE_DEPTH if handled else None,
-            body=body_slices(vol, rig, [_body_mask(m) for m in carve_masks]) if handled else None,
+            body=body_slices(vol, rig, [body_mask(m) for m in carve_masks]) if handled else None,
             # one photo's guessed views cannot show a handle seen end-on: smooth the body's boxes too
             smooth_body=single,
         )
@@ -258,8 +209,8 @@ class WeightFreeBackend:
             cxb_t = rig.cx * s_tex
             if n == 1:
                 # the unseen back continues the front's colours row by row, never its (mirrored) print
-                src = [src[0], _row_colours(_mirror(src[0], cxb_t), _mirror(masks[0], rig.cx))]
-                tex_masks = [masks[0], _mirror(masks[0], rig.cx)]
+                src = [src[0], _row_colours(mirror(src[0], cxb_t), mirror(masks[0], rig.cx))]
+                tex_masks = [masks[0], mirror(masks[0], rig.cx)]
             trig = Rig(
                 2, trig.elevation, trig.focal, trig.cx, trig.cy, trig.width, trig.height, (0.0, math.pi)
             )
@@ -372,27 +323,6 @@ def _row_colours(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
         med = ndimage.uniform_filter1d(med, size=max(3, h // 100), axis=0)  # soften fine print's rows
     out[m] = np.broadcast_to(med[:, None, :], out.shape)[m]
     return out.astype(photo.dtype)
-
-
-def _round_fallback(masks: list[np.ndarray]) -> float | None:
-    """2.0 (round) when every view shows the same mirror-symmetric silhouette, as a surface of revolution does."""
-    if len(masks) < 2:
-        return None
-    widths = []
-    for m in masks:
-        cols = np.nonzero(m.any(0))[0]
-        if len(cols) < 4:
-            return None
-        cx = (cols[0] + cols[-1] + 1) / 2
-        if _mirror_iou(m, cx) < 0.95:
-            return None
-        widths.append(m.sum(1).astype(np.float64))
-    ref = widths[0]
-    rows = ref > 0
-    for w in widths[1:]:
-        if np.abs(w[rows] - ref[rows]).mean() > 0.04 * ref[rows].mean():
-            return None
-    return 2.0
 
 
 def _node_name(prompt: str | None) -> str:

@@ -214,14 +214,14 @@ def test_prompt_selects_size_and_prior(engine, box_photos):
 
 
 def test_symmetry_axis_is_the_body_not_the_box_with_its_handle():
-    from generation.weightfree import _symmetry_axis
+    from generation.symmetry import symmetry_axis
 
     yy, xx = np.mgrid[0:120, 0:200]
     body = (np.abs(xx + 0.5 - 80) <= 40) & (yy >= 20) & (yy < 110)  # columns 40..119: axis 80
     loop = (xx >= 120) & (xx < 146) & (yy >= 40) & (yy < 90)  # a handle 6 px thick on the right
     hole = (xx >= 120) & (xx < 140) & (yy >= 46) & (yy < 84)
-    assert _symmetry_axis(body | (loop & ~hole), 93.0) == 80.0  # 93: the box centre, handle included
-    assert _symmetry_axis(body, 80.0) == 80.0
+    assert symmetry_axis(body | (loop & ~hole), 93.0) == 80.0  # 93: the box centre, handle included
+    assert symmetry_axis(body, 80.0) == 80.0
 
 
 def test_single_photo_of_a_mug_gets_the_depth_of_its_body_not_of_its_handle(engine):

@@ -91,11 +91,11 @@ def _outline_masks(rig, shapes) -> list[np.ndarray]:
     """Each view's silhouette of the union of prisms ((params, exponent) pairs), drawn with Pillow."""
     from PIL import Image, ImageDraw
 
-    from generation.solids import _silhouettes
+    from generation.prism_outlines import silhouettes
 
     masks = [np.zeros((rig.height, rig.width), bool) for _ in range(rig.n_views)]
     for params, p in shapes:
-        for mask, poly in zip(masks, _silhouettes(rig, np.asarray(params, float), p), strict=True):
+        for mask, poly in zip(masks, silhouettes(rig, np.asarray(params, float), p), strict=True):
             im = Image.new("L", (rig.width, rig.height), 0)
             ImageDraw.Draw(im).polygon([tuple(v) for v in poly], fill=255)
             mask |= np.asarray(im) > 127

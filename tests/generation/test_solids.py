@@ -50,10 +50,10 @@ def test_single_photo_backs_keep_colours_but_not_print():
 def _prism_masks(rig, params: np.ndarray, p: float) -> list[np.ndarray]:
     from PIL import Image, ImageDraw
 
-    from generation.solids import _silhouettes
+    from generation.prism_outlines import silhouettes
 
     masks = []
-    for poly in _silhouettes(rig, params, p):
+    for poly in silhouettes(rig, params, p):
         im = Image.new("L", (rig.width, rig.height), 0)
         ImageDraw.Draw(im).polygon([tuple(v) for v in poly], fill=255)
         masks.append(np.asarray(im) > 127)
@@ -62,7 +62,8 @@ def _prism_masks(rig, params: np.ndarray, p: float) -> list[np.ndarray]:
 
 def test_a_box_turned_on_the_turntable_is_fitted_at_its_yaw():
     from generation.cameras import Rig
-    from generation.solids import EXPONENTS, _View, fit_solids, yaw_starts
+    from generation.prism_outlines import SilhouetteView
+    from generation.solids import EXPONENTS, fit_solids, yaw_starts
 
     rig = Rig.turntable(4, elevation_deg=25.0, fov_deg=50.0, width=256, height=256)
     true = np.array([0.0, 0.0, -0.15, 0.15, 0.16, 0.09, np.radians(40.0)])
@@ -70,7 +71,7 @@ def test_a_box_turned_on_the_turntable_is_fitted_at_its_yaw():
     # what a carve of four views 90 deg apart gives: the axis-aligned bounding rectangle, no yaw
     c, s = np.cos(true[6]), np.sin(true[6])
     start = np.array([0.0, 0.0, -0.16, 0.16, 0.16 * c + 0.09 * s, 0.16 * s + 0.09 * c, 0.0])
-    grid_best = yaw_starts(rig, [_View(m) for m in masks], start, EXPONENTS["cuboid"])[0]
+    grid_best = yaw_starts(rig, [SilhouetteView(m) for m in masks], start, EXPONENTS["cuboid"])[0]
     assert abs(np.degrees(grid_best[6]) % 90 - 40.0) <= 4.0  # a cuboid repeats every 90 deg
     best = fit_solids(rig, masks, [start], first="cuboid")[0]
     assert best.kind == "cuboid" and best.error_px < 1.0
@@ -218,12 +219,12 @@ def test_a_rounded_tin_from_one_photo_keeps_its_calibrated_fit():
 def test_silhouette_sampling_matches_scipys_bilinear_lookup():
     from scipy import ndimage
 
-    from generation.solids import _View
+    from generation.prism_outlines import SilhouetteView
 
     mask = np.zeros((40, 56), bool)
     mask[8:30, 10:44] = True
     mask[20:26, 4:10] = True  # a handle-like bump
-    view = _View(mask)
+    view = SilhouetteView(mask)
     rng = np.random.default_rng(1)
     pts = rng.uniform(-6, 62, size=(500, 2))  # inside, on the border and off the image on every side
     want = ndimage.map_coordinates(view.sdf, [pts[:, 1] - 0.5, pts[:, 0] - 0.5], order=1, mode="nearest")
@@ -233,17 +234,18 @@ def test_silhouette_sampling_matches_scipys_bilinear_lookup():
 def test_batched_errors_equal_one_candidate_at_a_time():
     # the lock-step fits score many (prism, camera) candidates per call; each row must be that candidate's own
     from generation.cameras import Rig
-    from generation.solids import EXPONENTS, _batch_errors, _errors, _View, _with_camera
+    from generation.prism_outlines import SilhouetteView, batch_errors, errors
+    from generation.solids import EXPONENTS, _with_camera
 
     rig = Rig.turntable(4, elevation_deg=20.0, fov_deg=40.0, width=160, height=160)
     true = np.array([0.0, 0.0, -0.15, 0.15, 0.16, 0.09, np.radians(25.0)])
-    views = [_View(m) for m in _prism_masks(rig, true, EXPONENTS["cuboid"])]
+    views = [SilhouetteView(m) for m in _prism_masks(rig, true, EXPONENTS["cuboid"])]
     rng = np.random.default_rng(2)
     params = true * (1 + 0.1 * rng.standard_normal((6, 7)))
     params[:, 4:6] = np.abs(params[:, 4:6])
     cams = 0.05 * rng.standard_normal((6, 2))
-    batch = _batch_errors(rig, views, params, cams, EXPONENTS["cuboid"])
+    batch = batch_errors(rig, views, params, cams, EXPONENTS["cuboid"])
     for row, par, cam in zip(batch, params, cams, strict=True):
-        assert np.allclose(row, _errors(_with_camera(rig, cam), views, par, EXPONENTS["cuboid"]), atol=1e-9)
-    exact = _errors(rig, views, true, EXPONENTS["cuboid"])
+        assert np.allclose(row, errors(_with_camera(rig, cam), views, par, EXPONENTS["cuboid"]), atol=1e-9)
+    exact = errors(rig, views, true, EXPONENTS["cuboid"])
     assert max(exact) < 0.6 < batch.mean(1).min()  # the true box explains its own outlines; the others do not
